@@ -1,0 +1,95 @@
+"""The `tthc-metrics` command: serve, migrate, import, demo-data, rollups verify/rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from app.config import get_settings
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Apply the migrations and load the reference data (idempotent)."""
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.migrate import upgrade
+    from app.reference.agencies import load_seed
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            added = load_seed(session, settings.province_code, settings.agency_seed)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"database at head; {added} agencies added from the seed")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or os.environ.get("HOST", "127.0.0.1")
+    port = int(args.port or os.environ.get("PORT", "8000"))
+    uvicorn.run(
+        "app.asgi:app", host=host, port=port, workers=args.workers, log_level="info", proxy_headers=False
+    )
+    return 0
+
+
+def cmd_rollups(args: argparse.Namespace) -> int:
+    from app.db import make_engine
+    from app.metrics import rollups
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            if args.action == "rebuild":
+                rollups.rebuild(conn)
+                from app.dossiers.service import bump_data_version
+                from app.timeutil import utcnow
+
+                bump_data_version(conn, utcnow())
+                print("rollups rebuilt from the stored dossiers")
+                return 0
+            count, rows = rollups.verify(conn)
+    finally:
+        engine.dispose()
+    if count == 0:
+        print("rollups match a recomputation from the stored dossiers")
+        return 0
+    print(f"{count} rollup rows differ from a recomputation; first ones:")
+    for r in rows:
+        print("  ", r)
+    print("run `tthc-metrics rollups rebuild` to recompute them")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tthc-metrics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("migrate", help="apply migrations and load reference data")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("serve", help="serve the API (HOST/PORT from the environment)")
+    p.add_argument("--host")
+    p.add_argument("--port")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("rollups", help="verify or rebuild the rollups")
+    p.add_argument("action", choices=["verify", "rebuild"])
+    p.set_defaults(func=cmd_rollups)
+    from app import cli_import
+
+    cli_import.register(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Service settings, read from the environment once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/tthc.db"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; names are the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL"))
+    admin_token: str | None = Field(None, validation_alias=AliasChoices("TTHC_ADMIN_TOKEN"))
+    read_requires_token: bool = Field(False, validation_alias=AliasChoices("TTHC_READ_REQUIRES_TOKEN"))
+    cors_origins: str = Field("", validation_alias=AliasChoices("TTHC_CORS_ORIGINS"))
+    province_code: int = Field(40, validation_alias=AliasChoices("TTHC_PROVINCE_CODE"))
+    agency_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_AGENCY_SEED"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
+    ingest_chunk_size: int = Field(2000, ge=1, le=5000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
+    cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_weak_admin_token(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) < 16 or value.lower() in {"changeme", "change-me-please", "secret", "admin"}:
+            raise ValueError("TTHC_ADMIN_TOKEN must be at least 16 characters and not a placeholder")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings (cached; tests build their own Settings instead)."""
+    return Settings()

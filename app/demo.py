@@ -1,0 +1,191 @@
+"""A realistic synthetic dataset for the configured province: its real wards, plausible agencies,
+sectors and procedures, channels, deadlines, and realistic shares of late, online and pending dossiers."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.reference.agencies import seed_agencies
+from app.reference.communes import communes_of
+from app.timeutil import VN_TZ
+
+# (sector slug, procedure codes and their legal processing time in days, handled at province or commune level)
+SECTORS: list[tuple[str, str, int, int]] = [
+    # slug, level, number of procedures, typical deadline (days)
+    ("ho_tich", "commune", 12, 3),
+    ("chung_thuc", "commune", 6, 1),
+    ("dat_dai", "commune", 10, 20),
+    ("xay_dung", "province", 8, 15),
+    ("dau_tu", "province", 8, 15),
+    ("doanh_nghiep", "province", 6, 3),
+    ("giao_duc", "province", 5, 10),
+    ("y_te", "province", 6, 20),
+    ("lao_dong", "province", 5, 10),
+    ("tu_phap", "province", 5, 7),
+    ("giao_thong", "province", 6, 5),
+    ("bao_tro_xa_hoi", "commune", 6, 10),
+    ("nong_nghiep", "commune", 4, 10),
+    ("moi_truong", "province", 4, 20),
+]
+DEPARTMENT_SECTORS = {
+    "000.00.02.H40": ["lao_dong"],
+    "000.00.03.H40": ["dau_tu", "doanh_nghiep"],
+    "000.00.04.H40": ["tu_phap"],
+    "000.00.05.H40": ["doanh_nghiep"],
+    "000.00.06.H40": ["dat_dai", "moi_truong", "nong_nghiep"],
+    "000.00.07.H40": ["xay_dung", "giao_thong"],
+    "000.00.09.H40": ["giao_duc"],
+    "000.00.10.H40": ["y_te"],
+    "000.00.14.H40": ["dau_tu", "xay_dung", "moi_truong"],
+    "000.00.15.H40": ["giao_thong"],
+}
+
+
+def _procedures() -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    n = 1000
+    for slug, _level, count, days in SECTORS:
+        out[slug] = []
+        for i in range(count):
+            n += 7
+            out[slug].append((f"1.{n:06d}", max(1, days + (i % 3) - 1)))
+    return out
+
+
+def _at(day: date, hour: float) -> datetime:
+    h = int(hour)
+    m = int((hour - h) * 60)
+    return datetime.combine(day, time(h, m), VN_TZ)
+
+
+def _add_working_days(day: date, days: int) -> date:
+    while days > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def generate_demo(
+    count: int,
+    *,
+    seed: int = 2025,
+    year: int | None = None,
+    now: datetime | None = None,
+    province_code: int = 40,
+) -> Iterator[dict[str, Any]]:
+    """`count` dossier records received over a year (or the last 12 months), as the contract writes them."""
+    rng = random.Random(seed)
+    now = now or datetime.now(UTC)
+    today = now.astimezone(VN_TZ).date()
+    start = date(year, 1, 1) if year else today - timedelta(days=364)
+    span = 365
+    procedures = _procedures()
+    communes = list(communes_of(province_code))
+    agencies = seed_agencies(province_code)
+    commune_agencies = [a for a in agencies if a.level == "commune"]
+    departments = [a for a in agencies if a.level == "province" and a.code in DEPARTMENT_SECTORS]
+    commune_sectors = [s for s, level, _, _ in SECTORS if level == "commune"]
+    # Some units are better than others, so rankings mean something.
+    late_bias = {a.code: rng.uniform(0.005, 0.08) for a in agencies}
+    online_bias = {a.code: rng.uniform(0.35, 0.9) for a in agencies}
+    prefix = f"DEMO{seed % 1000:03d}"
+    for i in range(count):
+        day = start + timedelta(days=int(span * i / count))
+        if day > today:
+            day = today
+        if rng.random() < 0.65:
+            agency = rng.choice(commune_agencies)
+            commune = agency.commune_code
+            sector = rng.choice(commune_sectors)
+        else:
+            agency = rng.choice(departments)
+            commune = rng.choice(communes) if rng.random() < 0.7 else None
+            sector = rng.choice(DEPARTMENT_SECTORS[agency.code])
+        proc, days = rng.choice(procedures[sector])
+        received = _at(day, rng.uniform(7.5, 17.0))
+        if received > now:
+            received = now - timedelta(minutes=rng.randint(1, 600))
+        channel = (
+            "online"
+            if rng.random() < online_bias[agency.code]
+            else ("postal" if rng.random() < 0.08 else "in_person")
+        )
+        online_level = ("full" if rng.random() < 0.6 else "partial") if channel == "online" else None
+        due = _at(_add_working_days(received.date(), days), 17.0) if rng.random() < 0.97 else None
+        fee = rng.random() < 0.4
+        # How long it takes: mostly within the deadline, sometimes late.
+        if due is not None and rng.random() < late_bias[agency.code]:
+            resolved = due + timedelta(hours=rng.uniform(1, 24 * 10))
+        else:
+            limit = (due - received).total_seconds() if due else days * 86400
+            resolved = received + timedelta(seconds=rng.uniform(0.1, 1.0) * limit)
+        status: str
+        rec: dict[str, Any] = {
+            "code": f"{prefix}-{agency.code}-{i:08d}",
+            "procedure_code": proc,
+            "sector": sector,
+            "agency_code": agency.code,
+            "commune_code": commune,
+            "channel": channel,
+            "online_level": online_level,
+            "received_at": received.isoformat(),
+            "due_at": due.isoformat() if due else None,
+            "fee_required": fee,
+            "paid_online": fee and channel == "online" and rng.random() < 0.75,
+            "digitised_intake": rng.random() < 0.8,
+            "reused_digital_data": rng.random() < 0.3,
+        }
+        if resolved > now:
+            status = "supplement_requested" if rng.random() < 0.1 else "processing"
+            rec.update(
+                status=status,
+                resolved_at=None,
+                returned_at=None,
+                digitised_result=False,
+                rating=None,
+                apology_issued=bool(due and due < now and rng.random() < 0.6),
+            )
+            updated = max(received, now - timedelta(minutes=rng.randint(1, 120)))
+        else:
+            r = rng.random()
+            status = (
+                "withdrawn" if r < 0.01 else "rejected" if r < 0.03 else "returned" if r < 0.8 else "resolved"
+            )
+            returned = resolved + timedelta(hours=rng.uniform(1, 48)) if status == "returned" else None
+            if returned and returned > now:
+                returned = now
+            finished = status != "withdrawn"
+            late = due is not None and resolved > due
+            rating = None
+            if finished and rng.random() < 0.4:
+                rating = rng.choices(
+                    ["very_satisfied", "satisfied", "neutral", "dissatisfied"], [55, 37, 5, 3]
+                )[0]
+            rec.update(
+                status=status,
+                resolved_at=resolved.isoformat(),
+                returned_at=returned.isoformat() if returned else None,
+                digitised_result=finished and rng.random() < 0.75,
+                rating=rating,
+                apology_issued=late and rng.random() < 0.7,
+            )
+            updated = returned or resolved
+        rec["updated_at"] = updated.isoformat()
+        yield rec
+
+
+def write_ndjson(records: Iterator[dict[str, Any]], path: Path) -> int:
+    n = 0
+    with path.open("wb") as fh:
+        for rec in records:
+            fh.write(orjson.dumps(rec))
+            fh.write(b"\n")
+            n += 1
+    return n

@@ -1,0 +1,457 @@
+"""Dossier endpoints (contract §3): ingest (JSON array or NDJSON stream), upsert one, read, list, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from datetime import date, datetime
+from typing import Annotated, Any, cast
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, Table, and_, or_, select
+
+from app.auth import AdminDep, IngestDep, Principal, ReadDep
+from app.db import SessionDep
+from app.dossiers.outcome import outcome_at, outcome_condition
+from app.dossiers.schemas import (
+    CODE_PATTERN,
+    DossierIn,
+    DossierOut,
+    DossierPage,
+    IngestReport,
+    Outcome,
+    PutResult,
+)
+from app.dossiers.service import IngestTotals, Verdict, current_registry, delete_dossier, process_chunk
+from app.dossiers.validation import Registry
+from app.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from app.jsonutil import dumps
+from app.models import AuditEntry, Dossier
+from app.openapi_docs import problem_responses
+from app.reference.communes import communes_of
+from app.timeutil import end_of_day, local_date, to_local
+
+log = logging.getLogger("tthc.ingest")
+router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+
+MAX_JSON_BYTES = 10 * 1024 * 1024
+MAX_RECORDS = 5000
+MAX_LINE_BYTES = 1024 * 1024
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
+JSON_TYPES = {"application/json"}
+
+INGEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_RECORDS,
+                "items": {"$ref": "#/components/schemas/DossierIn"},
+            },
+        },
+        "application/x-ndjson": {
+            "schema": {
+                "type": "string",
+                "description": "One DossierIn JSON object per line, any number of lines.",
+            },
+        },
+    },
+}
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body_limited(request: Request, limit: int) -> bytes:
+    """The whole body, refusing it as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes; send NDJSON for large imports.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes; send NDJSON for large imports.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def registry_for(request: Request, engine: Engine) -> Registry:
+    settings = request.app.state.settings
+    with engine.connect() as conn:
+        return current_registry(conn, communes_of(settings.province_code).keys(), request.app.state.clock())
+
+
+def audit(
+    request: Request, principal: Principal, status: int, counts: dict[str, int] | None, started: float
+) -> None:
+    """Record a write request in the audit table and the structured log; never a record's values."""
+    duration = (time.perf_counter() - started) * 1000
+    entry = {
+        "token_id": principal.token_id,
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "counts": counts,
+        "duration_ms": round(duration, 1),
+    }
+    log.info("write %s", orjson.dumps(entry).decode())
+    engine: Engine = request.app.state.engine
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        conn.execute(
+            cast(Table, AuditEntry.__table__)
+            .insert()
+            .values(
+                at=request.app.state.clock(),
+                token_id=principal.token_id,
+                method=request.method,
+                path=request.url.path,
+                status_code=status,
+                counts=orjson.dumps(counts).decode() if counts is not None else None,
+                duration_ms=duration,
+            )
+        )
+
+
+@router.post(
+    "",
+    operation_id="ingest_dossiers",
+    summary="Upsert a batch (JSON array) or a stream (NDJSON) of dossier records",
+    response_model=IngestReport,
+    openapi_extra={"requestBody": INGEST_BODY},
+    responses=problem_responses(400, 401, 403, 413, 415, 422),
+)
+async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
+    started = time.perf_counter()
+    engine: Engine = request.app.state.engine
+    kind = media_type(request)
+    totals = IngestTotals()
+    chunk_size: int = request.app.state.settings.ingest_chunk_size
+    registry = registry_for(request, engine)
+    try:
+        if kind in JSON_TYPES:
+            body = await read_body_limited(request, MAX_JSON_BYTES)
+            try:
+                records = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest("The body is not valid JSON; send a JSON array of records.") from exc
+            if not isinstance(records, list):
+                raise ValidationFailed(
+                    "The body must be a JSON array of records (or NDJSON).",
+                    errors=[{"loc": [], "msg": "must be an array", "type": "list_type"}],
+                )
+            if not 1 <= len(records) <= MAX_RECORDS:
+                raise ValidationFailed(
+                    f"A JSON array carries 1 to {MAX_RECORDS} records; send NDJSON for more.",
+                    errors=[
+                        {
+                            "loc": [],
+                            "msg": f"must hold 1 to {MAX_RECORDS} records",
+                            "type": "too_long" if records else "too_short",
+                        }
+                    ],
+                )
+            for start in range(0, len(records), chunk_size):
+                items = list(enumerate(records[start : start + chunk_size], start))
+                totals.add(await run_in_threadpool(process_chunk, engine, items, principal, registry))
+        elif kind in NDJSON_TYPES:
+            await _ingest_ndjson(request, engine, principal, registry, totals, chunk_size)
+        else:
+            raise UnsupportedMediaType(
+                "Send application/json (an array of records) or application/x-ndjson (one record a line)."
+            )
+    except Exception:
+        if totals.received:
+            # Chunks already committed stay stored; say so in the audit trail.
+            audit(request, principal, 500, totals.counts(), started)
+        raise
+    totals.errors.sort(key=lambda e: e["index"])
+    audit(request, principal, 200, totals.counts(), started)
+    return Response(dumps(totals.as_dict()), media_type="application/json")
+
+
+async def _ingest_ndjson(
+    request: Request,
+    engine: Engine,
+    principal: Principal,
+    registry: Registry,
+    totals: IngestTotals,
+    chunk_size: int,
+) -> None:
+    """Read the stream line by line; every `chunk_size` lines form one committed chunk."""
+    pending: list[tuple[int, Any]] = []
+    broken: list[Verdict] = []
+    buffer = b""
+    line_no = 0
+    skipping = False  # inside an over-long line
+
+    async def flush() -> None:
+        nonlocal pending, broken
+        verdicts = (
+            await run_in_threadpool(process_chunk, engine, pending, principal, registry) if pending else []
+        )
+        totals.add(broken)
+        totals.add(verdicts)
+        pending, broken = [], []
+
+    def take(line: bytes) -> None:
+        nonlocal line_no
+        index = line_no
+        line_no += 1
+        if not line.strip():
+            return
+        try:
+            pending.append((index, orjson.loads(line)))
+        except orjson.JSONDecodeError:
+            broken.append(
+                Verdict(
+                    index,
+                    None,
+                    None,
+                    [{"loc": [], "msg": "the line is not a valid JSON object", "type": "json_invalid"}],
+                )
+            )
+
+    async for chunk in request.stream():
+        buffer += chunk
+        while True:
+            cut = buffer.find(b"\n")
+            if cut < 0:
+                break
+            line, buffer = buffer[:cut], buffer[cut + 1 :]
+            if skipping:
+                skipping = False
+                line_no += 1
+                continue
+            take(line)
+            if len(pending) + len(broken) >= chunk_size:
+                await flush()
+        if len(buffer) > MAX_LINE_BYTES and not skipping:
+            broken.append(
+                Verdict(
+                    line_no,
+                    None,
+                    None,
+                    [
+                        {
+                            "loc": [],
+                            "msg": f"the line is longer than {MAX_LINE_BYTES} bytes",
+                            "type": "too_long",
+                        }
+                    ],
+                )
+            )
+            buffer, skipping = b"", True
+        elif skipping:
+            buffer = b""
+    if buffer.strip() and not skipping:
+        take(buffer)
+    await flush()
+
+
+@router.put(
+    "/{code}",
+    operation_id="put_dossier",
+    summary="Create or replace one dossier",
+    response_model=PutResult,
+    status_code=200,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DossierIn"}}},
+        }
+    },
+    responses={
+        201: {"description": "Created", "model": PutResult},
+        **problem_responses(400, 401, 403, 409, 413, 415, 422),
+    },
+)
+async def put_dossier(
+    request: Request, principal: IngestDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
+) -> Response:
+    started = time.perf_counter()
+    if media_type(request) not in JSON_TYPES:
+        raise UnsupportedMediaType("Send the record as application/json.")
+    body = await read_body_limited(request, MAX_LINE_BYTES)
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("The body is not valid JSON; send one record as a JSON object.") from exc
+    if isinstance(raw, dict) and "code" in raw and raw["code"] != code:
+        raise ValidationFailed(
+            "The record's code must equal the code in the path.",
+            errors=[{"loc": ["code"], "msg": "must equal the path's code", "type": "value_error"}],
+        )
+    engine: Engine = request.app.state.engine
+    registry = registry_for(request, engine)
+    verdict = (await run_in_threadpool(process_chunk, engine, [(0, raw)], principal, registry))[0]
+    status = {"created": 201}.get(verdict.result or "", 200)
+    audit(
+        request,
+        principal,
+        status if verdict.result else _error_status(verdict),
+        _single_counts(verdict),
+        started,
+    )
+    if verdict.result is None:
+        kinds = {e["type"] for e in verdict.errors}
+        if "forbidden" in kinds:
+            raise Forbidden("The token may not write dossiers of this agency.", errors=verdict.errors)
+        if "conflict" in kinds:
+            raise Conflict("A different record with the same updated_at is stored.", errors=verdict.errors)
+        raise ValidationFailed(
+            "The record is invalid: "
+            + ", ".join(".".join(str(p) for p in e["loc"]) or "record" for e in verdict.errors),
+            errors=verdict.errors,
+        )
+    with engine.connect() as conn:
+        row = conn.execute(select(Dossier.__table__).where(Dossier.code == code)).one()
+    out = PutResult(result=verdict.result, dossier=dossier_out(row, request.app.state.clock()))
+    return Response(out.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _error_status(v: Verdict) -> int:
+    kinds = {e["type"] for e in v.errors}
+    return 403 if "forbidden" in kinds else 409 if "conflict" in kinds else 422
+
+
+def _single_counts(v: Verdict) -> dict[str, int]:
+    t = IngestTotals()
+    t.add([v])
+    return t.counts()
+
+
+def dossier_out(row: Any, instant: datetime) -> DossierOut:
+    return DossierOut(
+        **{f: getattr(row, f) for f in DossierIn.model_fields if not f.endswith("_at")},
+        received_at=to_local(row.received_at),
+        due_at=to_local(row.due_at) if row.due_at else None,
+        resolved_at=to_local(row.resolved_at) if row.resolved_at else None,
+        returned_at=to_local(row.returned_at) if row.returned_at else None,
+        updated_at=to_local(row.updated_at),
+        outcome=outcome_at(row, instant),
+    )
+
+
+@router.get(
+    "/{code}",
+    operation_id="get_dossier",
+    summary="One stored dossier with its outcome now",
+    response_model=DossierOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_dossier(
+    request: Request, session: SessionDep, _reader: ReadDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
+) -> DossierOut:
+    row = session.execute(select(Dossier.__table__).where(Dossier.code == code)).first()
+    if row is None:
+        raise NotFound(f"No dossier has code {code}.")
+    return dossier_out(row, request.app.state.clock())
+
+
+@router.delete(
+    "/{code}",
+    operation_id="delete_dossier",
+    status_code=204,
+    summary="Remove a dossier entered in error, with its contribution to every figure",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def remove_dossier(
+    request: Request, principal: AdminDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
+) -> Response:
+    started = time.perf_counter()
+    found = delete_dossier(request.app.state.engine, code, request.app.state.clock())
+    audit(request, principal, 204 if found else 404, {"deleted": int(found)}, started)
+    if not found:
+        raise NotFound(f"No dossier has code {code}.")
+    return Response(status_code=204)
+
+
+def _encode_cursor(code: str) -> str:
+    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        code = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            "The cursor is not one this service issued.",
+            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+        ) from exc
+    return code
+
+
+@router.get(
+    "",
+    operation_id="list_dossiers",
+    summary="Drill-down list of dossiers behind a figure",
+    response_model=DossierPage,
+    responses=problem_responses(401, 403, 422),
+)
+def list_dossiers(
+    request: Request,
+    session: SessionDep,
+    _reader: ReadDep,
+    agency: Annotated[list[str] | None, Query(max_length=200)] = None,
+    commune: Annotated[list[str] | None, Query(max_length=200)] = None,
+    sector: Annotated[list[str] | None, Query(max_length=200)] = None,
+    procedure: Annotated[list[str] | None, Query(max_length=200)] = None,
+    channel: Annotated[list[str] | None, Query(max_length=3)] = None,
+    outcome: Annotated[list[Outcome] | None, Query(max_length=6)] = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    as_of: Annotated[
+        date | None, Query(description="judge outcomes at the end of this day; default now")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> DossierPage:
+    now: datetime = request.app.state.clock()
+    instant = end_of_day(as_of) if as_of is not None and as_of < local_date(now) else now
+    d = Dossier
+    conds: list[Any] = [d.received_at < instant]
+    for values, column in (
+        (agency, d.agency_code),
+        (commune, d.commune_code),
+        (sector, d.sector),
+        (procedure, d.procedure_code),
+        (channel, d.channel),
+    ):
+        if values:
+            conds.append(column.in_(values))
+    if channel and not set(channel) <= {"online", "in_person", "postal"}:
+        raise ValidationFailed(
+            "channel must be online, in_person or postal.",
+            errors=[{"loc": ["query", "channel"], "msg": "unknown channel", "type": "enum"}],
+        )
+    if received_from is not None:
+        conds.append(d.received_date >= received_from)
+    if received_to is not None:
+        conds.append(d.received_date <= received_to)
+    if outcome:
+        conds.append(or_(*(outcome_condition(o, instant) for o in sorted(set(outcome)))))
+    if cursor is not None:
+        conds.append(d.code > _decode_cursor(cursor))
+    rows = session.execute(
+        select(Dossier.__table__).where(and_(*conds)).order_by(d.code).limit(limit + 1)
+    ).all()
+    items = [dossier_out(r, instant) for r in rows[:limit]]
+    next_cursor = _encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
+    return DossierPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,239 @@
+"""The dossier record of contract §2, as received and as served."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
+
+from app.timeutil import VN_TZ, to_utc
+
+Channel = Literal["online", "in_person", "postal"]
+OnlineLevel = Literal["full", "partial"]
+Status = Literal["processing", "supplement_requested", "resolved", "returned", "rejected", "withdrawn"]
+Rating = Literal["very_satisfied", "satisfied", "neutral", "dissatisfied"]
+Outcome = Literal["early", "on_time", "late", "pending", "pending_overdue", "withdrawn"]
+
+CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+SECTOR_PATTERN = r"^[a-z0-9_]{1,64}$"
+# Printable text without control characters, for codes that are not constrained further.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime; without an offset it is Vietnam local time."""
+    if isinstance(value, datetime):
+        return to_utc(value)
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 timestamp string")
+    if not _TIMESTAMP.match(value):
+        raise ValueError("must be an ISO 8601 timestamp such as 2025-07-14T08:30:00+07:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("is not a valid date and time") from exc
+    return to_utc(parsed)
+
+
+def parse_due(value: Any) -> datetime | None:
+    """A due timestamp; a bare date D means the end of D, i.e. D+1 00:00 local time."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _DATE_ONLY.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("is not a valid date") from exc
+        return to_utc(datetime.combine(day + timedelta(days=1), time(0), VN_TZ))
+    return parse_timestamp(value)
+
+
+def parse_optional_timestamp(value: Any) -> datetime | None:
+    return None if value is None else parse_timestamp(value)
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(parse_timestamp),
+    Field(json_schema_extra={"type": "string", "format": "date-time"}),
+]
+OptionalTimestamp = Annotated[
+    datetime | None,
+    BeforeValidator(parse_optional_timestamp),
+    Field(json_schema_extra={"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}),
+]
+DueTimestamp = Annotated[
+    datetime | None,
+    BeforeValidator(parse_due),
+    Field(
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+                {"type": "null"},
+            ],
+        }
+    ),
+]
+
+EXAMPLE_RECORD: dict[str, Any] = {
+    "code": "000.00.07.H40-250714-0001",
+    "procedure_code": "1.004227",
+    "procedure_name": "Cấp giấy phép xây dựng",
+    "sector": "xay_dung",
+    "agency_code": "000.00.07.H40",
+    "commune_code": "17329",
+    "channel": "online",
+    "online_level": "full",
+    "received_at": "2025-07-14T08:30:00+07:00",
+    "due_at": "2025-07-28T17:00:00+07:00",
+    "resolved_at": "2025-07-25T10:00:00+07:00",
+    "returned_at": "2025-07-26T09:00:00+07:00",
+    "status": "returned",
+    "fee_required": True,
+    "paid_online": True,
+    "digitised_intake": True,
+    "digitised_result": True,
+    "reused_digital_data": False,
+    "apology_issued": False,
+    "rating": "very_satisfied",
+    "updated_at": "2025-07-26T09:00:05+07:00",
+}
+
+
+class DossierIn(BaseModel):
+    """One dossier record as the one-stop system sends it (contract §2). Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_RECORD]})
+
+    code: Annotated[StrictStr, Field(pattern=CODE_PATTERN, description="mã hồ sơ; the key")]
+    procedure_code: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=32,
+            pattern=TEXT_PATTERN,
+            description="mã TTHC in the national procedure database",
+        ),
+    ]
+    procedure_name: Annotated[StrictStr, Field(max_length=1000, pattern=TEXT_PATTERN)] | None = None
+    sector: Annotated[StrictStr, Field(pattern=SECTOR_PATTERN, description="lĩnh vực slug")] | None = None
+    agency_code: Annotated[StrictStr, Field(pattern=CODE_PATTERN, description="a registered agency")]
+    commune_code: (
+        Annotated[
+            StrictStr, Field(pattern=r"^[0-9]{5}$", description="2025 official ward code in the province")
+        ]
+        | None
+    ) = None
+    channel: Channel
+    online_level: OnlineLevel | None = None
+    received_at: Timestamp
+    due_at: DueTimestamp = None
+    resolved_at: OptionalTimestamp = None
+    returned_at: OptionalTimestamp = None
+    status: Status
+    fee_required: StrictBool = False
+    paid_online: StrictBool = False
+    digitised_intake: StrictBool = False
+    digitised_result: StrictBool = False
+    reused_digital_data: StrictBool = False
+    apology_issued: StrictBool = False
+    rating: Rating | None = None
+    updated_at: Timestamp
+
+
+class DossierOut(BaseModel):
+    """A stored dossier, timestamps in Vietnam local time, with its derived outcome (contract §4.1)."""
+
+    code: str
+    procedure_code: str
+    procedure_name: str | None
+    sector: str | None
+    agency_code: str
+    commune_code: str | None
+    channel: Channel
+    online_level: OnlineLevel | None
+    received_at: datetime
+    due_at: datetime | None
+    resolved_at: datetime | None
+    returned_at: datetime | None
+    status: Status
+    fee_required: bool
+    paid_online: bool
+    digitised_intake: bool
+    digitised_result: bool
+    reused_digital_data: bool
+    apology_issued: bool
+    rating: Rating | None
+    updated_at: datetime
+    outcome: Outcome | None = Field(
+        description="early / on_time / late / pending / pending_overdue / withdrawn at the judging instant; "
+        "null when the dossier was not yet received then"
+    )
+
+
+class RecordError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class IngestError(BaseModel):
+    index: int = Field(description="0-based position in the array, or 0-based line number in NDJSON")
+    code: str | None = Field(description="the record's code when it could be read")
+    errors: list[RecordError]
+
+
+class IngestReport(BaseModel):
+    """The per-request result of POST /v1/dossiers (contract §3)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "received": 3,
+                    "created": 1,
+                    "updated": 0,
+                    "unchanged": 1,
+                    "stale": 0,
+                    "rejected": 1,
+                    "errors": [
+                        {
+                            "index": 2,
+                            "code": "X-1",
+                            "errors": [
+                                {
+                                    "loc": ["due_at"],
+                                    "msg": "due_at is before received_at",
+                                    "type": "value_error",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    stale: int
+    rejected: int
+    errors: list[IngestError]
+
+
+class PutResult(BaseModel):
+    result: Literal["created", "updated", "unchanged", "stale"]
+    dossier: DossierOut
+
+
+class DossierPage(BaseModel):
+    items: list[DossierOut]
+    next_cursor: str | None

@@ -1,0 +1,259 @@
+"""Ingestion: per-record validation, the token's right to write, ordered upserts, rollup upkeep.
+
+A chunk of records is handled in one transaction: stored versions are read (and, on PostgreSQL,
+the chunk's codes are locked in a fixed order), each record is judged in order against the newest
+version seen so far (so a later line of the same body sees an earlier one), the final versions
+are written, and the rollups receive the stored versions' contributions negated and the new ones.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.auth import Principal
+from app.dossiers.schemas import DossierIn
+from app.dossiers.validation import Errors, Registry, record_code, validate_record
+from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
+from app.metrics.rollups import RollupWriter
+from app.models import DataState, Dossier
+from app.timeutil import local_date, utcnow
+
+Result = Literal["created", "updated", "unchanged", "stale"]
+RECORD_FIELDS = tuple(DossierIn.model_fields)
+dossiers_table = cast(Table, Dossier.__table__)
+
+
+def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
+    """The dossiers-table row of a valid record, with its derived local dates and finish class."""
+    row: dict[str, Any] = {f: getattr(d, f) for f in RECORD_FIELDS}
+    row["received_date"] = local_date(d.received_at)
+    closed = d.status in CLOSED_STATUSES and d.resolved_at is not None
+    row["close_date"] = local_date(d.resolved_at) if closed and d.resolved_at else None
+    row["due_date"] = local_date(d.due_at) if d.due_at is not None else None
+    row["finish_class"] = (
+        int(finish_class(d.resolved_at, d.due_at))
+        if d.status in FINISHED_STATUSES and d.resolved_at is not None
+        else None
+    )
+    row["stored_at"] = stored_at
+    return row
+
+
+def content(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A record's fields after normalisation, for telling `unchanged` from `conflict`."""
+    return tuple(row[f] for f in RECORD_FIELDS)
+
+
+@dataclass(slots=True)
+class Verdict:
+    index: int
+    code: str | None
+    result: Result | None = None
+    errors: Errors = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestTotals:
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, verdicts: Sequence[Verdict]) -> None:
+        for v in verdicts:
+            self.received += 1
+            if v.result is None:
+                self.rejected += 1
+                self.errors.append({"index": v.index, "code": v.code, "errors": v.errors})
+            else:
+                setattr(self, v.result, getattr(self, v.result) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "stale": self.stale,
+            "rejected": self.rejected,
+            "errors": self.errors,
+        }
+
+    def counts(self) -> dict[str, int]:
+        d = self.as_dict()
+        d.pop("errors")
+        return d
+
+
+def _judge(new: dict[str, Any], current: dict[str, Any] | None) -> Result | Literal["conflict"]:
+    if current is None:
+        return "created"
+    if current["updated_at"] < new["updated_at"]:
+        return "updated"
+    if current["updated_at"] > new["updated_at"]:
+        return "stale"
+    return "unchanged" if content(current) == content(new) else "conflict"
+
+
+def _lock_codes(conn: Connection, codes: Sequence[str]) -> None:
+    """On PostgreSQL, serialise writers of the same codes; keys in one order, so no deadlock."""
+    if conn.dialect.name != "postgresql" or not codes:
+        return
+    keys = sorted({zlib.crc32(c.encode()) for c in codes})
+    conn.execute(
+        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+        {"keys": keys},
+    )
+
+
+def _upsert_dossiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    ins = postgresql.insert(dossiers_table) if dialect == "postgresql" else sqlite.insert(dossiers_table)
+    cols = [c.name for c in dossiers_table.columns if c.name != "code"]
+    stmt = ins.on_conflict_do_update(index_elements=["code"], set_={c: ins.excluded[c] for c in cols})
+    conn.execute(stmt, rows)
+
+
+def bump_data_version(conn: Connection, now: datetime) -> None:
+    """Every write that can change a figure moves the version (ETags, caches); last, to lock briefly."""
+    t = cast(Table, DataState.__table__)
+    res = conn.execute(update(t).where(t.c.id == 1).values(version=t.c.version + 1, changed_at=now))
+    if res.rowcount == 0:
+        conn.execute(t.insert().values(id=1, version=1, changed_at=now))
+
+
+RowCheck = Callable[[dict[str, Any] | None, dict[str, Any]], Errors]
+
+
+def process_chunk(
+    engine: Engine,
+    items: Sequence[tuple[int, Any]],
+    principal: Principal,
+    registry: Registry,
+    *,
+    extra_check: RowCheck | None = None,
+    judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
+) -> list[Verdict]:
+    """Validate, authorise and upsert one chunk of raw records in one transaction."""
+    verdicts: list[Verdict] = []
+    valid: list[tuple[Verdict, dict[str, Any]]] = []
+    now = registry.now
+    for index, raw in items:
+        record, errors = validate_record(raw, registry)
+        v = Verdict(index, record.code if record is not None else record_code(raw))
+        verdicts.append(v)
+        if record is None:
+            v.errors = errors
+        else:
+            valid.append((v, row_from_record(record, now)))
+    if not valid:
+        return verdicts
+    for attempt in range(5):
+        try:
+            with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+                _write_chunk(conn, valid, principal, now, extra_check, judge)
+            break
+        except (OperationalError, DBAPIError) as exc:
+            if attempt == 4 or not _retryable(exc):
+                raise
+            for v, _ in valid:
+                v.result, v.errors = None, []
+    return verdicts
+
+
+def _retryable(exc: Exception) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate in {"40P01", "40001"} or "database is locked" in str(exc)
+
+
+def _write_chunk(
+    conn: Connection,
+    valid: list[tuple[Verdict, dict[str, Any]]],
+    principal: Principal,
+    now: datetime,
+    extra_check: RowCheck | None,
+    judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
+) -> None:
+    codes = sorted({row["code"] for _, row in valid})
+    _lock_codes(conn, codes)
+    stored: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(codes), 900):
+        part = codes[i : i + 900]
+        for r in conn.execute(select(dossiers_table).where(dossiers_table.c.code.in_(part))):
+            stored[r.code] = dict(r._mapping)
+    current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
+    current.update(stored)
+    touched: set[str] = set()
+    for v, row in valid:
+        code = row["code"]
+        cur = current[code]
+        if not principal.may_write(row["agency_code"]) or (
+            cur is not None and not principal.may_write(cur["agency_code"])
+        ):
+            v.errors = [
+                {
+                    "loc": ["agency_code"],
+                    "msg": "the token may not write dossiers of this agency",
+                    "type": "forbidden",
+                }
+            ]
+            continue
+        if extra_check is not None:
+            extra = extra_check(cur, row)
+            if extra:
+                v.errors = extra
+                continue
+        verdict = judge(row, cur)
+        if verdict == "conflict":
+            v.errors = [
+                {
+                    "loc": ["updated_at"],
+                    "msg": "a different record with the same updated_at is stored",
+                    "type": "conflict",
+                }
+            ]
+            continue
+        v.result = verdict
+        if verdict in ("created", "updated"):
+            current[code] = row
+            touched.add(code)
+    if not touched:
+        return
+    finals = [final for c in sorted(touched) if (final := current[c]) is not None]
+    _upsert_dossiers(conn, finals)
+    removed = [stored[c] for c in sorted(touched) if c in stored]
+    RollupWriter(conn).apply(removed, finals)
+    bump_data_version(conn, now)
+
+
+def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
+    """Remove a dossier and its contribution to every figure; False when unknown."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        _lock_codes(conn, [code])
+        found = conn.execute(select(dossiers_table).where(dossiers_table.c.code == code)).first()
+        if found is None:
+            return False
+        RollupWriter(conn).apply([dict(found._mapping)], [])
+        conn.execute(dossiers_table.delete().where(dossiers_table.c.code == bindparam("c")), {"c": code})
+        bump_data_version(conn, now)
+    return True
+
+
+def current_registry(conn: Connection, communes: Collection[str], now: datetime | None = None) -> Registry:
+    from app.models import Agency
+
+    agencies = set(conn.scalars(select(Agency.code)))
+    return Registry(agencies=agencies, communes=set(communes), now=now or utcnow())

@@ -1,0 +1,89 @@
+"""The FastAPI application: routers, error handlers, lifespan (engine made here, disposed on exit)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from app import health, tokens
+from app.config import Settings, get_settings
+from app.db import make_engine
+from app.dossiers import router as dossiers
+from app.dossiers.schemas import DossierIn
+from app.errors import install_error_handlers
+from app.metrics import router as metrics
+from app.metrics.http import ResponseCache
+from app.migrate import head_revision
+from app.openapi_docs import install_openapi
+from app.reference import router as reference
+from app.timeutil import utcnow
+
+DESCRIPTION = """\
+Administrative-procedure (TTHC) dossier metrics for a Vietnamese province: the one-stop system pushes
+dossier records; dashboards read on-time, online, online-payment, digitisation, apology and satisfaction
+rates and the backlog, per agency, commune, sector and period, each rate beside its numerator and
+denominator. Errors are `application/problem+json`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow
+) -> FastAPI:
+    """Build the app; tests pass their own settings, engine and clock."""
+    settings = settings or get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        eng = engine if engine is not None else make_engine(settings.database_url)
+        app.state.engine = eng
+        app.state.session_factory = sessionmaker(bind=eng, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            if own:
+                eng.dispose()
+
+    app = FastAPI(
+        title="tthc-metrics",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": n} for n in ("dossiers", "metrics", "reports", "reference", "access", "health")
+        ],
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.response_cache = ResponseCache()
+    app.state.alembic_head = head_revision()
+    if engine is not None:
+        # Available before the lifespan runs too, for tests that skip it.
+        app.state.engine = engine
+        app.state.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET"],
+            allow_headers=["Authorization", "If-None-Match"],
+            expose_headers=["ETag"],
+        )
+    install_error_handlers(app)
+    app.include_router(dossiers.router)
+    app.include_router(metrics.router)
+    app.include_router(reference.router)
+    app.include_router(tokens.router)
+    app.include_router(health.router)
+    install_openapi(app, [DossierIn])
+    return app

@@ -1,0 +1,77 @@
+"""The additive daily counters kept in the rollups, and how each dossier version contributes to them.
+
+Pure: no database and no web imports. Every count of contract §4.2 is a sum of these counters:
+flows over a period, and states (pending, overdue) as prefix sums up to a date.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import IntEnum
+
+from app.timeutil import local_date
+
+# Keyed by the local date of received_at.
+RECEIVED_COUNTERS = (
+    "received",
+    "received_online",
+    "received_full_online",
+    "fee_required",
+    "paid_online",
+    "digitised_intake",
+    "reused_digital_data",
+)
+# Keyed by the local date of resolved_at (finished or withdrawn dossiers).
+FINISH_COUNTERS = (
+    "finished",
+    "finished_early",
+    "finished_on_time",
+    "finished_late",
+    "finished_late_apologised",
+    "digitised_result",
+    "rated",
+    "satisfied",
+    "withdrawn",
+    "closed",
+)
+# Keyed by the local date of due_at (dossiers with a deadline).
+DUE_COUNTERS = ("due", "due_apology")
+# Keyed by max(due date, close date) (closed dossiers with a deadline).
+DUE_CLOSED_COUNTERS = ("due_closed", "due_closed_apology")
+
+COUNTERS: tuple[str, ...] = RECEIVED_COUNTERS + FINISH_COUNTERS + DUE_COUNTERS + DUE_CLOSED_COUNTERS
+# The counters whose running sums give the states at the end of a day.
+STATE_COUNTERS = ("received", "closed", "due", "due_closed", "due_apology", "due_closed_apology")
+
+OPEN_STATUSES = frozenset({"processing", "supplement_requested"})
+FINISHED_STATUSES = frozenset({"resolved", "returned", "rejected"})
+CLOSED_STATUSES = FINISHED_STATUSES | {"withdrawn"}
+SATISFIED_RATINGS = frozenset({"very_satisfied", "satisfied"})
+
+
+class FinishClass(IntEnum):
+    """How a finished dossier ended against its deadline (contract §4.1)."""
+
+    EARLY = 1
+    ON_TIME = 2
+    LATE = 3
+
+
+def deadline_day(due_at: datetime) -> date:
+    """The local date a deadline falls on; a deadline at 00:00 is the end of the day before.
+
+    A due date written as a bare date D means the instant D+1 00:00 (end of D); the applicant's
+    appointment day is still D, so a dossier resolved on D is on time, not early.
+    """
+    return local_date(due_at - timedelta(microseconds=1))
+
+
+def finish_class(resolved_at: datetime, due_at: datetime | None) -> FinishClass:
+    """early / on time / late for a finished dossier (contract §4.1)."""
+    if due_at is None:
+        return FinishClass.ON_TIME
+    if resolved_at > due_at:
+        return FinishClass.LATE
+    if local_date(resolved_at) < deadline_day(due_at):
+        return FinishClass.EARLY
+    return FinishClass.ON_TIME

@@ -1,0 +1,168 @@
+"""SQL over the rollups (and, for "now", over today's few dossiers). Never a scan of all dossiers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from app.metrics.counters import COUNTERS, STATE_COUNTERS
+from app.metrics.periods import Bucket, Piece, decompose, prefix
+
+Key = tuple[str | None, ...]
+Filters = Mapping[str, Sequence[str]]
+_DOSSIER_COLUMN = {
+    "agency": "agency_code",
+    "commune": "commune_code",
+    "sector": "sector",
+    "procedure": "procedure_code",
+    "channel": "channel",
+}
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+def _filter_sql(filters: Filters, params: _Params, column: Mapping[str, str] | None = None) -> str:
+    parts = []
+    for dim, values in filters.items():
+        col = column[dim] if column else dim
+        marks = ", ".join(params.add(v) for v in values)
+        parts.append(f" AND {col} IN ({marks})")
+    return "".join(parts)
+
+
+def _pieces_sql(pieces: Sequence[Piece], params: _Params) -> str:
+    return " OR ".join(
+        f"(grain = {p.grain} AND period BETWEEN {params.add(p.lo)} AND {params.add(p.hi)})" for p in pieces
+    )
+
+
+def _key(row: Sequence[Any], start: int, n: int) -> Key:
+    return tuple(v if v != "" else None for v in row[start : start + n])
+
+
+def flows(
+    conn: Connection,
+    cube: int,
+    dims: Sequence[str],
+    filters: Filters,
+    buckets: Sequence[Bucket],
+    by_day: bool,
+) -> dict[tuple[int, Key], dict[str, int]]:
+    """Every counter summed per (bucket index, dimension key) over each bucket's days."""
+    params = _Params()
+    dim_sql = "".join(f", {d}" for d in dims)
+    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    if by_day:
+        # One bucket per day: day rows, grouped by their period.
+        where = (
+            f"grain = 0 AND period BETWEEN {params.add(buckets[0].start)} AND {params.add(buckets[-1].end)}"
+        )
+        bucket_sql = "period"
+        index = {b.start: i for i, b in enumerate(buckets)}
+    else:
+        cases, ors = [], []
+        for i, b in enumerate(buckets):
+            cond = _pieces_sql(decompose(b.start, b.end), params)
+            cases.append(f"WHEN {cond} THEN {i}")
+            ors.append(cond)
+        bucket_sql = "CASE " + " ".join(cases) + " END" if len(buckets) > 1 else "0"
+        where = " OR ".join(ors)
+    sql = (
+        f"SELECT {bucket_sql} AS b{dim_sql}, {sums} FROM rollups WHERE cube = {int(cube)} AND ({where})"
+        f"{_filter_sql(filters, params)} GROUP BY b{dim_sql}"
+    )
+    out: dict[tuple[int, Key], dict[str, int]] = {}
+    n = len(dims)
+    for row in conn.execute(text(sql), params.values):
+        raw = row[0]
+        bucket = index[raw if isinstance(raw, date) else date.fromisoformat(raw)] if by_day else int(raw)
+        out[(bucket, _key(row, 1, n))] = dict(zip(COUNTERS, (int(v or 0) for v in row[1 + n :]), strict=True))
+    return out
+
+
+def prefix_sums(
+    conn: Connection, cube: int, dims: Sequence[str], filters: Filters, day: date
+) -> dict[Key, dict[str, int]]:
+    """The state counters summed over every day up to and including `day`, per dimension key."""
+    params = _Params()
+    dim_sql = ", ".join(dims)
+    sums = ", ".join(f"SUM({c})" for c in STATE_COUNTERS)
+    select_dims = f"{dim_sql}, " if dims else ""
+    group = f" GROUP BY {dim_sql}" if dims else ""
+    sql = (
+        f"SELECT {select_dims}{sums} FROM rollups WHERE cube = {int(cube)} AND "
+        f"({_pieces_sql(prefix(day), params)}){_filter_sql(filters, params)}{group}"
+    )
+    out: dict[Key, dict[str, int]] = {}
+    n = len(dims)
+    for row in conn.execute(text(sql), params.values):
+        out[_key(row, 0, n)] = dict(zip(STATE_COUNTERS, (int(v or 0) for v in row[n:]), strict=True))
+    return out
+
+
+def today_changes(
+    conn: Connection, dims: Sequence[str], filters: Filters, today: date, now: datetime
+) -> dict[Key, dict[str, int]]:
+    """What happened today before `now`, from the few dossiers received, closed or due today.
+
+    received: received today before now; closed: closed today before now; closed_overdue(_apology):
+    closed today before now with an earlier due date; due_now(_apology): due today before now and
+    not closed before now.
+    """
+    params = _Params()
+    cols = [f"COALESCE({_DOSSIER_COLUMN[d]}, '')" for d in dims]
+    t, n_ = params.add(today), params.add(db_instant(conn, now))
+    closed_now = f"(close_date IS NOT NULL AND resolved_at < {n_})"
+    closed_today = f"(close_date = {t} AND resolved_at < {n_})"
+    apology = "apology_issued" if conn.dialect.name == "postgresql" else "apology_issued <> 0"
+    due_now = f"due_date = {t} AND due_at < {n_} AND NOT {closed_now}"
+    sums = {
+        "received": f"received_date = {t} AND received_at < {n_}",
+        "closed": closed_today,
+        "closed_overdue": f"{closed_today} AND due_date < {t}",
+        "closed_overdue_apology": f"{closed_today} AND due_date < {t} AND {apology}",
+        "due_now": due_now,
+        "due_now_apology": f"{due_now} AND {apology}",
+    }
+    sum_sql = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond in sums.values())
+    select_dims = "".join(f"{c}, " for c in cols)
+    group = f" GROUP BY {', '.join(cols)}" if cols else ""
+    sql = (
+        f"SELECT {select_dims}{sum_sql} FROM dossiers WHERE (received_date = {t} OR close_date = {t} "
+        f"OR due_date = {t}){_filter_sql(filters, params, _DOSSIER_COLUMN)}{group}"
+    )
+    out: dict[Key, dict[str, int]] = {}
+    n = len(dims)
+    for row in conn.execute(text(sql), params.values):
+        out[_key(row, 0, n)] = dict(zip(sums, (int(v or 0) for v in row[n:]), strict=True))
+    return out
+
+
+def db_instant(conn: Connection, value: datetime) -> Any:
+    """An instant as the store compares it: naive UTC text on SQLite (as UTCDateTime writes it)."""
+    if conn.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def data_state(conn: Connection) -> tuple[int, datetime | None]:
+    row = conn.execute(text("SELECT version, changed_at FROM data_state WHERE id = 1")).first()
+    if row is None:
+        return 0, None
+    changed = row[1]
+    if isinstance(changed, str):
+        changed = datetime.fromisoformat(changed)
+    if changed is not None and changed.tzinfo is None:
+        changed = changed.replace(tzinfo=UTC)
+    return int(row[0]), changed

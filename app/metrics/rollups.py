@@ -1,0 +1,252 @@
+"""Rollup upkeep: how dossier versions turn into additive counters, kept in the same transaction.
+
+A write stages signed dossier versions (-1 for the stored version it replaces, +1 for the new one)
+in a temporary table; SQL then expands each into its contributions (received date, close date,
+due date, max(due, close) date), and adds them to every cube at every grain with one
+INSERT ... SELECT ... ON CONFLICT DO UPDATE per cube and grain. The expansion runs inside the
+database engine, so the per-record cost in Python stays one staged row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from app.metrics.counters import COUNTERS, FinishClass
+
+DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
+# Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
+CUBES: dict[int, tuple[str, ...]] = {
+    0: DIMENSIONS,
+    1: ("agency", "commune", "sector", "channel"),
+    2: ("agency", "sector"),
+    3: ("commune", "sector"),
+}
+DAY, MONTH, YEAR = 0, 1, 2
+GRAINS = (DAY, MONTH, YEAR)
+
+# The staged dossier fields, named as the dossiers table names them.
+STAGED_COLUMNS = (
+    "agency_code",
+    "commune_code",
+    "sector",
+    "procedure_code",
+    "channel",
+    "online_level",
+    "status",
+    "fee_required",
+    "paid_online",
+    "digitised_intake",
+    "reused_digital_data",
+    "digitised_result",
+    "apology_issued",
+    "rating",
+    "finish_class",
+    "received_date",
+    "close_date",
+    "due_date",
+)
+_DIM_SOURCE = {
+    "agency": "agency_code",
+    "commune": "commune_code",
+    "sector": "sector",
+    "procedure": "procedure_code",
+    "channel": "channel",
+}
+_KEY = ("cube", "grain", "period", *DIMENSIONS)
+
+
+def choose_cube(dims: Iterable[str]) -> int:
+    """The smallest cube holding every dimension asked for (grouped by or filtered on)."""
+    wanted = set(dims)
+    for cube in (2, 3, 1, 0):
+        if wanted <= set(CUBES[cube]):
+            return cube
+    raise ValueError(f"no cube holds {sorted(wanted)}")
+
+
+def _bool(dialect: str, column: str) -> str:
+    return column if dialect == "postgresql" else f"{column} <> 0"
+
+
+def _contrib_select(dialect: str, source: str, sign: str) -> str:
+    """SELECT of (d, dimension keys, counters...) contributions of every row of `source`."""
+
+    def b(column: str) -> str:
+        return _bool(dialect, f"s.{column}")
+
+    dims = ", ".join(f"COALESCE(s.{_DIM_SOURCE[d]}, '') AS {d}" for d in DIMENSIONS)
+
+    def when(cond: str) -> str:
+        return f"CASE WHEN {cond} THEN {sign} ELSE 0 END"
+
+    finished = "s.status <> 'withdrawn'"
+    values: dict[str, dict[str, str]] = {
+        "received": {
+            "received": sign,
+            "received_online": when("s.channel = 'online'"),
+            "received_full_online": when("s.channel = 'online' AND s.online_level = 'full'"),
+            "fee_required": when(b("fee_required")),
+            "paid_online": when(f"{b('fee_required')} AND {b('paid_online')}"),
+            "digitised_intake": when(b("digitised_intake")),
+            "reused_digital_data": when(b("reused_digital_data")),
+        },
+        "close": {
+            "finished": when(finished),
+            "finished_early": when(f"{finished} AND s.finish_class = {int(FinishClass.EARLY)}"),
+            "finished_on_time": when(f"{finished} AND s.finish_class = {int(FinishClass.ON_TIME)}"),
+            "finished_late": when(f"{finished} AND s.finish_class = {int(FinishClass.LATE)}"),
+            "finished_late_apologised": when(
+                f"{finished} AND s.finish_class = {int(FinishClass.LATE)} AND {b('apology_issued')}"
+            ),
+            "digitised_result": when(f"{finished} AND {b('digitised_result')}"),
+            "rated": when(f"{finished} AND s.rating IS NOT NULL"),
+            "satisfied": when(f"{finished} AND s.rating IN ('very_satisfied', 'satisfied')"),
+            "withdrawn": when("s.status = 'withdrawn'"),
+            "closed": sign,
+        },
+        "due": {"due": sign, "due_apology": when(b("apology_issued"))},
+        "due_closed": {"due_closed": sign, "due_closed_apology": when(b("apology_issued"))},
+    }
+    parts = {
+        "received": ("s.received_date", "1 = 1"),
+        "close": ("s.close_date", "s.close_date IS NOT NULL"),
+        "due": ("s.due_date", "s.due_date IS NOT NULL"),
+        "due_closed": (
+            "CASE WHEN s.due_date > s.close_date THEN s.due_date ELSE s.close_date END",
+            "s.due_date IS NOT NULL AND s.close_date IS NOT NULL",
+        ),
+    }
+    selects = []
+    for part, (day, where) in parts.items():
+        counters = ", ".join(f"{values[part].get(c, '0')} AS {c}" for c in COUNTERS)
+        selects.append(f"SELECT {day} AS d, {dims}, {counters} FROM {source} AS s WHERE {where}")
+    return "\nUNION ALL\n".join(selects)
+
+
+def _period_expr(dialect: str, grain: int, column: str) -> str:
+    if grain == DAY:
+        return column
+    unit = "month" if grain == MONTH else "year"
+    if dialect == "postgresql":
+        return f"CAST(date_trunc('{unit}', {column}) AS DATE)"
+    return f"date({column}, 'start of {unit}')"
+
+
+def _fill_contrib_sql(dialect: str, source: str, sign: str) -> str:
+    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    dims = ", ".join(DIMENSIONS)
+    return (
+        f"INSERT INTO _contrib (d, {dims}, {', '.join(COUNTERS)}) "
+        f"SELECT d, {dims}, {sums} FROM ({_contrib_select(dialect, source, sign)}) AS u "
+        f"GROUP BY d, {dims}"
+    )
+
+
+def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
+    period = _period_expr(dialect, grain, "d")
+    kept = CUBES[cube]
+    dim_exprs = [d if d in kept else "''" for d in DIMENSIONS]
+    group = [period, *(d for d in DIMENSIONS if d in kept)]
+    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    updates = ", ".join(f"{c} = {target}.{c} + excluded.{c}" for c in COUNTERS)
+    return (
+        f"INSERT INTO {target} ({', '.join(_KEY)}, {', '.join(COUNTERS)}) "
+        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {sums} FROM _contrib WHERE 1 = 1 "
+        f"GROUP BY {', '.join(group)} ORDER BY {', '.join(group)} "
+        f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
+    )
+
+
+def _temp_ddl(dialect: str) -> list[str]:
+    boolean = "BOOLEAN" if dialect == "postgresql" else "INTEGER"
+    suffix = " ON COMMIT DELETE ROWS" if dialect == "postgresql" else ""
+    types = {
+        "fee_required": boolean,
+        "paid_online": boolean,
+        "digitised_intake": boolean,
+        "reused_digital_data": boolean,
+        "digitised_result": boolean,
+        "apology_issued": boolean,
+        "finish_class": "SMALLINT",
+        "received_date": "DATE",
+        "close_date": "DATE",
+        "due_date": "DATE",
+    }
+    cols = ", ".join(f"{c} {types.get(c, 'VARCHAR(1000)')}" for c in STAGED_COLUMNS)
+    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
+    dims = ", ".join(f"{d} VARCHAR(64) NOT NULL" for d in DIMENSIONS)
+    return [
+        f"CREATE TEMP TABLE IF NOT EXISTS _delta (sign INTEGER NOT NULL, {cols}){suffix}",
+        f"CREATE TEMP TABLE IF NOT EXISTS _contrib (d DATE NOT NULL, {dims}, {counters}){suffix}",
+    ]
+
+
+@dataclass(slots=True)
+class RollupWriter:
+    """Stages signed dossier versions and folds them into the rollups, in the caller's transaction."""
+
+    conn: Connection
+
+    def __post_init__(self) -> None:
+        for ddl in _temp_ddl(self.conn.dialect.name):
+            self.conn.exec_driver_sql(ddl)
+
+    def apply(self, removed: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]]) -> None:
+        """Subtract the contribution of `removed` dossier rows and add that of `added` ones."""
+        if not removed and not added:
+            return
+        dialect = self.conn.dialect.name
+        cols = ", ".join(STAGED_COLUMNS)
+        marks = ", ".join(f":{c}" for c in STAGED_COLUMNS)
+        rows = [{"sign": -1, **{c: r[c] for c in STAGED_COLUMNS}} for r in removed]
+        rows += [{"sign": 1, **{c: r[c] for c in STAGED_COLUMNS}} for r in added]
+        self.conn.execute(text(f"INSERT INTO _delta (sign, {cols}) VALUES (:sign, {marks})"), rows)
+        self.conn.exec_driver_sql(_fill_contrib_sql(dialect, "_delta", "s.sign"))
+        for cube in CUBES:
+            for grain in GRAINS:
+                self.conn.exec_driver_sql(_upsert_sql(dialect, "rollups", cube, grain))
+        self.conn.exec_driver_sql("DELETE FROM _delta")
+        self.conn.exec_driver_sql("DELETE FROM _contrib")
+
+
+def rebuild(conn: Connection, target: str = "rollups") -> None:
+    """Recompute `target` (the rollups, or a scratch copy) from the stored dossiers."""
+    dialect = conn.dialect.name
+    for ddl in _temp_ddl(dialect):
+        conn.exec_driver_sql(ddl)
+    conn.exec_driver_sql(f"DELETE FROM {target}")
+    conn.exec_driver_sql("DELETE FROM _contrib")
+    conn.exec_driver_sql(_fill_contrib_sql(dialect, "dossiers", "1"))
+    for cube in CUBES:
+        for grain in GRAINS:
+            conn.exec_driver_sql(_upsert_sql(dialect, target, cube, grain))
+    conn.exec_driver_sql("DELETE FROM _contrib")
+
+
+def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+    """Compare the rollups with a recomputation; (number of differing rows, the first few)."""
+    dialect = conn.dialect.name
+    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS _expected (cube SMALLINT NOT NULL, grain SMALLINT NOT NULL, "
+        "period DATE NOT NULL, agency VARCHAR(64) NOT NULL, commune VARCHAR(64) NOT NULL, "
+        "sector VARCHAR(64) NOT NULL, procedure VARCHAR(64) NOT NULL, channel VARCHAR(64) NOT NULL, "
+        f"{counters}, PRIMARY KEY ({', '.join(_KEY)}))"
+    )
+    rebuild(conn, "_expected")
+    nonzero = " OR ".join(f"{c} <> 0" for c in COUNTERS)
+    cols = ", ".join((*_KEY, *COUNTERS))
+    diff_sql = (
+        f"SELECT 'stored' AS side, {cols} FROM (SELECT {cols} FROM rollups WHERE {nonzero} "
+        f"EXCEPT SELECT {cols} FROM _expected WHERE {nonzero}) AS a "
+        f"UNION ALL SELECT 'expected' AS side, {cols} FROM (SELECT {cols} FROM _expected WHERE {nonzero} "
+        f"EXCEPT SELECT {cols} FROM rollups WHERE {nonzero}) AS b"
+    )
+    rows = [dict(r._mapping) for r in conn.exec_driver_sql(diff_sql)]
+    conn.exec_driver_sql("DROP TABLE _expected")
+    del dialect
+    return len(rows), rows[:limit]

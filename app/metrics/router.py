@@ -1,0 +1,160 @@
+"""GET /v1/metrics and GET /v1/metrics/definitions (contract §4)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection, select
+
+from app.auth import ReadDep
+from app.errors import ValidationFailed
+from app.jsonutil import dumps
+from app.metrics import repository, service
+from app.metrics.definitions import COUNTS, RATES
+from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
+from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
+from app.models import Agency
+from app.openapi_docs import problem_responses
+from app.reference.communes import communes_of
+from app.timeutil import local_date, to_local
+
+router = APIRouter(prefix="/v1", tags=["metrics"])
+
+DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
+METRIC_PARAMS = ("from", "to", "group_by", *DIMENSIONS)
+MAX_DAY_BUCKETS = 3700
+MAX_VALUES = 500
+_SECTOR = re.compile(r"^[a-z0-9_]{1,64}$")
+_CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _bad(field: str, msg: str, kind: str = "value_error") -> ValidationFailed:
+    return ValidationFailed(f"{field}: {msg}", errors=[{"loc": ["query", field], "msg": msg, "type": kind}])
+
+
+def unit_names(conn: Connection, province_code: int) -> dict[str, dict[str, str]]:
+    agencies = {code: name for code, name in conn.execute(select(Agency.code, Agency.name))}
+    communes = {c.code: c.name for c in communes_of(province_code).values()}
+    return {"agency": agencies, "commune": communes}
+
+
+def check_filters(
+    request: Request, names: dict[str, dict[str, str]], raw: dict[str, list[str] | None]
+) -> dict[str, list[str]]:
+    """Filters with values that exist; an unknown agency, ward, channel or malformed code is a 422."""
+    out: dict[str, list[str]] = {}
+    for dim, values in raw.items():
+        if not values:
+            continue
+        if len(values) > MAX_VALUES:
+            raise _bad(dim, f"at most {MAX_VALUES} values")
+        for v in values:
+            if dim == "agency" and v not in names["agency"]:
+                raise _bad(dim, "not a registered agency", "unknown_agency")
+            if dim == "commune" and v not in names["commune"]:
+                raise _bad(dim, "not a ward of the configured province", "unknown_commune")
+            if dim == "channel" and v not in ("online", "in_person", "postal"):
+                raise _bad(dim, "must be online, in_person or postal", "enum")
+            if dim == "sector" and not _SECTOR.match(v):
+                raise _bad(dim, "must be a sector slug [a-z0-9_]{1,64}", "string_pattern_mismatch")
+            if dim == "procedure" and not (0 < len(v) <= 32 and v.isprintable()):
+                raise _bad(dim, "must be a procedure code of 1 to 32 characters", "string_pattern_mismatch")
+        out[dim] = sorted(set(values))
+    return out
+
+
+def check_range(start: date, end: date, group_by: list[str]) -> None:
+    if end < start:
+        raise _bad("to", "must not be before from")
+    if (end - start).days > 366 * 30:
+        raise _bad("to", "the range covers at most 30 years")
+    if "day" in group_by and (end - start).days + 1 > MAX_DAY_BUCKETS:
+        raise _bad("group_by", f"group_by=day covers at most {MAX_DAY_BUCKETS} days")
+    if len(set(group_by)) != len(group_by):
+        raise _bad("group_by", "each group key at most once")
+
+
+def metrics_document(
+    conn: Connection,
+    request: Request,
+    start: date,
+    end: date,
+    group_by: list[str],
+    filters: dict[str, list[str]],
+    names: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    now = request.app.state.clock()
+    result = service.compute(conn, start=start, end=end, group_by=group_by, filters=filters, now=now)
+    _, changed = repository.data_state(conn)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "group_by": group_by,
+        "data_as_of": to_local(changed).isoformat() if changed else None,
+        "rows": [service.row_json(r, names) for r in result.rows],
+        "totals": {"counts": result.totals_counts, "rates": result.totals_rates},
+    }
+
+
+@router.get(
+    "/metrics",
+    operation_id="get_metrics",
+    response_model=MetricsResponse,
+    summary="Every count and rate per group and time bucket, with totals",
+    responses={304: {"description": "Not modified"}, **problem_responses(401, 403, 422)},
+)
+def get_metrics(
+    request: Request,
+    _reader: ReadDep,
+    from_: Annotated[date, Query(alias="from", description="first day, inclusive (local date)")],
+    to: Annotated[date, Query(description="last day, inclusive (local date)")],
+    group_by: Annotated[list[GroupKey] | None, Query(max_length=9)] = None,
+    agency: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    commune: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    sector: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    procedure: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    channel: Annotated[list[str] | None, Query(max_length=3)] = None,
+) -> Response:
+    reject_unknown_params(request, METRIC_PARAMS)
+    groups: list[str] = list(group_by or [])
+    check_range(from_, to, groups)
+    engine = request.app.state.engine
+    settings = request.app.state.settings
+    with engine.connect() as conn:
+        version, _ = repository.data_state(conn)
+        names = unit_names(conn, settings.province_code)
+        filters = check_filters(
+            request,
+            names,
+            {
+                "agency": agency,
+                "commune": commune,
+                "sector": sector,
+                "procedure": procedure,
+                "channel": channel,
+            },
+        )
+        today = local_date(request.app.state.clock())
+
+        def render() -> Rendered:
+            body = dumps(metrics_document(conn, request, from_, to, groups, filters, names))
+            return Rendered(body, "application/json", etag_of(body))
+
+        return cached_response(request, version, cacheable=to < today, render=render)
+
+
+@router.get(
+    "/metrics/definitions",
+    operation_id="get_metric_definitions",
+    response_model=DefinitionsResponse,
+    summary="The catalogue of every count and rate",
+    responses=problem_responses(401, 403),
+)
+def get_definitions(_reader: ReadDep) -> DefinitionsResponse:
+    return DefinitionsResponse.model_validate(
+        {"counts": [asdict(d) for d in COUNTS], "rates": [asdict(d) for d in RATES]}
+    )

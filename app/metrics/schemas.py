@@ -1,0 +1,67 @@
+"""Response models of the metric endpoints: every count and every rate, named."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from app.metrics.definitions import COUNT_NAMES, RATE_NAMES
+
+GroupKey = Literal["agency", "commune", "sector", "procedure", "channel", "day", "month", "quarter", "year"]
+
+Counts: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "Counts",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (int, Field(...)) for name in COUNT_NAMES},
+)
+Rates: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "Rates",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (float | None, Field(..., ge=0, le=1)) for name in RATE_NAMES},
+)
+
+
+class Figures(BaseModel):
+    counts: Counts
+    rates: Rates
+
+
+class MetricRowOut(Figures):
+    agency: str | None = None
+    agency_name: str | None = None
+    commune: str | None = None
+    commune_name: str | None = None
+    sector: str | None = None
+    procedure: str | None = None
+    channel: str | None = None
+    day: str | None = Field(None, examples=["2025-07-14"])
+    month: str | None = Field(None, examples=["2025-07"])
+    quarter: str | None = Field(None, examples=["2025-Q3"])
+    year: str | None = Field(None, examples=["2025"])
+
+
+class MetricsResponse(BaseModel):
+    from_: date = Field(alias="from")
+    to: date
+    group_by: list[GroupKey]
+    data_as_of: datetime | None = Field(description="when the stored data last changed")
+    rows: list[MetricRowOut]
+    totals: Figures
+
+
+class DefinitionOut(BaseModel):
+    name: str
+    kind: Literal["count", "rate"]
+    basis: Literal["received", "finished", "state", "rate"]
+    label_vi: str
+    label_en: str
+    numerator: str | None
+    denominator: str | None
+    description: str
+
+
+class DefinitionsResponse(BaseModel):
+    counts: list[DefinitionOut]
+    rates: list[DefinitionOut]

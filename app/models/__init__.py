@@ -1,0 +1,26 @@
+"""SQLAlchemy models; importing this package registers every table on the one MetaData."""
+
+from app.models.base import Base, metadata
+from app.models.tables import (
+    Agency,
+    ApiToken,
+    AuditEntry,
+    DataState,
+    Dossier,
+    SectorMapping,
+    Target,
+    rollups,
+)
+
+__all__ = [
+    "Agency",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "DataState",
+    "Dossier",
+    "SectorMapping",
+    "Target",
+    "metadata",
+    "rollups",
+]

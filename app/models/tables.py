@@ -1,0 +1,156 @@
+"""The stored tables: dossiers, their rollups, reference data, tokens, audit, targets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.metrics.counters import COUNTERS
+from app.models.base import Base, UTCDateTime, metadata
+
+
+class Dossier(Base):
+    """One dossier (hồ sơ), the latest version the source sent, with the local dates derived from it."""
+
+    __tablename__ = "dossiers"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(32))
+    procedure_name: Mapped[str | None] = mapped_column(Text)
+    sector: Mapped[str | None] = mapped_column(String(64))
+    agency_code: Mapped[str] = mapped_column(String(64))
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    online_level: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(32))
+    fee_required: Mapped[bool] = mapped_column(Boolean)
+    paid_online: Mapped[bool] = mapped_column(Boolean)
+    digitised_intake: Mapped[bool] = mapped_column(Boolean)
+    digitised_result: Mapped[bool] = mapped_column(Boolean)
+    reused_digital_data: Mapped[bool] = mapped_column(Boolean)
+    apology_issued: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Derived at ingest, so that reads and rollup upkeep never recompute them.
+    received_date: Mapped[date] = mapped_column(Date)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    finish_class: Mapped[int | None] = mapped_column(SmallInteger)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_dossiers_received_date", "received_date"),
+        Index("ix_dossiers_close_date", "close_date"),
+        Index("ix_dossiers_due_date", "due_date"),
+        Index("ix_dossiers_agency_code", "agency_code"),
+    )
+
+
+# Rollups: one row per (cube, grain, period, dimension keys). A cube keeps a subset of the
+# dimensions (the others hold ""), a grain is day (0), month (1) or year (2) and `period` is the
+# first day of it. Every column after the keys is an additive counter (app.metrics.counters).
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("cube", SmallInteger, primary_key=True),
+    Column("grain", SmallInteger, primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("agency", String(64), primary_key=True),
+    Column("commune", String(16), primary_key=True),
+    Column("sector", String(64), primary_key=True),
+    Column("procedure", String(32), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in COUNTERS),
+    sqlite_with_rowid=False,
+)
+
+
+class Agency(Base):
+    """A registered agency (cơ quan giải quyết): a provincial department or a commune People's Committee."""
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SectorMapping(Base):
+    """The national portal's procedure-field code (MaLinhVuc) mapped to a sector slug."""
+
+    __tablename__ = "sector_mappings"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(Text)  # comma-separated
+    agencies: Mapped[str | None] = mapped_column(Text)  # JSON list, or null for every agency
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One write request: who, what it did, how long it took. Never a record's values."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    token_id: Mapped[str | None] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    status_code: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str | None] = mapped_column(Text)  # JSON object of the result counts
+    duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class Target(Base):
+    """A year's named target (contract §4 scorecard); years without rows use the defaults."""
+
+    __tablename__ = "targets"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    comparator: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[float] = mapped_column(Float)
+
+
+class DataState(Base):
+    """A single row whose version changes with every write that can change a figure (ETags)."""
+
+    __tablename__ = "data_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

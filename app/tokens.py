@@ -1,0 +1,185 @@
+"""Token administration (contract §6) and the audit trail of writes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, select
+
+from app.auth import AdminDep, hash_secret, new_secret, new_token_id
+from app.db import SessionDep
+from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
+from app.errors import NotFound
+from app.jsonutil import loads
+from app.models import ApiToken, AuditEntry
+from app.openapi_docs import problem_responses
+from app.timeutil import to_local
+
+router = APIRouter(tags=["access"])
+Scope = Literal["ingest", "read", "admin"]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "one-stop system of Sở Xây dựng",
+                    "scopes": ["ingest"],
+                    "agencies": ["000.00.07.H40"],
+                    "expires_at": None,
+                }
+            ]
+        },
+    )
+
+    label: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
+    agencies: Annotated[list[Annotated[str, Field(pattern=CODE_PATTERN)]], Field(max_length=1000)] | None = (
+        None
+    )
+    expires_at: OptionalTimestamp = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return sorted(set(v))
+
+
+class TokenCreated(BaseModel):
+    id: str
+    token: str = Field(description="the secret, shown this once only")
+
+
+class TokenInfo(BaseModel):
+    id: str
+    label: str
+    scopes: list[Scope]
+    agencies: list[str] | None
+    expires_at: datetime | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AuditItem(BaseModel):
+    id: int
+    at: datetime
+    token_id: str | None
+    method: str
+    path: str
+    status_code: int
+    counts: dict[str, int] | None
+    duration_ms: float
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItem]
+    next_cursor: int | None = Field(description="pass as `before` for the next (older) page")
+    total: int
+
+
+@router.post(
+    "/v1/tokens",
+    operation_id="create_token",
+    status_code=201,
+    response_model=TokenCreated,
+    summary="Create a token; its secret is returned once",
+    responses=problem_responses(401, 403, 422),
+)
+def create_token(request: Request, session: SessionDep, _admin: AdminDep, body: TokenCreate) -> TokenCreated:
+    secret = new_secret()
+    token = ApiToken(
+        id=new_token_id(),
+        label=body.label,
+        secret_hash=hash_secret(secret),
+        scopes=",".join(body.scopes),
+        agencies=None if body.agencies is None else json.dumps(sorted(set(body.agencies))),
+        expires_at=body.expires_at,
+        created_at=request.app.state.clock(),
+        revoked_at=None,
+    )
+    session.add(token)
+    return TokenCreated(id=token.id, token=secret)
+
+
+def _info(t: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        id=t.id,
+        label=t.label,
+        scopes=[s for s in t.scopes.split(",") if s],
+        agencies=None if t.agencies is None else loads(t.agencies),
+        expires_at=to_local(t.expires_at) if t.expires_at else None,
+        created_at=to_local(t.created_at),
+        revoked_at=to_local(t.revoked_at) if t.revoked_at else None,
+    )
+
+
+@router.get(
+    "/v1/tokens",
+    operation_id="list_tokens",
+    response_model=list[TokenInfo],
+    summary="List tokens (never their secrets)",
+    responses=problem_responses(401, 403),
+)
+def list_tokens(session: SessionDep, _admin: AdminDep) -> list[TokenInfo]:
+    return [_info(t) for t in session.scalars(select(ApiToken).order_by(ApiToken.created_at, ApiToken.id))]
+
+
+@router.delete(
+    "/v1/tokens/{token_id}",
+    operation_id="revoke_token",
+    status_code=204,
+    summary="Revoke a token at once",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def revoke_token(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminDep,
+    token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
+) -> Response:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No token has id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = request.app.state.clock()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/v1/audit",
+    operation_id="list_audit",
+    response_model=AuditPage,
+    summary="The audit trail of write requests, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+def list_audit(
+    session: SessionDep,
+    _admin: AdminDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="cursor: entries older than this id")] = None,
+) -> AuditPage:
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if before is not None:
+        q = q.where(AuditEntry.id < before)
+    rows = list(session.scalars(q))
+    total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    items = [
+        AuditItem(
+            id=r.id,
+            at=to_local(r.at),
+            token_id=r.token_id,
+            method=r.method,
+            path=r.path,
+            status_code=r.status_code,
+            counts=loads(r.counts) if r.counts else None,
+            duration_ms=round(r.duration_ms, 3),
+        )
+        for r in rows[:limit]
+    ]
+    return AuditPage(items=items, next_cursor=rows[limit - 1].id if len(rows) > limit else None, total=total)

@@ -1,0 +1,171 @@
+"""Test fixtures: real SQLite and a real PostgreSQL server, schemas built by the alembic migrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import make_engine, normalise_url
+from app.migrate import upgrade
+from app.reference.agencies import load_seed
+from tests import pg
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from app.main import create_app  # noqa: E402
+
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+TABLES_TO_CLEAR = ("dossiers", "rollups", "agencies", "sector_mappings", "api_tokens", "audit_log", "targets")
+
+_pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}
+
+
+def _postgres_base_url() -> str | None:
+    """A server URL (database 'postgres'): DATABASE_URL when it points at PostgreSQL, else our own server."""
+    env = os.environ.get("DATABASE_URL", "")
+    if env.startswith("postgres"):
+        return normalise_url(env)
+    if _pg_state["server"] is None and _pg_state["error"] is None:
+        bin_dir = pg.find_pg_bin()
+        if bin_dir is None:
+            _pg_state["error"] = "PostgreSQL server binaries (initdb, pg_ctl) were not found"
+        else:
+            try:
+                _pg_state["server"] = pg.start_server(bin_dir)
+            except Exception as exc:  # the message says what is missing
+                _pg_state["error"] = str(exc)
+    server = _pg_state["server"]
+    return server.url("postgres") if server else None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pg_state["server"] is not None:
+        _pg_state["server"].stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_state["skipped"]:
+        terminalreporter.write_sep("!", "PostgreSQL half SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"  reason: {_pg_state['error']}\n"
+            "  The suite ran against SQLite only. To run it against PostgreSQL too, install the server\n"
+            "  (Debian/Ubuntu: apt-get install -y postgresql) or set DATABASE_URL=postgresql://user@host/db.\n"
+            "  CI sets TTHC_REQUIRE_POSTGRES=1, under which a missing PostgreSQL fails the run.",
+            red=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database, created once per session."""
+    base = _postgres_base_url()
+    if base is None:
+        if os.environ.get("TTHC_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"TTHC_REQUIRE_POSTGRES=1 but PostgreSQL is unavailable: {_pg_state['error']}")
+        _pg_state["skipped"] = True
+        pytest.skip(f"PostgreSQL unavailable: {_pg_state['error']}")
+    name = f"tthc_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "tthc.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+_engines: dict[str, Engine] = {}
+
+
+def _engine_for(url: str) -> Engine:
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty every table and load the reference seed again: each test starts from the same state."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        for table in TABLES_TO_CLEAR:
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("UPDATE data_state SET version = 0"))
+    with Session(engine) as session:
+        load_seed(session, 40)
+        session.commit()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        url: str = request.getfixturevalue("sqlite_template")
+    else:
+        url = request.getfixturevalue("pg_template")
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    eng = _engine_for(db_url)
+    reset_database(eng)
+    return eng
+
+
+@dataclass
+class Clock:
+    """A settable clock for the app under test."""
+
+    now: datetime = field(default_factory=lambda: datetime(2025, 10, 1, 1, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN)
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine, clock=clock)
+    with TestClient(app, base_url="http://testserver") as c:
+        c.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        yield c
+
+
+@pytest.fixture
+def anon(client: TestClient) -> TestClient:
+    """The same app, without a token."""
+    c = TestClient(client.app, base_url="http://testserver")
+    return c
+
+
+ROOT = Path(__file__).resolve().parent.parent
