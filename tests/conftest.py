@@ -111,7 +111,8 @@ def reset_database(engine: Engine) -> None:
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         for table in TABLES_TO_CLEAR:
             conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(text("UPDATE data_state SET version = 0"))
+        # Move the version on (never back), as every write does, so no cached response survives.
+        conn.execute(text("UPDATE data_state SET version = version + 1"))
     with Session(engine) as session:
         load_seed(session, 40)
         session.commit()
