@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -57,6 +58,37 @@ def _configure_sqlite(engine: Engine) -> None:
         # Writers take the write lock up front, so two writers queue instead of failing on upgrade.
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def executemany(
+    conn: Connection, sql: str, rows: Sequence[Sequence[Any]], instants: Sequence[int] = ()
+) -> None:
+    """Run `sql` (with `?` placeholders) for many positional rows through the driver directly.
+
+    The hot ingest path skips SQLAlchemy's per-value type processing; instants are formatted here as
+    UTCDateTime stores them (naive UTC text with microseconds on SQLite, aware on PostgreSQL).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite" and instants:
+        converted: list[tuple[Any, ...]] = []
+        for row in rows:
+            values = list(row)
+            for i in instants:
+                if values[i] is not None:
+                    values[i] = sqlite_instant(values[i])
+            converted.append(tuple(values))
+        rows = converted
+    elif conn.dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def sqlite_instant(v: datetime) -> str:
+    """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
+    u = v.astimezone(UTC)
+    day = f"{u.year:04d}-{u.month:02d}-{u.day:02d}"
+    return f"{day} {u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:

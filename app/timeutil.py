@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-VN_TZ = timezone(timedelta(hours=7), "+07:00")
+VN_OFFSET = timedelta(hours=7)
+VN_TZ = timezone(VN_OFFSET, "+07:00")
 
 
 def to_utc(value: datetime) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -26,7 +27,15 @@ from app.dossiers.schemas import (
     Outcome,
     PutResult,
 )
-from app.dossiers.service import IngestTotals, Verdict, current_registry, delete_dossier, process_chunk
+from app.dossiers.service import (
+    IngestTotals,
+    Verdict,
+    current_registry,
+    delete_dossier,
+    prepare_chunk,
+    process_chunk,
+    write_chunk,
+)
 from app.dossiers.validation import Registry
 from app.errors import (
     BadRequest,
@@ -194,20 +203,25 @@ async def _ingest_ndjson(
     totals: IngestTotals,
     chunk_size: int,
 ) -> None:
-    """Read the stream line by line; every `chunk_size` lines form one committed chunk."""
+    """Read the stream line by line; every `chunk_size` lines form one committed chunk.
+
+    Chunks are written one after another (a later line sees an earlier one), but the next chunk is
+    read and validated while the previous one is being written, so both cores are used.
+    """
     pending: list[tuple[int, Any]] = []
     broken: list[Verdict] = []
+    writing: asyncio.Future[list[Verdict]] | None = None
     buffer = b""
     line_no = 0
     skipping = False  # inside an over-long line
 
     async def flush() -> None:
-        nonlocal pending, broken
-        verdicts = (
-            await run_in_threadpool(process_chunk, engine, pending, principal, registry) if pending else []
-        )
+        nonlocal pending, broken, writing
+        prepared = await run_in_threadpool(prepare_chunk, pending, registry)
+        if writing is not None:
+            totals.add(await writing)
         totals.add(broken)
-        totals.add(verdicts)
+        writing = asyncio.ensure_future(run_in_threadpool(write_chunk, engine, prepared, principal))
         pending, broken = [], []
 
     def take(line: bytes) -> None:
@@ -228,41 +242,45 @@ async def _ingest_ndjson(
                 )
             )
 
-    async for chunk in request.stream():
-        buffer += chunk
-        while True:
-            cut = buffer.find(b"\n")
-            if cut < 0:
-                break
-            line, buffer = buffer[:cut], buffer[cut + 1 :]
-            if skipping:
-                skipping = False
-                line_no += 1
-                continue
-            take(line)
-            if len(pending) + len(broken) >= chunk_size:
-                await flush()
-        if len(buffer) > MAX_LINE_BYTES and not skipping:
-            broken.append(
-                Verdict(
-                    line_no,
-                    None,
-                    None,
-                    [
-                        {
-                            "loc": [],
-                            "msg": f"the line is longer than {MAX_LINE_BYTES} bytes",
-                            "type": "too_long",
-                        }
-                    ],
+    try:
+        async for chunk in request.stream():
+            buffer += chunk
+            while True:
+                cut = buffer.find(b"\n")
+                if cut < 0:
+                    break
+                line, buffer = buffer[:cut], buffer[cut + 1 :]
+                if skipping:
+                    skipping = False
+                    line_no += 1
+                    continue
+                take(line)
+                if len(pending) + len(broken) >= chunk_size:
+                    await flush()
+            if len(buffer) > MAX_LINE_BYTES and not skipping:
+                broken.append(
+                    Verdict(
+                        line_no,
+                        None,
+                        None,
+                        [
+                            {
+                                "loc": [],
+                                "msg": f"the line is longer than {MAX_LINE_BYTES} bytes",
+                                "type": "too_long",
+                            }
+                        ],
+                    )
                 )
-            )
-            buffer, skipping = b"", True
-        elif skipping:
-            buffer = b""
-    if buffer.strip() and not skipping:
-        take(buffer)
-    await flush()
+                buffer, skipping = b"", True
+            elif skipping:
+                buffer = b""
+        if buffer.strip() and not skipping:
+            take(buffer)
+        await flush()
+    finally:
+        if writing is not None:
+            totals.add(await writing)
 
 
 @router.put(

@@ -15,16 +15,17 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
+from app.db import executemany
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
 from app.metrics.rollups import RollupWriter
 from app.models import DataState, Dossier
-from app.timeutil import local_date, utcnow
+from app.models.base import UTCDateTime
+from app.timeutil import VN_OFFSET, utcnow
 
 Result = Literal["created", "updated", "unchanged", "stale"]
 RECORD_FIELDS = tuple(DossierIn.model_fields)
@@ -33,11 +34,11 @@ dossiers_table = cast(Table, Dossier.__table__)
 
 def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
     """The dossiers-table row of a valid record, with its derived local dates and finish class."""
-    row: dict[str, Any] = {f: getattr(d, f) for f in RECORD_FIELDS}
-    row["received_date"] = local_date(d.received_at)
+    row: dict[str, Any] = d.__dict__.copy()  # the validated fields, timestamps aware in UTC
+    row["received_date"] = (d.received_at + VN_OFFSET).date()
     closed = d.status in CLOSED_STATUSES and d.resolved_at is not None
-    row["close_date"] = local_date(d.resolved_at) if closed and d.resolved_at else None
-    row["due_date"] = local_date(d.due_at) if d.due_at is not None else None
+    row["close_date"] = (d.resolved_at + VN_OFFSET).date() if closed and d.resolved_at else None
+    row["due_date"] = (d.due_at + VN_OFFSET).date() if d.due_at is not None else None
     row["finish_class"] = (
         int(finish_class(d.resolved_at, d.due_at))
         if d.status in FINISHED_STATUSES and d.resolved_at is not None
@@ -117,14 +118,18 @@ def _lock_codes(conn: Connection, codes: Sequence[str]) -> None:
     )
 
 
+_COLUMNS = tuple(c.name for c in dossiers_table.columns)
+_UPSERT_SQL = (
+    f"INSERT INTO dossiers ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+    f"ON CONFLICT (code) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS if c != 'code')}"
+)
+
+
+_INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
+
+
 def _upsert_dossiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = conn.dialect.name
-    ins = postgresql.insert(dossiers_table) if dialect == "postgresql" else sqlite.insert(dossiers_table)
-    cols = [c.name for c in dossiers_table.columns if c.name != "code"]
-    stmt = ins.on_conflict_do_update(index_elements=["code"], set_={c: ins.excluded[c] for c in cols})
-    conn.execute(stmt, rows)
+    executemany(conn, _UPSERT_SQL, [tuple(r[c] for c in _COLUMNS) for r in rows], _INSTANTS)
 
 
 def bump_data_version(conn: Connection, now: datetime) -> None:
@@ -148,6 +153,21 @@ def process_chunk(
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
+    prepared = prepare_chunk(items, registry)
+    return write_chunk(engine, prepared, principal, extra_check=extra_check, judge=judge)
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """A chunk after validation: a verdict per record, and the rows of the valid ones."""
+
+    verdicts: list[Verdict]
+    valid: list[tuple[Verdict, dict[str, Any]]]
+    now: datetime
+
+
+def prepare_chunk(items: Sequence[tuple[int, Any]], registry: Registry) -> PreparedChunk:
+    """Validate records on their own (no database): this can run while the previous chunk is written."""
     verdicts: list[Verdict] = []
     valid: list[tuple[Verdict, dict[str, Any]]] = []
     now = registry.now
@@ -159,6 +179,19 @@ def process_chunk(
             v.errors = errors
         else:
             valid.append((v, row_from_record(record, now)))
+    return PreparedChunk(verdicts, valid, now)
+
+
+def write_chunk(
+    engine: Engine,
+    prepared: PreparedChunk,
+    principal: Principal,
+    *,
+    extra_check: RowCheck | None = None,
+    judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
+) -> list[Verdict]:
+    """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock)."""
+    valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
     if not valid:
         return verdicts
     for attempt in range(5):

@@ -34,9 +34,9 @@ FINISH_COUNTERS = (
     "withdrawn",
     "closed",
 )
-# Keyed by the local date of due_at (dossiers with a deadline).
+# Dossiers whose due date passes before the day they close (or that are still open), keyed by the
+# local date of due_at; and those of them that closed, keyed by the close date.
 DUE_COUNTERS = ("due", "due_apology")
-# Keyed by max(due date, close date) (closed dossiers with a deadline).
 DUE_CLOSED_COUNTERS = ("due_closed", "due_closed_apology")
 
 COUNTERS: tuple[str, ...] = RECEIVED_COUNTERS + FINISH_COUNTERS + DUE_COUNTERS + DUE_CLOSED_COUNTERS

@@ -13,20 +13,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
+from app.db import executemany
 from app.metrics.counters import COUNTERS, FinishClass
 
 DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
 CUBES: dict[int, tuple[str, ...]] = {
     0: DIMENSIONS,
-    1: ("agency", "commune", "sector", "channel"),
-    2: ("agency", "sector"),
-    3: ("commune", "sector"),
+    1: ("agency", "sector", "channel"),
+    2: ("commune", "sector", "channel"),
 }
 DAY, MONTH, YEAR = 0, 1, 2
-GRAINS = (DAY, MONTH, YEAR)
+# The full cube has about one row per dossier and date, so it keeps no year rows: they would not
+# aggregate anything and would cost an upsert per dossier; its prefix sums run over month rows.
+CUBE_GRAINS: dict[int, tuple[int, ...]] = {0: (DAY, MONTH), 1: (DAY, MONTH, YEAR), 2: (DAY, MONTH, YEAR)}
 
 # The staged dossier fields, named as the dossiers table names them.
 STAGED_COLUMNS = (
@@ -57,12 +59,13 @@ _DIM_SOURCE = {
     "channel": "channel",
 }
 _KEY = ("cube", "grain", "period", *DIMENSIONS)
+_TEMP_TABLES = ("_delta", "_contrib", *(f"_cube{c}" for c in CUBES if c != 0))
 
 
 def choose_cube(dims: Iterable[str]) -> int:
     """The smallest cube holding every dimension asked for (grouped by or filtered on)."""
     wanted = set(dims)
-    for cube in (2, 3, 1, 0):
+    for cube in (1, 2, 0):
         if wanted <= set(CUBES[cube]):
             return cube
     raise ValueError(f"no cube holds {sorted(wanted)}")
@@ -84,6 +87,10 @@ def _contrib_select(dialect: str, source: str, sign: str) -> str:
         return f"CASE WHEN {cond} THEN {sign} ELSE 0 END"
 
     finished = "s.status <> 'withdrawn'"
+    # Overdue at the end of D = sum(due, <= D) - sum(due_closed, <= D). A dossier closed no later
+    # than its due date would add 1 to both on the same day, so it adds to neither: only dossiers
+    # still open, or closed on a later date than their due date, carry these counters.
+    late_close = "s.due_date IS NOT NULL AND s.close_date > s.due_date"
     values: dict[str, dict[str, str]] = {
         "received": {
             "received": sign,
@@ -107,18 +114,15 @@ def _contrib_select(dialect: str, source: str, sign: str) -> str:
             "satisfied": when(f"{finished} AND s.rating IN ('very_satisfied', 'satisfied')"),
             "withdrawn": when("s.status = 'withdrawn'"),
             "closed": sign,
+            "due_closed": when(late_close),
+            "due_closed_apology": when(f"{late_close} AND {b('apology_issued')}"),
         },
         "due": {"due": sign, "due_apology": when(b("apology_issued"))},
-        "due_closed": {"due_closed": sign, "due_closed_apology": when(b("apology_issued"))},
     }
     parts = {
         "received": ("s.received_date", "1 = 1"),
         "close": ("s.close_date", "s.close_date IS NOT NULL"),
-        "due": ("s.due_date", "s.due_date IS NOT NULL"),
-        "due_closed": (
-            "CASE WHEN s.due_date > s.close_date THEN s.due_date ELSE s.close_date END",
-            "s.due_date IS NOT NULL AND s.close_date IS NOT NULL",
-        ),
+        "due": ("s.due_date", f"s.due_date IS NOT NULL AND (s.close_date IS NULL OR {late_close})"),
     }
     selects = []
     for part, (day, where) in parts.items():
@@ -140,25 +144,57 @@ def _fill_contrib_sql(dialect: str, source: str, sign: str) -> str:
     sums = ", ".join(f"SUM({c})" for c in COUNTERS)
     dims = ", ".join(DIMENSIONS)
     return (
-        f"INSERT INTO _contrib (d, {dims}, {', '.join(COUNTERS)}) "
-        f"SELECT d, {dims}, {sums} FROM ({_contrib_select(dialect, source, sign)}) AS u "
-        f"GROUP BY d, {dims}"
+        f"INSERT INTO _contrib (d, m, y, {dims}, {', '.join(COUNTERS)}) "
+        f"SELECT d, {_period_expr(dialect, MONTH, 'd')}, {_period_expr(dialect, YEAR, 'd')}, {dims}, {sums} "
+        f"FROM ({_contrib_select(dialect, source, sign)}) AS u GROUP BY d, {dims}"
+    )
+
+
+def _stage_cube_sql(cube: int) -> str:
+    """A cube's day-level contributions, from which its day, month and year rows are taken."""
+    dims = ", ".join(CUBES[cube])
+    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    return (
+        f"INSERT INTO _cube{cube} (d, m, y, {dims}, {', '.join(COUNTERS)}) "
+        f"SELECT d, m, y, {dims}, {sums} FROM _contrib GROUP BY d, m, y, {dims}"
     )
 
 
 def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
-    period = _period_expr(dialect, grain, "d")
+    """Add one cube's contributions at one grain to `target`.
+
+    The source is already grouped by day and the cube's dimensions, so day rows are copied as they
+    are and only months and years are summed. On PostgreSQL the rows are taken in key order, so
+    concurrent writers lock rollup rows in one order and cannot deadlock on them.
+    """
+    period = ("d", "m", "y")[grain]
     kept = CUBES[cube]
+    source = "_contrib" if cube == 0 else f"_cube{cube}"
     dim_exprs = [d if d in kept else "''" for d in DIMENSIONS]
     group = [period, *(d for d in DIMENSIONS if d in kept)]
-    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+    if grain == DAY:
+        values = ", ".join(COUNTERS)
+        grouping = ""
+    else:
+        values = ", ".join(f"SUM({c})" for c in COUNTERS)
+        grouping = f" GROUP BY {', '.join(group)}"
+    order = f" ORDER BY {', '.join(group)}" if dialect == "postgresql" else ""
     updates = ", ".join(f"{c} = {target}.{c} + excluded.{c}" for c in COUNTERS)
     return (
         f"INSERT INTO {target} ({', '.join(_KEY)}, {', '.join(COUNTERS)}) "
-        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {sums} FROM _contrib WHERE 1 = 1 "
-        f"GROUP BY {', '.join(group)} ORDER BY {', '.join(group)} "
-        f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
+        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {values} FROM {source} WHERE 1 = 1"
+        f"{grouping}{order} ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
     )
+
+
+def _fold_sql(dialect: str, target: str) -> list[str]:
+    """The statements that fold the staged contributions (_contrib) into `target`, in lock order."""
+    out = []
+    for cube, grains in CUBE_GRAINS.items():
+        if cube != 0:
+            out.append(_stage_cube_sql(cube))
+        out += [_upsert_sql(dialect, target, cube, grain) for grain in grains]
+    return out
 
 
 def _temp_ddl(dialect: str) -> list[str]:
@@ -179,9 +215,17 @@ def _temp_ddl(dialect: str) -> list[str]:
     cols = ", ".join(f"{c} {types.get(c, 'VARCHAR(1000)')}" for c in STAGED_COLUMNS)
     counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
     dims = ", ".join(f"{d} VARCHAR(64) NOT NULL" for d in DIMENSIONS)
+    days = "d DATE NOT NULL, m DATE NOT NULL, y DATE NOT NULL"
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS _delta (sign INTEGER NOT NULL, {cols}){suffix}",
-        f"CREATE TEMP TABLE IF NOT EXISTS _contrib (d DATE NOT NULL, {dims}, {counters}){suffix}",
+        f"CREATE TEMP TABLE IF NOT EXISTS _contrib ({days}, {dims}, {counters}){suffix}",
+        *(
+            f"CREATE TEMP TABLE IF NOT EXISTS _cube{cube} ({days}, "
+            + "".join(f"{d} VARCHAR(64) NOT NULL, " for d in CUBES[cube])
+            + f"{counters}){suffix}"
+            for cube in CUBES
+            if cube != 0
+        ),
     ]
 
 
@@ -201,16 +245,15 @@ class RollupWriter:
             return
         dialect = self.conn.dialect.name
         cols = ", ".join(STAGED_COLUMNS)
-        marks = ", ".join(f":{c}" for c in STAGED_COLUMNS)
-        rows = [{"sign": -1, **{c: r[c] for c in STAGED_COLUMNS}} for r in removed]
-        rows += [{"sign": 1, **{c: r[c] for c in STAGED_COLUMNS}} for r in added]
-        self.conn.execute(text(f"INSERT INTO _delta (sign, {cols}) VALUES (:sign, {marks})"), rows)
+        marks = ", ".join("?" for _ in STAGED_COLUMNS)
+        rows = [(-1, *(r[c] for c in STAGED_COLUMNS)) for r in removed]
+        rows += [(1, *(r[c] for c in STAGED_COLUMNS)) for r in added]
+        executemany(self.conn, f"INSERT INTO _delta (sign, {cols}) VALUES (?, {marks})", rows)
         self.conn.exec_driver_sql(_fill_contrib_sql(dialect, "_delta", "s.sign"))
-        for cube in CUBES:
-            for grain in GRAINS:
-                self.conn.exec_driver_sql(_upsert_sql(dialect, "rollups", cube, grain))
-        self.conn.exec_driver_sql("DELETE FROM _delta")
-        self.conn.exec_driver_sql("DELETE FROM _contrib")
+        for sql in _fold_sql(dialect, "rollups"):
+            self.conn.exec_driver_sql(sql)
+        for table in _TEMP_TABLES:
+            self.conn.exec_driver_sql(f"DELETE FROM {table}")
 
 
 def rebuild(conn: Connection, target: str = "rollups") -> None:
@@ -219,12 +262,13 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
     for ddl in _temp_ddl(dialect):
         conn.exec_driver_sql(ddl)
     conn.exec_driver_sql(f"DELETE FROM {target}")
-    conn.exec_driver_sql("DELETE FROM _contrib")
+    for table in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
     conn.exec_driver_sql(_fill_contrib_sql(dialect, "dossiers", "1"))
-    for cube in CUBES:
-        for grain in GRAINS:
-            conn.exec_driver_sql(_upsert_sql(dialect, target, cube, grain))
-    conn.exec_driver_sql("DELETE FROM _contrib")
+    for sql in _fold_sql(dialect, target):
+        conn.exec_driver_sql(sql)
+    for table in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
 
 
 def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
