@@ -23,6 +23,7 @@ from app.metrics.http import ResponseCache
 from app.migrate import head_revision
 from app.openapi_docs import install_openapi
 from app.reference import router as reference
+from app.reports import router as reports
 from app.timeutil import utcnow
 
 DESCRIPTION = """\
@@ -82,6 +83,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
+    app.include_router(reports.router)
     app.include_router(reference.router)
     app.include_router(tokens.router)
     app.include_router(health.router)

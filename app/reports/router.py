@@ -1,0 +1,346 @@
+"""The periodic report, the scorecard and the year's targets (contract §4)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from app.auth import AdminDep, ReadDep
+from app.db import SessionDep
+from app.dossiers.service import bump_data_version
+from app.errors import ValidationFailed
+from app.jsonutil import dumps
+from app.metrics import repository
+from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
+from app.metrics.periods import report_period, year_range
+from app.metrics.router import DIMENSIONS, MAX_VALUES, check_filters, check_range, unit_names
+from app.openapi_docs import problem_responses
+from app.reports import render, service
+from app.reports.schemas import (
+    Basis,
+    ReportFormat,
+    ReportResponse,
+    ReportUnit,
+    ScorecardResponse,
+    ScorecardUnit,
+    TargetIn,
+    TargetOut,
+    TargetsResponse,
+)
+from app.reports.targets import BY_NAME, replace_targets, targets_for_year
+from app.timeutil import local_date
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+REPORT_PARAMS = ("unit", "period", "basis", "format", *DIMENSIONS)
+SCORECARD_PARAMS = ("unit", "year", "basis", "from", "to")
+PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> ValidationFailed:
+    where = ".".join(str(p) for p in loc[1:])
+    return ValidationFailed(f"{where}: {msg}", errors=[{"loc": loc, "msg": msg, "type": kind}])
+
+
+@router.get(
+    "/reports/dossier-processing",
+    operation_id="get_dossier_processing_report",
+    response_model=ReportResponse,
+    summary="The periodic report of dossier handling, one row per unit (JSON, CSV or XLSX)",
+    description=(
+        "Received (total, online, in person or by post), carried over, finished (total, early, on time, "
+        "late), pending (total, within deadline, overdue) and the on-time and online rates per agency, "
+        "commune or sector. The reporting basis cuts periods at the 14th (a month runs from the 15th of "
+        "the month before); `basis=calendar` uses calendar periods. The JSON is /v1/metrics grouped by "
+        "the unit over the period; CSV (UTF-8 with a byte-order mark) and XLSX carry the same figures "
+        "under the report form's Vietnamese headings, with a totals row."
+    ),
+    responses={
+        200: {
+            "description": "The report",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                render.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        304: {"description": "Not modified"},
+        **problem_responses(401, 403, 422),
+    },
+)
+def get_dossier_processing_report(
+    request: Request,
+    _reader: ReadDep,
+    period: Annotated[
+        str,
+        Query(
+            pattern=PERIOD_PATTERN,
+            description="YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-H2 or YYYY",
+            examples=["2025-09"],
+        ),
+    ],
+    unit: ReportUnit = "agency",
+    basis: Basis = "reporting",
+    format: ReportFormat = "json",
+    agency: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    commune: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    sector: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    procedure: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
+    channel: Annotated[list[str] | None, Query(max_length=3)] = None,
+) -> Response:
+    reject_unknown_params(request, REPORT_PARAMS)
+    try:
+        p = report_period(period, basis)
+    except ValueError as exc:
+        raise _bad(["query", "period"], str(exc)) from None
+    engine = request.app.state.engine
+    settings = request.app.state.settings
+    with engine.connect() as conn:
+        version, _ = repository.data_state(conn)
+        names = unit_names(conn, settings.province_code)
+        filters = check_filters(
+            request,
+            names,
+            {
+                "agency": agency,
+                "commune": commune,
+                "sector": sector,
+                "procedure": procedure,
+                "channel": channel,
+            },
+        )
+        now = request.app.state.clock()
+
+        def render_report() -> Rendered:
+            doc = service.report_document(
+                conn, period=p, basis=basis, unit=unit, filters=filters, names=names, now=now
+            )
+            if format == "json":
+                body = dumps(doc)
+                return Rendered(body, "application/json", etag_of(body))
+            if format == "csv":
+                body, media, ext = render.to_csv(doc, filters), render.CSV_MEDIA_TYPE, "csv"
+            else:
+                as_of = datetime.fromisoformat(doc["data_as_of"]) if doc["data_as_of"] else None
+                body, media, ext = render.to_xlsx(doc, filters, as_of), render.XLSX_MEDIA_TYPE, "xlsx"
+            disposition = f'attachment; filename="{render.filename(doc, ext)}"'
+            return Rendered(body, media, etag_of(body), (("Content-Disposition", disposition),))
+
+        return cached_response(request, version, cacheable=p.end < local_date(now), render=render_report)
+
+
+@router.get(
+    "/scorecard",
+    operation_id="get_scorecard",
+    response_model=ScorecardResponse,
+    summary="Every agency (or ward) against the year's targets, ranked",
+    description=(
+        "One row per registered agency (`unit=agency`) or per ward of the province (`unit=commune`), "
+        "also those with no dossiers. Each of the six targets is judged: `passed` is null when the "
+        "value is null (nothing to judge) and such a target counts as neither passed nor failed. "
+        "Rank: targets passed, then the on-time rate, then the online rate (descending, a null rate "
+        "below any number), then the code; ranks run 1..n. `year` is the calendar year unless "
+        "`basis=reporting` (15 December of the year before to 14 December); or give `from` and `to`, "
+        "whose targets are those of the year of `to`."
+    ),
+    responses={304: {"description": "Not modified"}, **problem_responses(401, 403, 422)},
+)
+def get_scorecard(
+    request: Request,
+    _reader: ReadDep,
+    unit: ScorecardUnit = "agency",
+    year: Annotated[
+        int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="default: the current year")
+    ] = None,
+    basis: Annotated[Basis | None, Query(description="how `year` becomes dates; default calendar")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="first day, with `to`")] = None,
+    to: Annotated[date | None, Query(description="last day, with `from`")] = None,
+) -> Response:
+    reject_unknown_params(request, SCORECARD_PARAMS)
+    now = request.app.state.clock()
+    if from_ is not None or to is not None:
+        if from_ is None or to is None:
+            missing = "from" if from_ is None else "to"
+            raise _bad(["query", missing], "from and to go together", "missing")
+        if year is not None:
+            raise _bad(["query", "year"], "give either year or from/to, not both")
+        if basis is not None:
+            raise _bad(["query", "basis"], "basis applies to year only; from/to are dates already")
+        check_range(from_, to, [])
+        start, end, targets_year = from_, to, to.year
+    else:
+        year = year if year is not None else local_date(now).year
+        basis = basis or "calendar"
+        start, end = year_range(year, basis)
+        targets_year = year
+    engine = request.app.state.engine
+    settings = request.app.state.settings
+    with engine.connect() as conn:
+        version, _ = repository.data_state(conn)
+        names = unit_names(conn, settings.province_code)
+        targets = targets_for_year(conn, targets_year)
+
+        def render_scorecard() -> Rendered:
+            doc = service.scorecard_document(
+                conn,
+                unit=unit,
+                year=year,
+                basis=basis,
+                start=start,
+                end=end,
+                targets_year=targets_year,
+                targets=targets,
+                names=names,
+                now=now,
+            )
+            body = dumps(doc)
+            return Rendered(body, "application/json", etag_of(body))
+
+        return cached_response(request, version, cacheable=end < local_date(now), render=render_scorecard)
+
+
+def _targets_response(conn: Connection, year: int) -> TargetsResponse:
+    return TargetsResponse(
+        year=year,
+        targets=[
+            TargetOut(
+                name=t.name,
+                comparator=t.comparator,
+                threshold=t.threshold,
+                default=t.is_default,
+                label_vi=BY_NAME[t.name].label_vi,
+                description=BY_NAME[t.name].description,
+            )
+            for t in targets_for_year(conn, year)
+        ],
+    )
+
+
+@router.get(
+    "/targets",
+    operation_id="list_targets",
+    response_model=TargetsResponse,
+    summary="The year's six named targets, with their comparators and thresholds",
+    responses=problem_responses(401, 403, 422),
+)
+def list_targets(
+    request: Request,
+    session: SessionDep,
+    _reader: ReadDep,
+    year: Annotated[
+        int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="default: the current year")
+    ] = None,
+) -> TargetsResponse:
+    reject_unknown_params(request, ("year",))
+    year = year if year is not None else local_date(request.app.state.clock()).year
+    return _targets_response(session.connection(), year)
+
+
+def _entries(raw: Any) -> tuple[list[tuple[list[str | int], TargetIn]], list[dict[str, Any]]]:
+    """The body's entries, each with where it is; a map entry's errors are reported at its name."""
+    if isinstance(raw, dict):
+        items: list[tuple[list[str | int], Any, bool]] = [
+            (["body", str(k)], {"name": k, "threshold": v}, True) for k, v in raw.items()
+        ]
+    elif isinstance(raw, list):
+        items = [(["body", i], item, False) for i, item in enumerate(raw)]
+    else:
+        msg = "a list of {name, threshold} or an object mapping names to thresholds"
+        return [], [{"loc": ["body"], "msg": msg, "type": "type_error"}]
+    out: list[tuple[list[str | int], TargetIn]] = []
+    errors: list[dict[str, Any]] = []
+    for loc, item, from_map in items:
+        try:
+            out.append((loc, TargetIn.model_validate(item)))
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = loc if from_map else [*loc, *e["loc"]]
+                msg = (
+                    "not a target name; one of " + ", ".join(BY_NAME)
+                    if e["loc"][:1] == ("name",) and from_map
+                    else e["msg"]
+                )
+                errors.append({"loc": where, "msg": msg, "type": e["type"]})
+    return out, errors
+
+
+def _thresholds(raw: Any) -> dict[str, float]:
+    """The body as name -> threshold, each checked against its target; errors name the entry."""
+    entries, errors = _entries(raw)
+    out: dict[str, float] = {}
+    for loc, t in entries:
+        d = BY_NAME[t.name]
+        thr_loc = [*loc, "threshold"] if isinstance(loc[-1], int) else loc
+        if t.name in out:
+            errors.append({"loc": [*loc, "name"], "msg": "each target at most once", "type": "value_error"})
+        if t.comparator is not None and t.comparator != d.comparator:
+            msg = f"the comparator of {t.name} is fixed: {d.comparator}"
+            errors.append({"loc": [*loc, "comparator"], "msg": msg, "type": "value_error"})
+        if d.kind == "rate" and not 0.0 <= t.threshold <= 1.0:
+            errors.append({"loc": thr_loc, "msg": "a rate threshold lies in [0, 1]", "type": "value_error"})
+        if d.kind == "count" and not (0 <= t.threshold < 1e9 and t.threshold == int(t.threshold)):
+            msg = "a count threshold is a whole number >= 0"
+            errors.append({"loc": thr_loc, "msg": msg, "type": "value_error"})
+        out[t.name] = t.threshold
+    if errors:
+        where = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors)
+        raise ValidationFailed(f"Invalid targets: {where}", errors=errors)
+    return out
+
+
+_TARGET_SCHEMA = TargetIn.model_json_schema()
+TARGETS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "array", "items": _TARGET_SCHEMA, "maxItems": len(BY_NAME)},
+                    {
+                        "type": "object",
+                        "properties": {name: {"type": "number"} for name in BY_NAME},
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+            "examples": {
+                "list": {
+                    "value": [{"name": "on_time", "threshold": 0.97}, {"name": "online", "threshold": 0.7}]
+                },
+                "map": {"value": {"on_time": 0.97, "online": 0.7}},
+            },
+        }
+    },
+}
+
+
+@router.put(
+    "/targets/{year}",
+    operation_id="put_targets",
+    response_model=TargetsResponse,
+    summary="Set the year's targets (admin)",
+    description=(
+        "The body lists the year's thresholds, as a list of `{name, threshold}` (a `comparator`, if "
+        "given, must be the target's fixed one) or as a map name → threshold. The year's targets "
+        "become exactly these; targets left out use their defaults, so an empty body restores every "
+        "default. Figures that depend on targets change their ETag."
+    ),
+    responses=problem_responses(401, 403, 422),
+    openapi_extra={"requestBody": TARGETS_BODY},
+)
+def put_targets(
+    request: Request,
+    session: SessionDep,
+    _admin: AdminDep,
+    year: Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)],
+    body: Annotated[Any, Body()],
+) -> TargetsResponse:
+    thresholds = _thresholds(body)
+    conn = session.connection()
+    replace_targets(conn, year, thresholds)
+    bump_data_version(conn, request.app.state.clock())
+    return _targets_response(conn, year)

@@ -1,0 +1,95 @@
+"""Request and response models of the report, scorecard and target endpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.metrics.schemas import Counts, Figures, Rates
+from app.reports.targets import Comparator, TargetName
+
+ReportUnit = Literal["agency", "commune", "sector"]
+ScorecardUnit = Literal["agency", "commune"]
+Basis = Literal["reporting", "calendar"]
+ReportFormat = Literal["json", "csv", "xlsx"]
+
+
+class ReportRow(Figures):
+    agency: str | None = None
+    agency_name: str | None = None
+    commune: str | None = None
+    commune_name: str | None = None
+    sector: str | None = None
+    sector_name: str | None = Field(None, description="Vietnamese name of the sector, where known")
+
+
+class ReportResponse(BaseModel):
+    period: str = Field(examples=["2025-09"])
+    basis: Basis
+    from_: date = Field(alias="from", examples=["2025-08-15"])
+    to: date = Field(examples=["2025-09-14"])
+    unit: ReportUnit
+    group_by: list[ReportUnit]
+    data_as_of: datetime | None = Field(description="when the stored data last changed")
+    rows: list[ReportRow]
+    totals: Figures
+
+
+class TargetOut(BaseModel):
+    name: TargetName
+    comparator: Comparator
+    threshold: int | float
+    default: bool = Field(description="true when the year has no threshold of its own for this target")
+    label_vi: str
+    description: str
+
+
+class TargetsResponse(BaseModel):
+    year: int
+    targets: list[TargetOut]
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: TargetName
+    threshold: Annotated[float, Field(allow_inf_nan=False)]
+    comparator: Comparator | None = Field(
+        None, description="optional; each target's comparator is fixed, and a different one is refused"
+    )
+
+
+class TargetResult(BaseModel):
+    name: TargetName
+    value: float | None = Field(description="the unit's figure; null when there is nothing to judge")
+    comparator: Comparator
+    threshold: int | float
+    passed: bool | None
+    numerator: int | None = Field(description="the figure's numerator (the count itself for a count)")
+    denominator: int | None = Field(description="the figure's denominator; null for a count")
+
+
+class ScorecardRow(BaseModel):
+    agency: str | None = None
+    agency_name: str | None = None
+    commune: str | None = None
+    commune_name: str | None = None
+    rank: int = Field(ge=1)
+    counts: Counts
+    rates: Rates
+    targets: list[TargetResult]
+    passed: int = Field(ge=0, description="targets passed")
+    failed: int = Field(ge=0, description="targets failed (targets with no value count in neither)")
+
+
+class ScorecardResponse(BaseModel):
+    year: int | None = Field(description="the year asked for; null when from/to were given")
+    basis: Basis | None = Field(description="how `year` was turned into dates; null with from/to")
+    from_: date = Field(alias="from")
+    to: date
+    unit: ScorecardUnit
+    targets_year: int = Field(description="the year whose targets were applied")
+    data_as_of: datetime | None = Field(description="when the stored data last changed")
+    rows: list[ScorecardRow]

@@ -1,0 +1,216 @@
+"""The periodic report and the scorecard, assembled from the metric engine's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.metrics import repository
+from app.metrics import service as metrics
+from app.metrics.calculator import ratio
+from app.metrics.periods import ReportPeriod
+from app.reports.targets import LAND_CONSTRUCTION_INVESTMENT, EffectiveTarget, passes
+from app.timeutil import to_local
+
+Names = Mapping[str, Mapping[str, str]]
+
+# Vietnamese names of the common sector slugs, for the report's name column; other slugs show as is.
+SECTOR_NAMES: dict[str, str] = {
+    "bao_tro_xa_hoi": "Bảo trợ xã hội",
+    "chung_thuc": "Chứng thực",
+    "dat_dai": "Đất đai",
+    "dau_tu": "Đầu tư",
+    "doanh_nghiep": "Thành lập và hoạt động doanh nghiệp",
+    "giao_duc": "Giáo dục và đào tạo",
+    "giao_thong": "Giao thông vận tải",
+    "ho_tich": "Hộ tịch",
+    "lao_dong": "Lao động, việc làm",
+    "moi_truong": "Môi trường",
+    "nong_nghiep": "Nông nghiệp",
+    "tu_phap": "Tư pháp",
+    "xay_dung": "Xây dựng",
+    "y_te": "Y tế",
+}
+
+
+def _data_as_of(conn: Connection) -> str | None:
+    _, changed = repository.data_state(conn)
+    return to_local(changed).isoformat() if changed else None
+
+
+def _every_unit(unit: str, names: Names, filters: Mapping[str, Sequence[str]]) -> list[repository.Key]:
+    """Every registered agency or ward (those the unit's own filter allows), so empty units show too."""
+    wanted = filters.get(unit)
+    if unit == "sector":
+        return [(s,) for s in wanted or ()]
+    return [(code,) for code in names[unit] if not wanted or code in wanted]
+
+
+def report_document(
+    conn: Connection,
+    *,
+    period: ReportPeriod,
+    basis: str,
+    unit: str,
+    filters: Mapping[str, Sequence[str]],
+    names: Names,
+    now: datetime,
+) -> dict[str, Any]:
+    """The periodic report as JSON: /v1/metrics grouped by the unit over the period, plus the period."""
+    result = metrics.compute(
+        conn,
+        start=period.start,
+        end=period.end,
+        group_by=[unit],
+        filters=filters,
+        now=now,
+        keep_empty_keys=_every_unit(unit, names, filters),
+    )
+    rows = []
+    for r in result.rows:
+        row = metrics.row_json(r, names)
+        if unit == "sector":
+            key = r.keys["sector"]
+            row = {"sector": key, "sector_name": SECTOR_NAMES.get(key) if key else None, **row}
+        rows.append(row)
+    return {
+        "period": period.label,
+        "basis": basis,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "unit": unit,
+        "group_by": [unit],
+        "data_as_of": _data_as_of(conn),
+        "rows": rows,
+        "totals": {"counts": result.totals_counts, "rates": result.totals_rates},
+    }
+
+
+def _idle(c: Mapping[str, int]) -> bool:
+    """Nothing received, carried over, finished, withdrawn or pending: there is nothing to score."""
+    return not any(c[k] for k in ("received", "carried_over", "finished", "withdrawn", "pending"))
+
+
+def _target_figure(
+    name: str, c: Mapping[str, int], lci: Mapping[str, int]
+) -> tuple[float | None, int | None, int | None]:
+    """(value, numerator, denominator) of one named target for one unit."""
+    if name == "on_time":
+        num, den = c["finished_early"] + c["finished_on_time"], c["finished"]
+    elif name == "online":
+        num, den = c["received_online"], c["received"]
+    elif name == "satisfaction":
+        num, den = c["satisfied"], c["rated"]
+    elif name == "satisfaction_land_construction_investment":
+        num, den = lci.get("satisfied", 0), lci.get("rated", 0)
+    elif name == "apology":
+        num, den = c["late_apologised"], c["finished_late"] + c["pending_overdue"]
+    else:  # pending_overdue: a count, judged only for a unit that handled something
+        if _idle(c):
+            return None, None, None
+        return c["pending_overdue"], c["pending_overdue"], None
+    return ratio(num, den), num, den
+
+
+def _rank_key(row: Mapping[str, Any], unit: str) -> tuple[Any, ...]:
+    """Targets passed, then on_time, then online, all descending with null below any number; then code."""
+    rates = row["rates"]
+    on_time, online = rates["on_time"], rates["online"]
+    return (
+        -row["passed"],
+        on_time is None,
+        -(on_time or 0.0),
+        online is None,
+        -(online or 0.0),
+        row[unit],
+    )
+
+
+def scorecard_rows(
+    conn: Connection,
+    *,
+    unit: str,
+    start: date,
+    end: date,
+    targets: Sequence[EffectiveTarget],
+    names: Names,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One row per registered agency (or ward of the province), each target judged, ranked 1..n."""
+    every = _every_unit(unit, names, {})
+    main = metrics.compute(
+        conn, start=start, end=end, group_by=[unit], filters={}, now=now, keep_empty_keys=every
+    )
+    lci = metrics.compute(
+        conn,
+        start=start,
+        end=end,
+        group_by=[unit],
+        filters={"sector": list(LAND_CONSTRUCTION_INVESTMENT)},
+        now=now,
+    )
+    lci_counts = {r.keys[unit]: r.counts for r in lci.rows}
+    rows: list[dict[str, Any]] = []
+    for r in main.rows:
+        code = r.keys[unit]
+        if code is None:
+            # Dossiers with no commune are in no ward's figures; they are not a unit to rank.
+            continue
+        judged = []
+        for t in targets:
+            value, num, den = _target_figure(t.name, r.counts, lci_counts.get(code, {}))
+            judged.append(
+                {
+                    "name": t.name,
+                    "value": value,
+                    "comparator": t.comparator,
+                    "threshold": t.threshold,
+                    "passed": passes(value, t.comparator, t.threshold),
+                    "numerator": num,
+                    "denominator": den,
+                }
+            )
+        rows.append(
+            {
+                unit: code,
+                f"{unit}_name": names[unit].get(code),
+                "rank": 0,
+                "counts": r.counts,
+                "rates": r.rates,
+                "targets": judged,
+                "passed": sum(1 for j in judged if j["passed"] is True),
+                "failed": sum(1 for j in judged if j["passed"] is False),
+            }
+        )
+    rows.sort(key=lambda row: _rank_key(row, unit))
+    for i, row in enumerate(rows, start=1):
+        row["rank"] = i
+    return rows
+
+
+def scorecard_document(
+    conn: Connection,
+    *,
+    unit: str,
+    year: int | None,
+    basis: str | None,
+    start: date,
+    end: date,
+    targets_year: int,
+    targets: Sequence[EffectiveTarget],
+    names: Names,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "year": year,
+        "basis": basis,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "unit": unit,
+        "targets_year": targets_year,
+        "data_as_of": _data_as_of(conn),
+        "rows": scorecard_rows(conn, unit=unit, start=start, end=end, targets=targets, names=names, now=now),
+    }
