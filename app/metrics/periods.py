@@ -87,12 +87,12 @@ class Piece:
     hi: date
 
 
-def decompose(start: date, end: date) -> list[Piece]:
-    """[start, end] as the fewest whole years, whole months and days."""
+def decompose(start: date, end: date, years: bool = True) -> list[Piece]:
+    """[start, end] as the fewest whole years (when the rows have a year grain), whole months and days."""
     pieces: list[Piece] = []
     cur = start
     while cur <= end:
-        if cur.month == 1 and cur.day == 1 and date(cur.year, 12, 31) <= end:
+        if years and cur.month == 1 and cur.day == 1 and date(cur.year, 12, 31) <= end:
             last = cur.year
             while date(last + 1, 12, 31) <= end:
                 last += 1
@@ -100,7 +100,7 @@ def decompose(start: date, end: date) -> list[Piece]:
             cur = date(last + 1, 1, 1)
         elif cur.day == 1 and month_end(cur) <= end:
             last_m = cur
-            while next_month(last_m).year == cur.year and month_end(next_month(last_m)) <= end:
+            while (not years or next_month(last_m).year == cur.year) and month_end(next_month(last_m)) <= end:
                 last_m = next_month(last_m)
             pieces.append(Piece(MONTH, cur, last_m))
             cur = next_month(last_m)
@@ -111,9 +111,9 @@ def decompose(start: date, end: date) -> list[Piece]:
     return pieces
 
 
-def prefix(day: date) -> list[Piece]:
+def prefix(day: date, years: bool = True) -> list[Piece]:
     """Every day from the beginning of time up to and including `day`."""
-    return decompose(EPOCH, day)
+    return decompose(EPOCH, day, years)
 
 
 # --- The periodic report's periods -------------------------------------------------------------

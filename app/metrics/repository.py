@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from app.metrics.counters import COUNTERS, STATE_COUNTERS
 from app.metrics.periods import Bucket, Piece, decompose, prefix
+from app.metrics.rollups import CUBE_GRAINS, YEAR
 
 Key = tuple[str | None, ...]
 Filters = Mapping[str, Sequence[str]]
@@ -73,7 +74,7 @@ def flows(
     else:
         cases, ors = [], []
         for i, b in enumerate(buckets):
-            cond = _pieces_sql(decompose(b.start, b.end), params)
+            cond = _pieces_sql(decompose(b.start, b.end, YEAR in CUBE_GRAINS[cube]), params)
             cases.append(f"WHEN {cond} THEN {i}")
             ors.append(cond)
         bucket_sql = "CASE " + " ".join(cases) + " END" if len(buckets) > 1 else "0"
@@ -100,9 +101,10 @@ def prefix_sums(
     sums = ", ".join(f"SUM({c})" for c in STATE_COUNTERS)
     select_dims = f"{dim_sql}, " if dims else ""
     group = f" GROUP BY {dim_sql}" if dims else ""
+    pieces = _pieces_sql(prefix(day, YEAR in CUBE_GRAINS[cube]), params)
     sql = (
-        f"SELECT {select_dims}{sums} FROM rollups WHERE cube = {int(cube)} AND "
-        f"({_pieces_sql(prefix(day), params)}){_filter_sql(filters, params)}{group}"
+        f"SELECT {select_dims}{sums} FROM rollups WHERE cube = {int(cube)} AND ({pieces})"
+        f"{_filter_sql(filters, params)}{group}"
     )
     out: dict[Key, dict[str, int]] = {}
     n = len(dims)
