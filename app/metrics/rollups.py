@@ -23,7 +23,7 @@ DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 CUBES: dict[int, tuple[str, ...]] = {
     0: DIMENSIONS,
     1: ("agency", "sector", "channel"),
-    2: ("commune", "sector", "channel"),
+    2: ("commune", "sector"),
 }
 DAY, MONTH, YEAR = 0, 1, 2
 # The full cube has about one row per dossier and date, so it keeps no year rows: they would not

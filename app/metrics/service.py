@@ -85,7 +85,7 @@ def compute(
     finest = min(time_keys, key=TIME_UNITS.index) if time_keys else None
     bks = buckets(finest, start, end)
     cube = choose_cube([*dims, *filters])
-    flow = repository.flows(conn, cube, dims, filters, bks, by_day=finest == "day")
+    flow = repository.flows(conn, cube, dims, filters, bks)
     states = StateReader(conn, cube, dims, filters, now)
 
     per_bucket: dict[int, dict[Key, dict[str, int]]] = defaultdict(dict)
