@@ -136,6 +136,8 @@ def bump_data_version(conn: Connection, now: datetime) -> None:
 
 
 RowCheck = Callable[[dict[str, Any] | None, dict[str, Any]], Errors]
+# Completes a new row from the stored one before it is judged (for formats that omit some fields).
+RowPrepare = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
 
 
 def process_chunk(
@@ -146,6 +148,7 @@ def process_chunk(
     *,
     extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
+    prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
     verdicts: list[Verdict] = []
@@ -164,7 +167,7 @@ def process_chunk(
     for attempt in range(5):
         try:
             with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                _write_chunk(conn, valid, principal, now, extra_check, judge)
+                _write_chunk(conn, valid, principal, now, extra_check, judge, prepare)
             break
         except (OperationalError, DBAPIError) as exc:
             if attempt == 4 or not _retryable(exc):
@@ -186,6 +189,7 @@ def _write_chunk(
     now: datetime,
     extra_check: RowCheck | None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
+    prepare: RowPrepare | None = None,
 ) -> None:
     codes = sorted({row["code"] for _, row in valid})
     _lock_codes(conn, codes)
@@ -216,6 +220,8 @@ def _write_chunk(
             if extra:
                 v.errors = extra
                 continue
+        if prepare is not None:
+            row = prepare(row, cur)
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
