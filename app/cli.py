@@ -15,6 +15,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from app.db import make_engine
+    from app.integrations.dvcqg.sectors import load_sector_seed
     from app.migrate import upgrade
     from app.reference.agencies import load_seed
 
@@ -24,10 +25,11 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             added = load_seed(session, settings.province_code, settings.agency_seed)
+            mapped = load_sector_seed(session, settings.sector_seed)
             session.commit()
     finally:
         engine.dispose()
-    print(f"database at head; {added} agencies added from the seed")
+    print(f"database at head; {added} agencies and {mapped} sector mappings added from the seeds")
     return 0
 
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", validation_alias=AliasChoices("TTHC_CORS_ORIGINS"))
     province_code: int = Field(40, validation_alias=AliasChoices("TTHC_PROVINCE_CODE"))
     agency_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_AGENCY_SEED"))
+    sector_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_SECTOR_SEED"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(2000, ge=1, le=5000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))

@@ -18,6 +18,8 @@ from app.db import make_engine
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
 from app.errors import install_error_handlers
+from app.integrations.dvcqg import router as dvcqg
+from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.metrics import router as metrics
 from app.metrics.http import ResponseCache
 from app.migrate import head_revision
@@ -61,7 +63,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[
-            {"name": n} for n in ("dossiers", "metrics", "reports", "reference", "access", "health")
+            {"name": n}
+            for n in ("dossiers", "integrations", "metrics", "reports", "reference", "access", "health")
         ],
     )
     app.state.settings = settings
@@ -84,8 +87,10 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
     app.include_router(reports.router)
+    app.include_router(dvcqg.router)
     app.include_router(reference.router)
+    app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)
-    install_openapi(app, [DossierIn])
+    install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])
     return app

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import make_engine, normalise_url
+from app.integrations.dvcqg.sectors import load_sector_seed
 from app.migrate import upgrade
 from app.reference.agencies import load_seed
 from tests import pg
@@ -115,6 +116,7 @@ def reset_database(engine: Engine) -> None:
         conn.execute(text("UPDATE data_state SET version = version + 1"))
     with Session(engine) as session:
         load_seed(session, 40)
+        load_sector_seed(session)
         session.commit()
 
 

@@ -141,6 +141,8 @@ def bump_data_version(conn: Connection, now: datetime) -> None:
 
 
 RowCheck = Callable[[dict[str, Any] | None, dict[str, Any]], Errors]
+# Completes a new row from the stored one before it is judged (for formats that omit some fields).
+RowPrepare = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
 
 
 def process_chunk(
@@ -151,10 +153,11 @@ def process_chunk(
     *,
     extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
+    prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
     prepared = prepare_chunk(items, registry)
-    return write_chunk(engine, prepared, principal, extra_check=extra_check, judge=judge)
+    return write_chunk(engine, prepared, principal, extra_check=extra_check, judge=judge, prepare=prepare)
 
 
 @dataclass(slots=True)
@@ -189,6 +192,7 @@ def write_chunk(
     *,
     extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
+    prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock)."""
     valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
@@ -197,7 +201,7 @@ def write_chunk(
     for attempt in range(5):
         try:
             with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                _write_chunk(conn, valid, principal, now, extra_check, judge)
+                _write_chunk(conn, valid, principal, now, extra_check, judge, prepare)
             break
         except (OperationalError, DBAPIError) as exc:
             if attempt == 4 or not _retryable(exc):
@@ -219,6 +223,7 @@ def _write_chunk(
     now: datetime,
     extra_check: RowCheck | None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
+    prepare: RowPrepare | None = None,
 ) -> None:
     codes = sorted({row["code"] for _, row in valid})
     _lock_codes(conn, codes)
@@ -249,6 +254,8 @@ def _write_chunk(
             if extra:
                 v.errors = extra
                 continue
+        if prepare is not None:
+            row = prepare(row, cur)
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
