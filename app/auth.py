@@ -85,7 +85,7 @@ def resolve_principal(secret: str, settings: Settings, session: Session) -> Prin
     return Principal(row.id, frozenset(s for s in row.scopes.split(",") if s), agencies)
 
 
-def get_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+def get_principal(request: Request, session: Session = Depends(get_session, scope="function")) -> Principal:
     secret = _bearer(request)
     if secret is None:
         return ANONYMOUS

@@ -113,5 +113,8 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the response is sent. With FastAPI's default
+# ("request") it would run after, so a client could be told 201 for a token or an agency that is not
+# yet visible to its next request, or that a failed commit then loses.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]

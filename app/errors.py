@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.jsonutil import dumps
 
@@ -111,6 +112,19 @@ def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods is None:
+            continue
+        match, _ = route.matches({**request.scope, "method": next(iter(route_methods))})
+        if match is not Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_req: Request, exc: AppError) -> Response:
@@ -125,16 +139,31 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable"}
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    async def _http(req: Request, exc: StarletteHTTPException) -> Response:
+        titles = {
+            400: "Bad request",
+            404: "Not found",
+            405: "Method not allowed",
+            406: "Not acceptable",
+            413: "Payload too large",
+        }
+        slugs = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
+        if exc.status_code == 400:
+            # FastAPI's words for a body it could not decode; say what to send instead.
+            detail = "The body is not valid JSON (UTF-8); send a JSON object."
+        elif exc.status_code == 413:
+            detail = "The body is too large for this operation."
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; a client needs every method of the path.
+            headers["Allow"] = ", ".join(allowed_methods(req))
         return problem(
             exc.status_code,
-            slug,
+            slugs.get(exc.status_code, "http-error"),
             titles.get(exc.status_code, "HTTP error"),
             detail,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -14,7 +14,7 @@ from app.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.db import SessionDep
 from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
 from app.errors import NotFound
-from app.jsonutil import loads
+from app.jsonutil import SMALL_BODY_BYTES, loads
 from app.models import ApiToken, AuditEntry
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
@@ -89,7 +89,8 @@ class AuditPage(BaseModel):
     status_code=201,
     response_model=TokenCreated,
     summary="Create a token; its secret is returned once",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(400, 401, 403, 413, 422),
+    max_body_size=SMALL_BODY_BYTES,
 )
 def create_token(request: Request, session: SessionDep, _admin: AdminDep, body: TokenCreate) -> TokenCreated:
     secret = new_secret()
@@ -162,7 +163,10 @@ def list_audit(
     session: SessionDep,
     _admin: AdminDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="cursor: entries older than this id")] = None,
+    before: Annotated[
+        # Bounded by the id column (a 32-bit integer), so a huge cursor is a 422, not a database error.
+        int | None, Query(ge=1, le=2**31 - 1, description="cursor: entries older than this id")
+    ] = None,
 ) -> AuditPage:
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
     if before is not None:

@@ -6,7 +6,15 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+)
 
 from app.timeutil import VN_TZ, to_utc
 
@@ -20,6 +28,27 @@ CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 SECTOR_PATTERN = r"^[a-z0-9_]{1,64}$"
 # Printable text without control characters, for codes that are not constrained further.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+COMMUNE_PATTERN = r"^[0-9]{5}$"
+
+# Items of the repeatable filter parameters (drill-down, metrics, report): the document states each
+# value's shape, so a malformed one is refused as such; an unknown agency or ward is refused by the
+# endpoint with its own error type.
+AgencyParam = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
+CommuneParam = Annotated[str, StringConstraints(pattern=COMMUNE_PATTERN)]
+SectorParam = Annotated[str, StringConstraints(pattern=SECTOR_PATTERN)]
+ProcedureParam = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=TEXT_PATTERN)]
+
+
+def _iso_date(value: Any) -> Any:
+    # Pydantic alone would read "0" as 1970-01-01 (a Unix time) and take a timestamp for a date.
+    if isinstance(value, str) and not _DATE_ONLY.match(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+# A date query parameter: YYYY-MM-DD, and nothing else that a date could be read from.
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 # YYYY-MM-DDTHH:MM:SS with nothing, Z, or ±HH:MM after it.
 _COMMON_LENGTHS = frozenset({19, 20, 25})
@@ -132,7 +161,7 @@ class DossierIn(BaseModel):
     agency_code: Annotated[StrictStr, Field(pattern=CODE_PATTERN, description="a registered agency")]
     commune_code: (
         Annotated[
-            StrictStr, Field(pattern=r"^[0-9]{5}$", description="2025 official ward code in the province")
+            StrictStr, Field(pattern=COMMUNE_PATTERN, description="2025 official ward code in the province")
         ]
         | None
     ) = None

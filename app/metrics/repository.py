@@ -63,6 +63,9 @@ def _next_period(grain: int, start: date) -> date:
 
 
 def _pieces_sql(pieces: Sequence[Piece], params: _Params) -> str:
+    if not pieces:
+        # A state before the first day the rollups cover (e.g. a report period in the year 0291).
+        return "1 = 0"
     return " OR ".join(
         f"(grain = {p.grain} AND period BETWEEN {params.add(p.lo)} AND {params.add(p.hi)})"
         for p in _merge(pieces)

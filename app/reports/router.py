@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -11,13 +11,14 @@ from sqlalchemy import Connection
 
 from app.auth import AdminDep, ReadDep
 from app.db import SessionDep
+from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
-from app.jsonutil import dumps
+from app.jsonutil import SMALL_BODY_BYTES, dumps
 from app.metrics import repository
 from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
 from app.metrics.periods import report_period, year_range
-from app.metrics.router import DIMENSIONS, MAX_VALUES, check_filters, check_range, unit_names
+from app.metrics.router import DIMENSIONS, FILTERS_422, MAX_VALUES, check_filters, check_range, unit_names
 from app.openapi_docs import problem_responses
 from app.reports import render, service
 from app.reports.schemas import (
@@ -69,7 +70,15 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
             },
         },
         304: {"description": "Not modified"},
-        **problem_responses(401, 403, 422),
+        **problem_responses(
+            401,
+            403,
+            422,
+            descriptions={
+                422: FILTERS_422 + "; or the period does not exist (a month 13, a year before the "
+                "calendar's first), or its dates fall outside the calendar."
+            },
+        ),
     },
 )
 def get_dossier_processing_report(
@@ -86,11 +95,11 @@ def get_dossier_processing_report(
     unit: ReportUnit = "agency",
     basis: Basis = "reporting",
     format: ReportFormat = "json",
-    agency: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
-    commune: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
-    sector: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
-    procedure: Annotated[list[str] | None, Query(max_length=MAX_VALUES)] = None,
-    channel: Annotated[list[str] | None, Query(max_length=3)] = None,
+    agency: Annotated[list[AgencyParam] | None, Query(max_length=MAX_VALUES)] = None,
+    commune: Annotated[list[CommuneParam] | None, Query(max_length=MAX_VALUES)] = None,
+    sector: Annotated[list[SectorParam] | None, Query(max_length=MAX_VALUES)] = None,
+    procedure: Annotated[list[ProcedureParam] | None, Query(max_length=MAX_VALUES)] = None,
+    channel: Annotated[list[Channel] | None, Query(max_length=3)] = None,
 ) -> Response:
     reject_unknown_params(request, REPORT_PARAMS)
     try:
@@ -147,7 +156,19 @@ def get_dossier_processing_report(
         "`basis=reporting` (15 December of the year before to 14 December); or give `from` and `to`, "
         "whose targets are those of the year of `to`."
     ),
-    responses={304: {"description": "Not modified"}, **problem_responses(401, 403, 422)},
+    responses={
+        304: {"description": "Not modified"},
+        **problem_responses(
+            401,
+            403,
+            422,
+            descriptions={
+                422: "A parameter is unknown or malformed, or the parameters do not go together: "
+                "`from` without `to` (or the reverse), `year` with `from`/`to`, `basis` with "
+                "`from`/`to`, `to` before `from`, or a range of more than 30 years."
+            },
+        ),
+    },
 )
 def get_scorecard(
     request: Request,
@@ -157,8 +178,8 @@ def get_scorecard(
         int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="default: the current year")
     ] = None,
     basis: Annotated[Basis | None, Query(description="how `year` becomes dates; default calendar")] = None,
-    from_: Annotated[date | None, Query(alias="from", description="first day, with `to`")] = None,
-    to: Annotated[date | None, Query(description="last day, with `from`")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="first day, with `to`")] = None,
+    to: Annotated[IsoDate | None, Query(description="last day, with `from`")] = None,
 ) -> Response:
     reject_unknown_params(request, SCORECARD_PARAMS)
     now = request.app.state.clock()
@@ -292,17 +313,54 @@ def _thresholds(raw: Any) -> dict[str, float]:
     return out
 
 
-_TARGET_SCHEMA = TargetIn.model_json_schema()
+def _threshold_schema(kind: str) -> dict[str, Any]:
+    """What `_thresholds` accepts for a target of this kind, so the document says it too."""
+    if kind == "rate":
+        return {"type": "number", "minimum": 0, "maximum": 1}
+    return {"type": "integer", "minimum": 0, "exclusiveMaximum": 1_000_000_000}
+
+
+def _target_entry_schema(name: str, comparator: str, kind: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"const": name},
+            "threshold": _threshold_schema(kind),
+            "comparator": {"anyOf": [{"const": comparator}, {"type": "null"}]},
+        },
+        "required": ["name", "threshold"],
+        "additionalProperties": False,
+    }
+
+
 TARGETS_BODY = {
     "required": True,
     "content": {
         "application/json": {
             "schema": {
                 "oneOf": [
-                    {"type": "array", "items": _TARGET_SCHEMA, "maxItems": len(BY_NAME)},
+                    {
+                        "type": "array",
+                        "description": "Each target at most once.",
+                        "items": {
+                            "oneOf": [
+                                _target_entry_schema(d.name, d.comparator, d.kind) for d in BY_NAME.values()
+                            ]
+                        },
+                        "maxItems": len(BY_NAME),
+                        # Each name at most once: a list may not set one target twice.
+                        "allOf": [
+                            {
+                                "contains": {"properties": {"name": {"const": name}}},
+                                "minContains": 0,
+                                "maxContains": 1,
+                            }
+                            for name in BY_NAME
+                        ],
+                    },
                     {
                         "type": "object",
-                        "properties": {name: {"type": "number"} for name in BY_NAME},
+                        "properties": {d.name: _threshold_schema(d.kind) for d in BY_NAME.values()},
                         "additionalProperties": False,
                     },
                 ]
@@ -329,8 +387,18 @@ TARGETS_BODY = {
         "become exactly these; targets left out use their defaults, so an empty body restores every "
         "default. Figures that depend on targets change their ETag."
     ),
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(
+        400,
+        401,
+        403,
+        413,
+        422,
+        descriptions={
+            422: "A threshold is out of its target's range, a target repeats, or a name is unknown."
+        },
+    ),
     openapi_extra={"requestBody": TARGETS_BODY},
+    max_body_size=SMALL_BODY_BYTES,
 )
 def put_targets(
     request: Request,

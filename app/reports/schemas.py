@@ -55,7 +55,8 @@ class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: TargetName
-    threshold: Annotated[float, Field(allow_inf_nan=False)]
+    # Strict: `false` or "0.9" is not a threshold (lax mode would read them as 0.0 and 0.9).
+    threshold: Annotated[float, Field(allow_inf_nan=False, strict=True)]
     comparator: Comparator | None = Field(
         None, description="optional; each target's comparator is fixed, and a different one is refused"
     )

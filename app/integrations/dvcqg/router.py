@@ -27,7 +27,7 @@ from app.integrations.dvcqg.schemas import (
 )
 from app.integrations.dvcqg.sectors import SECTOR_CODE_PATTERN, sector_map
 from app.integrations.dvcqg.service import ingest_portal_chunk
-from app.jsonutil import dumps
+from app.jsonutil import SMALL_BODY_BYTES, dumps
 from app.models import Agency, SectorMapping
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
@@ -137,7 +137,20 @@ def choose_agency(principal: Principal, named: list[str | None]) -> str:
     ),
     response_model=DvcqgIngestReport,
     openapi_extra={"requestBody": INGEST_BODY},
-    responses=problem_responses(400, 401, 403, 413, 415, 422),
+    responses=problem_responses(
+        400,
+        401,
+        403,
+        413,
+        415,
+        422,
+        descriptions={
+            422: "The body is neither the envelope nor an array of 1 to 5,000 records, its `service` is "
+            "not DongBoHoSoMC, or the agency is missing (no `madonvi` in the body or the query, and a "
+            "token not limited to exactly one agency), differs between body and query, or is not "
+            "registered. Records inside a valid body are judged one by one in the 200 report."
+        },
+    ),
 )
 async def ingest_dvcqg_dossiers(
     request: Request,
@@ -229,7 +242,11 @@ def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
         "Applies to portal records ingested from now on; a dossier already stored keeps its sector "
         "until its record is sent again (re-sending it then counts as `updated`)."
     ),
-    responses={201: {"description": "Mapped", "model": SectorOut}, **problem_responses(401, 403, 422)},
+    responses={
+        201: {"description": "Mapped", "model": SectorOut},
+        **problem_responses(400, 401, 403, 413, 422),
+    },
+    max_body_size=SMALL_BODY_BYTES,
 )
 def put_sector(
     request: Request,

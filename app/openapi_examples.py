@@ -1,0 +1,241 @@
+"""Examples of every operation's success response, for the served OpenAPI document.
+
+Integrators read these before they call anything, and generated clients show them, so they are built
+from the same names the service uses (every count, every rate) and a test validates each against its
+operation's response schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.dossiers.schemas import EXAMPLE_RECORD
+from app.integrations.dvcqg.schemas import DvcqgIngestReport
+from app.metrics.calculator import rates
+from app.metrics.definitions import COUNTS, RATES
+from app.reports.targets import TARGETS
+
+AGENCY = "000.00.07.H40"
+AGENCY_NAME = "Sở Xây dựng"
+
+# One agency's quarter: figures that add up the way the contract says they do.
+COUNTS_EXAMPLE: dict[str, int] = {
+    "received": 120,
+    "received_online": 84,
+    "received_full_online": 40,
+    "fee_required": 50,
+    "paid_online": 31,
+    "digitised_intake": 110,
+    "reused_digital_data": 12,
+    "finished": 100,
+    "finished_early": 60,
+    "finished_on_time": 35,
+    "finished_late": 5,
+    "digitised_result": 90,
+    "rated": 70,
+    "satisfied": 66,
+    "withdrawn": 2,
+    "carried_over": 30,
+    "pending": 48,
+    "pending_overdue": 3,
+    "late_apologised": 6,
+}
+FIGURES: dict[str, Any] = {"counts": COUNTS_EXAMPLE, "rates": rates(COUNTS_EXAMPLE)}
+DATA_AS_OF = "2025-10-01T08:00:00+07:00"
+
+DOSSIER_OUT: dict[str, Any] = {**EXAMPLE_RECORD, "outcome": "early"}
+
+_TARGET_VALUES = {
+    "on_time": (0.95, 95, 100, True),
+    "online": (0.7, 84, 120, True),
+    "satisfaction": (66 / 70, 66, 70, True),
+    "satisfaction_land_construction_investment": (0.9, 27, 30, True),
+    "apology": (0.75, 6, 8, False),
+    "pending_overdue": (3, 3, None, False),
+}
+
+
+def _target_results() -> list[dict[str, Any]]:
+    out = []
+    for t in TARGETS:
+        value, num, den, passed = _TARGET_VALUES[t.name]
+        out.append(
+            {
+                "name": t.name,
+                "value": value,
+                "comparator": t.comparator,
+                "threshold": int(t.default) if t.kind == "count" else t.default,
+                "passed": passed,
+                "numerator": num,
+                "denominator": den,
+            }
+        )
+    return out
+
+
+def _targets_out() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": t.name,
+            "comparator": t.comparator,
+            "threshold": int(t.default) if t.kind == "count" else t.default,
+            "default": True,
+            "label_vi": t.label_vi,
+            "description": t.description,
+        }
+        for t in TARGETS
+    ]
+
+
+def _definitions() -> dict[str, Any]:
+    def one(d: Any) -> dict[str, Any]:
+        return {
+            "name": d.name,
+            "kind": d.kind,
+            "basis": d.basis,
+            "label_vi": d.label_vi,
+            "label_en": d.label_en,
+            "numerator": d.numerator,
+            "denominator": d.denominator,
+            "description": d.description,
+        }
+
+    return {"counts": [one(COUNTS[0])], "rates": [one(RATES[0])]}
+
+
+TOKEN_INFO: dict[str, Any] = {
+    "id": "3f9c2a7d1b8e4c60",
+    "label": "one-stop system of Sở Xây dựng",
+    "scopes": ["ingest"],
+    "agencies": [AGENCY],
+    "expires_at": None,
+    "created_at": "2025-07-01T09:00:00+07:00",
+    "revoked_at": None,
+}
+SECTOR_OUT: dict[str, Any] = {
+    "code": "XAYDUNG",
+    "slug": "xay_dung",
+    "name": "Hoạt động xây dựng",
+    "updated_at": "2025-07-01T09:00:00+07:00",
+}
+AGENCY_OUT: dict[str, Any] = {
+    "code": AGENCY,
+    "name": AGENCY_NAME,
+    "level": "province",
+    "commune_code": None,
+    "commune_name": None,
+}
+
+
+def success_examples() -> dict[str, Any]:
+    """operationId -> an example body of its success response."""
+    ingest_report = {
+        "received": 3,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 1,
+        "stale": 0,
+        "rejected": 1,
+        "errors": [
+            {
+                "index": 2,
+                "code": "X-1",
+                "errors": [{"loc": ["due_at"], "msg": "due_at is before received_at", "type": "value_error"}],
+            }
+        ],
+    }
+    # The portal report's model carries its own example; reuse it rather than keep two.
+    extra = DvcqgIngestReport.model_config.get("json_schema_extra")
+    dvcqg_example = extra["examples"][0] if isinstance(extra, dict) else None  # type: ignore[index]
+    return {
+        "ingest_dossiers": ingest_report,
+        "list_dossiers": {"items": [DOSSIER_OUT], "next_cursor": "MDAwLjAwLjA3Lkg0MC0yNTA3MTQtMDAwMQ"},
+        "put_dossier": {"result": "updated", "dossier": DOSSIER_OUT},
+        "get_dossier": DOSSIER_OUT,
+        "get_metrics": {
+            "from": "2025-07-01",
+            "to": "2025-09-30",
+            "group_by": ["agency", "month"],
+            "data_as_of": DATA_AS_OF,
+            "rows": [{"agency": AGENCY, "agency_name": AGENCY_NAME, "month": "2025-07", **FIGURES}],
+            "totals": FIGURES,
+        },
+        "get_metric_definitions": _definitions(),
+        "get_dossier_processing_report": {
+            "period": "2025-09",
+            "basis": "reporting",
+            "from": "2025-08-15",
+            "to": "2025-09-14",
+            "unit": "agency",
+            "group_by": ["agency"],
+            "data_as_of": DATA_AS_OF,
+            "rows": [{"agency": AGENCY, "agency_name": AGENCY_NAME, **FIGURES}],
+            "totals": FIGURES,
+        },
+        "get_scorecard": {
+            "year": 2025,
+            "basis": "calendar",
+            "from": "2025-01-01",
+            "to": "2025-12-31",
+            "unit": "agency",
+            "targets_year": 2025,
+            "data_as_of": DATA_AS_OF,
+            "rows": [
+                {
+                    "agency": AGENCY,
+                    "agency_name": AGENCY_NAME,
+                    "rank": 1,
+                    **FIGURES,
+                    "targets": _target_results(),
+                    "passed": 4,
+                    "failed": 2,
+                }
+            ],
+        },
+        "list_targets": {"year": 2025, "targets": _targets_out()},
+        "put_targets": {"year": 2025, "targets": _targets_out()},
+        "ingest_dvcqg_dossiers": dvcqg_example,
+        "list_communes": {
+            "province_code": 40,
+            "province_name": "Tỉnh Nghệ An",
+            "count": 1,
+            "items": [{"code": "17329", "name": "Xã Anh Sơn", "division_type": "xã"}],
+        },
+        "list_agencies": [AGENCY_OUT],
+        "put_agency": AGENCY_OUT,
+        "list_sectors": [SECTOR_OUT],
+        "put_sector": SECTOR_OUT,
+        "list_tokens": [TOKEN_INFO],
+        "create_token": {"id": TOKEN_INFO["id"], "token": "tthc_8dJ2kQ0v7yXb3nW5pL1sR9tU4eZ6cA0mH2gF8iK3oVw"},
+        "list_audit": {
+            "items": [
+                {
+                    "id": 42,
+                    "at": "2025-10-01T08:00:00+07:00",
+                    "token_id": TOKEN_INFO["id"],
+                    "method": "POST",
+                    "path": "/v1/dossiers",
+                    "status_code": 200,
+                    "counts": {k: v for k, v in ingest_report.items() if k != "errors"},
+                    "duration_ms": 12.5,
+                }
+            ],
+            "next_cursor": None,
+            "total": 1,
+        },
+        "healthz": {"status": "ok"},
+        "readyz": {"status": "ok", "database": "postgresql", "revision": "0001"},
+    }
+
+
+# Path parameters per operation, so operations without a response body carry an example too.
+PATH_EXAMPLES: dict[str, dict[str, Any]] = {
+    "put_dossier": {"code": EXAMPLE_RECORD["code"]},
+    "get_dossier": {"code": EXAMPLE_RECORD["code"]},
+    "delete_dossier": {"code": EXAMPLE_RECORD["code"]},
+    "put_targets": {"year": 2025},
+    "put_agency": {"code": AGENCY},
+    "put_sector": {"code": SECTOR_OUT["code"]},
+    "delete_sector": {"code": SECTOR_OUT["code"]},
+    "revoke_token": {"token_id": TOKEN_INFO["id"]},
+}
