@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from app.jsonutil import dumps
 
@@ -112,17 +112,25 @@ def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at the request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods is None:
-            continue
-        match, _ = route.matches({**request.scope, "method": next(iter(route_methods))})
-        if match is not Match.NONE:
-            methods |= set(route_methods)
-    return sorted(methods)
+def allowed_methods(request: Request) -> list[str] | None:
+    """Every method the served document lists for the request's path (None: an undocumented path)."""
+    for pattern, methods in _documented_paths(request.app):
+        if pattern.match(request.url.path):
+            return methods
+    return None
+
+
+def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
+    cached: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "documented_paths", None)
+    if cached is None:
+        cached = []
+        for path, ops in app.openapi().get("paths", {}).items():
+            pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+            methods = {m.upper() for m in ops}
+            # Starlette answers HEAD wherever it answers GET.
+            cached.append((pattern, sorted(methods | ({"HEAD"} if "GET" in methods else set()))))
+        app.state.documented_paths = cached
+    return cached
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -149,15 +157,14 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         slugs = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
-        if exc.status_code == 400:
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
             # FastAPI's words for a body it could not decode; say what to send instead.
             detail = "The body is not valid JSON (UTF-8); send a JSON object."
-        elif exc.status_code == 413:
-            detail = "The body is too large for this operation."
         headers = dict(getattr(exc, "headers", None) or {})
-        if exc.status_code == 405:
+        allowed = allowed_methods(req) if exc.status_code == 405 else None
+        if allowed is not None:
             # Starlette names only the first route's methods; a client needs every method of the path.
-            headers["Allow"] = ", ".join(allowed_methods(req))
+            headers["Allow"] = ", ".join(allowed)
         return problem(
             exc.status_code,
             slugs.get(exc.status_code, "http-error"),

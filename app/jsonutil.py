@@ -6,10 +6,6 @@ from typing import Any
 
 import orjson
 
-# Bodies of the small admin writes (agencies, sectors, tokens, targets): far above any real one,
-# far below what could tie up a worker's memory.
-SMALL_BODY_BYTES = 64 * 1024
-
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)

@@ -13,7 +13,7 @@ from app.openapi_examples import PATH_EXAMPLES, success_examples
 
 _DESCRIPTIONS = {
     304: "Not modified (the ETag in If-None-Match still matches)",
-    400: "Malformed request: a body that is not JSON (or not UTF-8)",
+    400: "Malformed request: a body that is not JSON (or not UTF-8).",
     401: "Missing, malformed, unknown, revoked or expired bearer token",
     403: "The token lacks the scope, or may not write for this agency",
     404: "Not found",
@@ -156,10 +156,28 @@ def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:
                     # Reads are open by default: a token is optional there ({} = no credentials).
                     op["security"] = [{}, {"bearer": []}] if method == "get" else [{"bearer": []}]
                 _add_examples(op, examples)
+                _add_http_400(op)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+HTTP_400 = (
+    "The HTTP server itself refuses a request it cannot parse (a request line over 64 KiB, raw "
+    "non-ASCII bytes in the URL) before the service sees it, as text/plain."
+)
+
+
+def _add_http_400(op: dict[str, Any]) -> None:
+    """Any operation can meet the HTTP server's own 400; say so, beside the service's own 400s."""
+    resp = op.setdefault("responses", {}).setdefault("400", {"description": HTTP_400, "content": {}})
+    if resp["description"] != HTTP_400:
+        resp["description"] += " " + HTTP_400
+    resp.setdefault("content", {})["text/plain"] = {
+        "schema": {"type": "string"},
+        "example": "Invalid HTTP request received.",
+    }
 
 
 def _add_examples(op: dict[str, Any], examples: dict[str, Any]) -> None:

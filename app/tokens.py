@@ -14,7 +14,7 @@ from app.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.db import SessionDep
 from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
 from app.errors import NotFound
-from app.jsonutil import SMALL_BODY_BYTES, loads
+from app.jsonutil import loads
 from app.models import ApiToken, AuditEntry
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
@@ -89,8 +89,7 @@ class AuditPage(BaseModel):
     status_code=201,
     response_model=TokenCreated,
     summary="Create a token; its secret is returned once",
-    responses=problem_responses(400, 401, 403, 413, 422),
-    max_body_size=SMALL_BODY_BYTES,
+    responses=problem_responses(400, 401, 403, 413, 415, 422),
 )
 def create_token(request: Request, session: SessionDep, _admin: AdminDep, body: TokenCreate) -> TokenCreated:
     secret = new_secret()

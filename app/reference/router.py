@@ -13,7 +13,6 @@ from app.db import SessionDep
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
-from app.jsonutil import SMALL_BODY_BYTES
 from app.models import Agency
 from app.openapi_docs import problem_responses
 from app.reference.communes import communes_of, province_name
@@ -105,13 +104,13 @@ def list_agencies(request: Request, session: SessionDep, _reader: ReadDep) -> li
             401,
             403,
             413,
+            415,
             422,
             descriptions={
                 422: "The body is invalid, or its commune_code is not a ward of the configured province."
             },
         ),
     },
-    max_body_size=SMALL_BODY_BYTES,
 )
 def put_agency(
     request: Request,

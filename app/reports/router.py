@@ -14,7 +14,7 @@ from app.db import SessionDep
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
-from app.jsonutil import SMALL_BODY_BYTES, dumps
+from app.jsonutil import dumps
 from app.metrics import repository
 from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
 from app.metrics.periods import report_period, year_range
@@ -392,13 +392,13 @@ TARGETS_BODY = {
         401,
         403,
         413,
+        415,
         422,
         descriptions={
             422: "A threshold is out of its target's range, a target repeats, or a name is unknown."
         },
     ),
     openapi_extra={"requestBody": TARGETS_BODY},
-    max_body_size=SMALL_BODY_BYTES,
 )
 def put_targets(
     request: Request,

@@ -26,6 +26,15 @@ class FuzzRun:
     output: str
 
     @property
+    def failures(self) -> str:
+        """The FAILURES section, long lines cut, for an assertion message a person can read."""
+        text = self.output
+        start = text.find("= FAILURES =")
+        end = min((i for i in (text.find("= WARNINGS ="), text.find("= SUMMARY =")) if i > start), default=-1)
+        section = text[start:end] if start >= 0 else text[-5000:]
+        return "\n".join(line[:300] for line in section.splitlines())
+
+    @property
     def cases(self) -> int:
         """Test cases schemathesis generated (from its summary line)."""
         for line in self.output.splitlines():

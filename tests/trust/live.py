@@ -80,14 +80,16 @@ class LiveServer:
                 self.kill()
 
 
-def start_server(db_url: str, log: Path, *, workers: int = 1, **env: str) -> LiveServer:
+def start_server(
+    db_url: str, log: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> LiveServer:
     """`tthc-metrics serve` on a free loopback port, in its own process group; returns once /readyz is 200."""
     port = free_port()
     out = log.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT,
-        env=_env(db_url, HOST="127.0.0.1", **env),
+        env=_env(db_url, HOST="127.0.0.1", **(env or {})),
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so a kill reaches the workers too

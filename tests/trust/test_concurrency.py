@@ -25,7 +25,7 @@ from app.dossiers.schemas import parse_timestamp
 from app.metrics import rollups
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts
-from tests.trust.live import Database, LiveServer, start_server
+from tests.trust.live import ADMIN_TOKEN, Database, LiveServer, start_server
 
 CODES = 1000
 VERSIONS = 4
@@ -167,6 +167,7 @@ def test_concurrent_overlapping_writers_keep_the_newest_version(live_db: Databas
     elapsed = time.monotonic() - started
     assert tally.unexpected == []
     assert "unhandled error" not in server.log_text()
+    assert ADMIN_TOKEN not in server.log_text()
     # Every record sent got a verdict; every code was created exactly once, whoever got there first.
     assert sum(tally.results.values()) == sent
     assert tally.results["created"] == CODES

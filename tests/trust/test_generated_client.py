@@ -189,3 +189,4 @@ def test_ingest_and_read_through_the_generated_client(
     finally:
         server.stop()
     assert "unhandled error" not in server.log_text()
+    assert ADMIN_TOKEN not in server.log_text()

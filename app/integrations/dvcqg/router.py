@@ -27,7 +27,7 @@ from app.integrations.dvcqg.schemas import (
 )
 from app.integrations.dvcqg.sectors import SECTOR_CODE_PATTERN, sector_map
 from app.integrations.dvcqg.service import ingest_portal_chunk
-from app.jsonutil import SMALL_BODY_BYTES, dumps
+from app.jsonutil import dumps
 from app.models import Agency, SectorMapping
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
@@ -244,9 +244,8 @@ def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
     ),
     responses={
         201: {"description": "Mapped", "model": SectorOut},
-        **problem_responses(400, 401, 403, 413, 422),
+        **problem_responses(400, 401, 403, 413, 415, 422),
     },
-    max_body_size=SMALL_BODY_BYTES,
 )
 def put_sector(
     request: Request,
