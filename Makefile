@@ -42,5 +42,10 @@ openapi: install
 bench: install
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
+# A long contract-fuzzing session (schemathesis, every check) against the real server on SQLite and
+# PostgreSQL; `make test` runs a short seeded one. ARGS="--examples 1000 --seed N --keep DIR".
+fuzz: install
+	$(BIN)/python -m tests.trust.fuzz $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -69,7 +69,8 @@ def run_schemathesis(server: LiveServer, *, examples: int, seed: int | None, rep
     if seed is not None:
         cmd += ["--seed", str(seed)]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.trust.schemathesis_hooks", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
+    # Run in the report's directory: schemathesis keeps a cache of its own in the working directory.
+    done = subprocess.run(cmd, cwd=report.parent, env=env, capture_output=True, text=True, timeout=3000)
     return FuzzRun(done.returncode, done.stdout + done.stderr)
 
 

@@ -202,24 +202,16 @@ def _operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
     return [(method.upper(), path, op) for path, ops in doc["paths"].items() for method, op in ops.items()]
 
 
-def _string_param(schema: dict[str, Any]) -> bool:
-    kinds = [schema, *schema.get("anyOf", [])]
-    kinds += [k.get("items", {}) for k in kinds if k.get("type") == "array"]
-    return any(k.get("type") == "string" and "format" not in k and "enum" not in k for k in kinds)
-
-
 @pytest.mark.parametrize("value", [*SQL_FRAGMENTS, "A\x00B", "\x1b[31m", "x" * 5000])
-def test_hostile_values_in_every_string_parameter_are_4xx_or_harmless(
+def test_hostile_values_in_every_parameter_are_4xx_or_harmless(
     client: TestClient, engine: Engine, value: str
 ) -> None:
     client.post("/v1/dossiers", json=[rec("KEEP-1")])
     tried = 0
     for method, path, op in _operations(client):
-        if method == "DELETE":
-            continue  # a delete by a hostile code is covered by the path sweep below, read-only here
         body = [rec("P-1")] if op.get("requestBody") else None
         for param in op.get("parameters", []):
-            if param["in"] not in ("query", "path") or not _string_param(param["schema"]):
+            if param["in"] not in ("query", "path"):
                 continue
             url = path
             params: dict[str, Any] = {}
@@ -239,7 +231,8 @@ def test_hostile_values_in_every_string_parameter_are_4xx_or_harmless(
             assert r.status_code < 500, (method, url, param["name"], r.text[:300])
             if r.status_code >= 400:
                 assert_problem(r, r.status_code)
-    assert tried >= 20
+    assert tried >= 40
+    print(f"{tried} parameters of {len(_operations(client))} operations tried with {value[:20]!r}")
     # The tables are all there, the stored dossiers are the ones sent, and the figures are whole.
     assert _codes(engine) <= {"KEEP-1", "P-1"}
     rollups_clean(engine)
