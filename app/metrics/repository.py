@@ -62,11 +62,21 @@ def _next_period(grain: int, start: date) -> date:
     return date(start.year + 1, 1, 1)
 
 
-def _pieces_sql(pieces: Sequence[Piece], params: _Params) -> str:
-    return " OR ".join(
-        f"(grain = {p.grain} AND period BETWEEN {params.add(p.lo)} AND {params.add(p.hi)})"
+def _rows_sql(
+    cube: int, pieces: Sequence[Piece], filters: Filters, columns: Sequence[str], params: _Params
+) -> str:
+    """The rollup rows of `cube` in `pieces`, as a subquery: one index range scan per piece.
+
+    A single WHERE with the ranges OR-ed together makes SQLite scan the whole cube; a UNION ALL of
+    one range per branch keeps every branch on the primary key.
+    """
+    cols = ", ".join(columns)
+    branches = [
+        f"SELECT {cols} FROM rollups WHERE cube = {int(cube)} AND grain = {p.grain} AND period BETWEEN "
+        f"{params.add(p.lo)} AND {params.add(p.hi)}{_filter_sql(filters, params)}"
         for p in _merge(pieces)
-    )
+    ]
+    return "(" + " UNION ALL ".join(branches) + ") AS r"
 
 
 def _key(row: Sequence[Any], start: int, n: int) -> Key:
@@ -101,17 +111,23 @@ def flows(
             while cur <= p.hi:
                 owner[(p.grain, cur)] = i
                 cur = _next_period(p.grain, cur)
-    dim_sql = "".join(f", {d}" for d in dims)
+    # One bucket: the database sums everything per key. Several: per (grain, period, key).
+    periods = ["grain", "period"] if len(buckets) > 1 else []
+    group = [*periods, *dims]
     sums = ", ".join(f"SUM({c})" for c in COUNTERS)
-    sql = (
-        f"SELECT grain, period{dim_sql}, {sums} FROM rollups WHERE cube = {int(cube)} AND "
-        f"({_pieces_sql(pieces, params)}){_filter_sql(filters, params)} GROUP BY grain, period{dim_sql}"
+    source = _rows_sql(cube, pieces, filters, ["grain", "period", *dims, *COUNTERS], params)
+    sql = f"SELECT {''.join(f'{g}, ' for g in group)}{sums} FROM {source}" + (
+        f" GROUP BY {', '.join(group)}" if group else ""
     )
     out: dict[tuple[int, Key], dict[str, int]] = {}
     n = len(dims)
+    skip = len(periods)
     for row in conn.execute(text(sql), params.values):
-        slot = (owner[(int(row[0]), _as_date(row[1]))], _key(row, 2, n))
-        values = row[2 + n :]
+        if not any(row[skip + n :]):
+            continue  # no rows matched (an aggregate without GROUP BY still answers one row)
+        bucket = owner[(int(row[0]), _as_date(row[1]))] if skip else 0
+        slot = (bucket, _key(row, skip, n))
+        values = row[skip + n :]
         acc = out.get(slot)
         if acc is None:
             out[slot] = dict(zip(COUNTERS, (int(v or 0) for v in values), strict=True))
@@ -130,11 +146,9 @@ def prefix_sums(
     sums = ", ".join(f"SUM({c})" for c in STATE_COUNTERS)
     select_dims = f"{dim_sql}, " if dims else ""
     group = f" GROUP BY {dim_sql}" if dims else ""
-    pieces = _pieces_sql(prefix(day, YEAR in CUBE_GRAINS[cube]), params)
-    sql = (
-        f"SELECT {select_dims}{sums} FROM rollups WHERE cube = {int(cube)} AND ({pieces})"
-        f"{_filter_sql(filters, params)}{group}"
-    )
+    pieces = prefix(day, YEAR in CUBE_GRAINS[cube])
+    source = _rows_sql(cube, pieces, filters, [*dims, *STATE_COUNTERS], params)
+    sql = f"SELECT {select_dims}{sums} FROM {source}{group}"
     out: dict[Key, dict[str, int]] = {}
     n = len(dims)
     for row in conn.execute(text(sql), params.values):

@@ -22,7 +22,7 @@ DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
 CUBES: dict[int, tuple[str, ...]] = {
     0: DIMENSIONS,
-    1: ("agency", "sector", "channel"),
+    1: ("agency", "sector"),
     2: ("commune", "sector"),
 }
 DAY, MONTH, YEAR = 0, 1, 2
