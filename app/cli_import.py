@@ -10,7 +10,14 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 console = Console(stderr=True)
 
@@ -58,15 +65,20 @@ def import_over_http(path: Path, url: str, token: str | None) -> dict[str, Any]:
     headers = {"Content-Type": "application/x-ndjson"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    started = time.perf_counter()
-    with _progress() as progress:
-        task = progress.add_task("uploading", total=total, rate=0.0)
+    progress = Progress(
+        TextColumn("[bold]uploading"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    with progress:
+        task = progress.add_task("uploading", total=total)
 
         def body() -> Iterator[bytes]:
-            sent = 0
             for block in _lines(path, 1 << 20):
-                sent += len(block)
-                progress.update(task, completed=sent, rate=sent / max(time.perf_counter() - started, 1e-6))
+                progress.advance(task, len(block))
                 yield block
 
         with httpx.Client(timeout=None) as client:

@@ -244,12 +244,10 @@ async def _ingest_ndjson(
 
     try:
         async for chunk in request.stream():
-            buffer += chunk
-            while True:
-                cut = buffer.find(b"\n")
-                if cut < 0:
-                    break
-                line, buffer = buffer[:cut], buffer[cut + 1 :]
+            # Split each network chunk once; slicing the buffer line by line would copy it per line.
+            lines = (buffer + chunk).split(b"\n")
+            buffer = lines.pop()
+            for line in lines:
                 if skipping:
                     skipping = False
                     line_no += 1
