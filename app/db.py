@@ -84,6 +84,17 @@ def executemany(
     conn.exec_driver_sql(sql, list(rows))
 
 
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: load rows with COPY, an order of magnitude faster than batched INSERTs."""
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def sqlite_instant(v: datetime) -> str:
     """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
     u = v.astimezone(UTC)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
+from sqlalchemy import ARRAY, Connection, Engine, String, Table, any_, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
-from app.db import executemany
+from app.db import copy_rows, executemany
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
@@ -128,8 +128,26 @@ _UPSERT_SQL = (
 _INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
 
 
+_SET = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "code")
+
+
 def _upsert_dossiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    executemany(conn, _UPSERT_SQL, [tuple(r[c] for c in _COLUMNS) for r in rows], _INSTANTS)
+    values = [tuple(r[c] for c in _COLUMNS) for r in rows]
+    if conn.dialect.name != "postgresql":
+        executemany(conn, _UPSERT_SQL, values, _INSTANTS)
+        return
+    # PostgreSQL: COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT.
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS _dossiers_new (LIKE dossiers INCLUDING DEFAULTS) "
+        "ON COMMIT DELETE ROWS"
+    )
+    copy_rows(conn, "_dossiers_new", _COLUMNS, values)
+    cols = ", ".join(_COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new ORDER BY code "
+        f"ON CONFLICT (code) DO UPDATE SET {_SET}"
+    )
+    conn.exec_driver_sql("DELETE FROM _dossiers_new")
 
 
 def bump_data_version(conn: Connection, now: datetime) -> None:
@@ -228,9 +246,13 @@ def _write_chunk(
     codes = sorted({row["code"] for _, row in valid})
     _lock_codes(conn, codes)
     stored: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(codes), 900):
-        part = codes[i : i + 900]
-        for r in conn.execute(select(dossiers_table).where(dossiers_table.c.code.in_(part))):
+    code_col = dossiers_table.c.code
+    if conn.dialect.name == "postgresql":
+        parts = [code_col == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))]
+    else:
+        parts = [code_col.in_(codes[i : i + 900]) for i in range(0, len(codes), 900)]
+    for where in parts:
+        for r in conn.execute(select(dossiers_table).where(where)):
             stored[r.code] = dict(r._mapping)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)

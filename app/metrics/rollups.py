@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.db import executemany
+from app.db import copy_rows, executemany
 from app.metrics.counters import COUNTERS, FinishClass
 
 DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
@@ -248,7 +248,10 @@ class RollupWriter:
         marks = ", ".join("?" for _ in STAGED_COLUMNS)
         rows = [(-1, *(r[c] for c in STAGED_COLUMNS)) for r in removed]
         rows += [(1, *(r[c] for c in STAGED_COLUMNS)) for r in added]
-        executemany(self.conn, f"INSERT INTO _delta (sign, {cols}) VALUES (?, {marks})", rows)
+        if dialect == "postgresql":
+            copy_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), rows)
+        else:
+            executemany(self.conn, f"INSERT INTO _delta (sign, {cols}) VALUES (?, {marks})", rows)
         self.conn.exec_driver_sql(_fill_contrib_sql(dialect, "_delta", "s.sign"))
         for sql in _fold_sql(dialect, "rollups"):
             self.conn.exec_driver_sql(sql)
