@@ -26,6 +26,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (WAL, busy timeout, explicit BEGIN) or PostgreSQL (psycopg 3)."""
     url = normalise_url(url)
     u = make_url(url)
+    # A failed statement's parameters are record values; keep them out of exception texts and logs.
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() == "sqlite":
         database = u.database or ""
         memory = database in {"", ":memory:"}
