@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from app import health, tokens
+from app.audit import AuditMiddleware
 from app.config import Settings, get_settings
 from app.db import make_engine
 from app.dossiers import router as dossiers
@@ -83,6 +84,7 @@ def create_app(
             allow_headers=["Authorization", "If-None-Match"],
             expose_headers=["ETag"],
         )
+    app.add_middleware(AuditMiddleware)
     install_error_handlers(app)
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
