@@ -57,7 +57,8 @@ router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 MAX_JSON_BYTES = 10 * 1024 * 1024
 MAX_RECORDS = 5000
 MAX_LINE_BYTES = 1024 * 1024
-NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
+# Not application/json-seq (RFC 7464): its records start with a record separator, not at a line start.
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
 JSON_TYPES = {"application/json"}
 
 INGEST_BODY = {
