@@ -276,7 +276,6 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
 
 def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
     """Compare the rollups with a recomputation; (number of differing rows, the first few)."""
-    dialect = conn.dialect.name
     counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
     conn.exec_driver_sql(
         "CREATE TEMP TABLE IF NOT EXISTS _expected (cube SMALLINT NOT NULL, grain SMALLINT NOT NULL, "
@@ -295,5 +294,6 @@ def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]
     )
     rows = [dict(r._mapping) for r in conn.exec_driver_sql(diff_sql)]
     conn.exec_driver_sql("DROP TABLE _expected")
-    del dialect
-    return len(rows), rows[:limit]
+    # A row that differs shows once as stored and once as expected: count each key once.
+    keys = {tuple(r[k] for k in _KEY) for r in rows}
+    return len(keys), rows[:limit]
