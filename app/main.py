@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app import health, tokens
 from app.config import Settings, get_settings
+from app.dashboard.router import install_dashboard
 from app.db import make_engine
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
@@ -87,5 +88,6 @@ def create_app(
     app.include_router(reference.router)
     app.include_router(tokens.router)
     app.include_router(health.router)
+    install_dashboard(app)
     install_openapi(app, [DossierIn])
     return app
