@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from app import health, tokens
 from app.audit import AuditMiddleware
 from app.config import Settings, get_settings
+from app.dashboard.router import install_dashboard
 from app.db import make_engine
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
@@ -94,5 +95,6 @@ def create_app(
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)
+    install_dashboard(app)
     install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])
     return app
