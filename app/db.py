@@ -99,9 +99,9 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequen
 
 def sqlite_instant(v: datetime) -> str:
     """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
-    u = v.astimezone(UTC)
-    day = f"{u.year:04d}-{u.month:02d}-{u.day:02d}"
-    return f"{day} {u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:

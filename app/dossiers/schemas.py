@@ -21,8 +21,8 @@ SECTOR_PATTERN = r"^[a-z0-9_]{1,64}$"
 # Printable text without control characters, for codes that are not constrained further.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
-# YYYY-MM-DDTHH:MM:SS with nothing, Z, or ±HH:MM after it.
-_COMMON_LENGTHS = frozenset({19, 20, 25})
+# YYYY-MM-DDTHH:MM:SS, then nothing, Z or ±HH:MM (19, 20, 25); the same with .ffffff (26, 27, 32).
+_COMMON_LENGTHS = frozenset({19, 20, 25, 26, 27, 32})
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # ISO 8601 offsets may be written +07:00, +0700 or +07.
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
