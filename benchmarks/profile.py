@@ -80,7 +80,9 @@ def summarise(raw: Path, top: int = 25) -> dict[str, Any]:
     return out
 
 
-def profile_import(server: Server, path: Path, records: int, out_dir: Path, label: str) -> dict[str, Any]:
+def profile_import(
+    server: Server, path: Path, records: int, out_dir: Path, label: str, db_pid: int | None
+) -> dict[str, Any]:
     """Import the file while py-spy samples the server at 100 Hz; the raw stacks and a summary."""
     spy = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
     if spy is None:
@@ -92,7 +94,7 @@ def profile_import(server: Server, path: Path, records: int, out_dir: Path, labe
     spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)
     try:
-        result = run_import(server, path, records, None)
+        result = run_import(server, path, records, db_pid)
     finally:
         spy_proc.send_signal(signal.SIGINT)
         _, err = spy_proc.communicate(timeout=120)

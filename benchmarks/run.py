@@ -261,7 +261,7 @@ def profile_store(store: Store, ds: data.Dataset, args: argparse.Namespace) -> d
     try:
         log(f"== {store.name}: ingestion profile, {ds.size:,} records under py-spy")
         result = profile.profile_import(
-            srv, ds.path, ds.size, args.out, f"{store.name}-{human_count(ds.size)}"
+            srv, ds.path, ds.size, args.out, f"{store.name}-{human_count(ds.size)}", store.db_pid()
         )
     finally:
         srv.stop()
