@@ -118,6 +118,11 @@ def get_session(request: Request) -> Iterator[Session]:
     """A session for one request; committed when the endpoint returns without error."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:
+        if request.method not in ("GET", "HEAD", "OPTIONS") and is_sqlite(session):
+            # A request that may write takes SQLite's write lock when it begins: a transaction that
+            # read first and wrote later fails at once (not after the busy timeout) when another
+            # writer committed in between.
+            session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield session
             session.commit()
