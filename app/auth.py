@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 from app.jsonutil import loads
 from app.models import ApiToken
@@ -85,13 +84,15 @@ def resolve_principal(secret: str, settings: Settings, session: Session, now: da
     return Principal(row.id, frozenset(s for s in row.scopes.split(",") if s), agencies)
 
 
-def get_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+def get_principal(request: Request) -> Principal:
     secret = _bearer(request)
     if secret is None:
         return ANONYMOUS
     settings: Settings = request.app.state.settings
-    # The app's clock, the same one that stamps created_at and revoked_at.
-    principal = resolve_principal(secret, settings, session, request.app.state.clock())
+    # Its own short session: the request's session may be a writer's, and the lookup only reads.
+    with request.app.state.session_factory() as session:
+        # The app's clock, the same one that stamps created_at and revoked_at.
+        principal = resolve_principal(secret, settings, session, request.app.state.clock())
     request.state.token_id = principal.token_id
     return principal
 

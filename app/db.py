@@ -118,10 +118,23 @@ def get_session(request: Request) -> Iterator[Session]:
     """A session for one request; committed when the endpoint returns without error."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:
-        if request.method not in ("GET", "HEAD", "OPTIONS") and is_sqlite(session):
-            # A request that may write takes SQLite's write lock when it begins: a transaction that
-            # read first and wrote later fails at once (not after the busy timeout) when another
-            # writer committed in between.
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+
+
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A session for a request that writes through it; committed when the endpoint returns.
+
+    On SQLite it takes the write lock when its transaction begins: one that read first and wrote
+    later would fail at once (not after the busy timeout) when another writer committed in between.
+    """
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with factory() as session:
+        if is_sqlite(session):
             session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield session
@@ -132,4 +145,5 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -72,6 +72,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.response_cache = ResponseCache()
+    app.state.names_memo = {}
     app.state.alembic_head = head_revision()
     if engine is not None:
         # Available before the lifespan runs too, for tests that skip it.

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, select
 
 from app.auth import AdminDep, IngestDep, Principal, ReadDep
-from app.db import SessionDep
+from app.db import SessionDep, WriteSessionDep
 from app.dossiers.router import JSON_TYPES, MAX_JSON_BYTES, media_type, read_body_limited, registry_for
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import IngestTotals
@@ -230,7 +230,7 @@ def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
 )
 def put_sector(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     _admin: AdminDep,
     code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)],
     body: SectorIn,
@@ -256,7 +256,7 @@ def put_sector(
     responses=problem_responses(401, 403, 404, 422),
 )
 def delete_sector(
-    session: SessionDep, _admin: AdminDep, code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)]
+    session: WriteSessionDep, _admin: AdminDep, code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)]
 ) -> Response:
     mapping = session.get(SectorMapping, code)
     if mapping is None:
