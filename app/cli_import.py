@@ -168,7 +168,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         write_ndjson(records, path)
         started = time.perf_counter()
         totals = (
-            import_over_http(path, args.url, args.token) if args.url else import_into_database(path, 2000)
+            import_over_http(path, args.url, args.token) if args.url else import_into_database(path, 5000)
         )
         summarise(totals, time.perf_counter() - started)
     return 0
@@ -179,7 +179,7 @@ def register(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--url", help="the service's base URL; without it, records go straight into DATABASE_URL")
     p.add_argument("--token", help="bearer token with the ingest scope (for --url)")
-    p.add_argument("--chunk", type=int, default=2000)
+    p.add_argument("--chunk", type=int, default=5000)
     p.set_defaults(func=cmd_import)
     p = sub.add_parser(
         "demo-data", help="generate a realistic dataset for the configured province and load it"
