@@ -158,7 +158,6 @@ def bump_data_version(conn: Connection, now: datetime) -> None:
         conn.execute(t.insert().values(id=1, version=1, changed_at=now))
 
 
-RowCheck = Callable[[dict[str, Any] | None, dict[str, Any]], Errors]
 # Completes a new row from the stored one before it is judged (for formats that omit some fields).
 RowPrepare = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
 
@@ -169,13 +168,12 @@ def process_chunk(
     principal: Principal,
     registry: Registry,
     *,
-    extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
     prepared = prepare_chunk(items, registry)
-    return write_chunk(engine, prepared, principal, extra_check=extra_check, judge=judge, prepare=prepare)
+    return write_chunk(engine, prepared, principal, judge=judge, prepare=prepare)
 
 
 @dataclass(slots=True)
@@ -208,7 +206,6 @@ def write_chunk(
     prepared: PreparedChunk,
     principal: Principal,
     *,
-    extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
@@ -219,7 +216,7 @@ def write_chunk(
     for attempt in range(5):
         try:
             with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                _write_chunk(conn, valid, principal, now, extra_check, judge, prepare)
+                _write_chunk(conn, valid, principal, now, judge, prepare)
             break
         except (OperationalError, DBAPIError) as exc:
             if attempt == 4 or not _retryable(exc):
@@ -239,7 +236,6 @@ def _write_chunk(
     valid: list[tuple[Verdict, dict[str, Any]]],
     principal: Principal,
     now: datetime,
-    extra_check: RowCheck | None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
     prepare: RowPrepare | None = None,
 ) -> None:
@@ -271,11 +267,6 @@ def _write_chunk(
                 }
             ]
             continue
-        if extra_check is not None:
-            extra = extra_check(cur, row)
-            if extra:
-                v.errors = extra
-                continue
         if prepare is not None:
             row = prepare(row, cur)
         verdict = judge(row, cur)
