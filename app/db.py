@@ -114,16 +114,22 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; committed when the endpoint returns without error."""
+def _request_session(request: Request, writer: bool) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:
+        if writer and is_sqlite(session):
+            session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield session
             session.commit()
         except Exception:
             session.rollback()
             raise
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for one request; committed when the endpoint returns without error."""
+    yield from _request_session(request, writer=False)
 
 
 def get_write_session(request: Request) -> Iterator[Session]:
@@ -132,16 +138,7 @@ def get_write_session(request: Request) -> Iterator[Session]:
     On SQLite it takes the write lock when its transaction begins: one that read first and wrote
     later would fail at once (not after the busy timeout) when another writer committed in between.
     """
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
-        if is_sqlite(session):
-            session.connection(execution_options={"sqlite_immediate": True})
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+    yield from _request_session(request, writer=True)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
