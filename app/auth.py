@@ -8,6 +8,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,11 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 from app.jsonutil import loads
 from app.models import ApiToken
-from app.timeutil import utcnow
 
 SCOPES = ("ingest", "read", "admin")
 ADMIN_TOKEN_ID = "env-admin"
@@ -68,8 +67,8 @@ def _bearer(request: Request) -> str | None:
     return m.group(1)
 
 
-def resolve_principal(secret: str, settings: Settings, session: Session) -> Principal:
-    """The principal of a presented secret, or 401 when it is unknown, revoked or expired."""
+def resolve_principal(secret: str, settings: Settings, session: Session, now: datetime) -> Principal:
+    """The principal of a presented secret, or 401 when it is unknown, revoked or expired at `now`."""
     admin = settings.admin_token
     # Digests of equal length, compared in constant time: the time taken reveals neither the admin
     # token's characters nor its length.
@@ -81,18 +80,21 @@ def resolve_principal(secret: str, settings: Settings, session: Session) -> Prin
         raise Unauthorized("The token is not valid.")
     if row.revoked_at is not None:
         raise Unauthorized("The token has been revoked.")
-    if row.expires_at is not None and row.expires_at <= utcnow():
+    if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("The token has expired.")
     agencies = None if row.agencies is None else frozenset(loads(row.agencies))
     return Principal(row.id, frozenset(s for s in row.scopes.split(",") if s), agencies)
 
 
-def get_principal(request: Request, session: Session = Depends(get_session, scope="function")) -> Principal:
+def get_principal(request: Request) -> Principal:
     secret = _bearer(request)
     if secret is None:
         return ANONYMOUS
     settings: Settings = request.app.state.settings
-    principal = resolve_principal(secret, settings, session)
+    # Its own short session: the request's session may be a writer's, and the lookup only reads.
+    with request.app.state.session_factory() as session:
+        # The app's clock, the same one that stamps created_at and revoked_at.
+        principal = resolve_principal(secret, settings, session, request.app.state.clock())
     request.state.token_id = principal.token_id
     return principal
 

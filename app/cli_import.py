@@ -10,7 +10,13 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 console = Console(stderr=True)
 
@@ -58,15 +64,26 @@ def import_over_http(path: Path, url: str, token: str | None) -> dict[str, Any]:
     headers = {"Content-Type": "application/x-ndjson"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    progress = Progress(
+        TextColumn("[bold]uploading"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]:,} records, {task.fields[rate]:,.0f} rec/s"),
+        TimeRemainingColumn(),
+        console=console,
+    )
     started = time.perf_counter()
-    with _progress() as progress:
-        task = progress.add_task("uploading", total=total, rate=0.0)
+    with progress:
+        task = progress.add_task("uploading", total=total, records=0, rate=0.0)
 
         def body() -> Iterator[bytes]:
+            # The server reads the stream only as fast as it stores it, so lines sent per second
+            # is the import's rate (within one chunk).
             sent = 0
             for block in _lines(path, 1 << 20):
-                sent += len(block)
-                progress.update(task, completed=sent, rate=sent / max(time.perf_counter() - started, 1e-6))
+                sent += block.count(b"\n")
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                progress.update(task, advance=len(block), records=sent, rate=sent / elapsed)
                 yield block
 
         with httpx.Client(timeout=None) as client:
@@ -156,7 +173,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         write_ndjson(records, path)
         started = time.perf_counter()
         totals = (
-            import_over_http(path, args.url, args.token) if args.url else import_into_database(path, 2000)
+            import_over_http(path, args.url, args.token) if args.url else import_into_database(path, 5000)
         )
         summarise(totals, time.perf_counter() - started)
     return 0
@@ -167,7 +184,7 @@ def register(sub: Any) -> None:
     p.add_argument("file")
     p.add_argument("--url", help="the service's base URL; without it, records go straight into DATABASE_URL")
     p.add_argument("--token", help="bearer token with the ingest scope (for --url)")
-    p.add_argument("--chunk", type=int, default=2000)
+    p.add_argument("--chunk", type=int, default=5000)
     p.set_defaults(func=cmd_import)
     p = sub.add_parser(
         "demo-data", help="generate a realistic dataset for the configured province and load it"

@@ -26,6 +26,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (WAL, busy timeout, explicit BEGIN) or PostgreSQL (psycopg 3)."""
     url = normalise_url(url)
     u = make_url(url)
+    # A failed statement's parameters are record values; keep them out of exception texts and logs.
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() == "sqlite":
         database = u.database or ""
         memory = database in {"", ":memory:"}
@@ -84,11 +86,22 @@ def executemany(
     conn.exec_driver_sql(sql, list(rows))
 
 
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: load rows with COPY, an order of magnitude faster than batched INSERTs."""
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def sqlite_instant(v: datetime) -> str:
     """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
-    u = v.astimezone(UTC)
-    day = f"{u.year:04d}-{u.month:02d}-{u.day:02d}"
-    return f"{day} {u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
+    if v.tzinfo is not UTC:
+        v = v.astimezone(UTC)
+    return v.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
@@ -101,10 +114,11 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; committed when the endpoint returns without error."""
+def _request_session(request: Request, writer: bool) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:
+        if writer and is_sqlite(session):
+            session.connection(execution_options={"sqlite_immediate": True})
         try:
             yield session
             session.commit()
@@ -113,8 +127,23 @@ def get_session(request: Request) -> Iterator[Session]:
             raise
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for one request; committed when the endpoint returns without error."""
+    yield from _request_session(request, writer=False)
+
+
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A session for a request that writes through it; committed when the endpoint returns.
+
+    On SQLite it takes the write lock when its transaction begins: one that read first and wrote
+    later would fail at once (not after the busy timeout) when another writer committed in between.
+    """
+    yield from _request_session(request, writer=True)
+
+
 # scope="function": the commit happens before the response is sent. With FastAPI's default
 # ("request") it would run after, so a client could be told 201 for a token or an agency that is not
 # yet visible to its next request, or that a failed commit then loses.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]

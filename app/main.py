@@ -13,8 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from app import health, tokens
+from app.audit import AuditMiddleware
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
+from app.dashboard.router import install_dashboard
 from app.db import make_engine
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
@@ -71,6 +73,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.response_cache = ResponseCache()
+    app.state.names_memo = {}
     app.state.alembic_head = head_revision()
     if engine is not None:
         # Available before the lifespan runs too, for tests that skip it.
@@ -85,6 +88,8 @@ def create_app(
             expose_headers=["ETag"],
         )
     app.add_middleware(BodyLimitMiddleware)
+    # Added last, so outermost: it also records the writes refused for their body.
+    app.add_middleware(AuditMiddleware)
     install_error_handlers(app)
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
@@ -94,5 +99,6 @@ def create_app(
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)
+    install_dashboard(app)
     install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])
     return app

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
-from app.db import SessionDep
+from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
 from app.errors import NotFound
 from app.jsonutil import loads
@@ -91,7 +91,9 @@ class AuditPage(BaseModel):
     summary="Create a token; its secret is returned once",
     responses=problem_responses(400, 401, 403, 413, 415, 422),
 )
-def create_token(request: Request, session: SessionDep, _admin: AdminDep, body: TokenCreate) -> TokenCreated:
+def create_token(
+    request: Request, session: WriteSessionDep, _admin: AdminDep, body: TokenCreate
+) -> TokenCreated:
     secret = new_secret()
     token = ApiToken(
         id=new_token_id(),
@@ -139,7 +141,7 @@ def list_tokens(session: SessionDep, _admin: AdminDep) -> list[TokenInfo]:
 )
 def revoke_token(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     _admin: AdminDep,
     token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
 ) -> Response:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import logging
-import time
+import re
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, Table, and_, or_, select
+from sqlalchemy import Engine, and_, or_, select
 
 from app.auth import AdminDep, IngestDep, Principal, ReadDep
 from app.db import SessionDep
@@ -54,18 +53,19 @@ from app.errors import (
     ValidationFailed,
 )
 from app.jsonutil import dumps
-from app.models import AuditEntry, Dossier
+from app.metrics.http import reject_unknown_params
+from app.models import Dossier
 from app.openapi_docs import problem_responses
 from app.reference.communes import communes_of
 from app.timeutil import end_of_day, local_date, to_local
 
-log = logging.getLogger("tthc.ingest")
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
 MAX_JSON_BYTES = 10 * 1024 * 1024
 MAX_RECORDS = 5000
 MAX_LINE_BYTES = 1024 * 1024
-NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
+# Not application/json-seq (RFC 7464): its records start with a record separator, not at a line start.
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
 JSON_TYPES = {"application/json"}
 
 INGEST_BODY = {
@@ -128,37 +128,6 @@ def registry_for(request: Request, engine: Engine) -> Registry:
         return current_registry(conn, communes_of(settings.province_code).keys(), request.app.state.clock())
 
 
-def audit(
-    request: Request, principal: Principal, status: int, counts: dict[str, int] | None, started: float
-) -> None:
-    """Record a write request in the audit table and the structured log; never a record's values."""
-    duration = (time.perf_counter() - started) * 1000
-    entry = {
-        "token_id": principal.token_id,
-        "method": request.method,
-        "path": request.url.path,
-        "status": status,
-        "counts": counts,
-        "duration_ms": round(duration, 1),
-    }
-    log.info("write %s", orjson.dumps(entry).decode())
-    engine: Engine = request.app.state.engine
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        conn.execute(
-            cast(Table, AuditEntry.__table__)
-            .insert()
-            .values(
-                at=request.app.state.clock(),
-                token_id=principal.token_id,
-                method=request.method,
-                path=request.url.path,
-                status_code=status,
-                counts=orjson.dumps(counts).decode() if counts is not None else None,
-                duration_ms=duration,
-            )
-        )
-
-
 @router.post(
     "",
     operation_id="ingest_dossiers",
@@ -180,7 +149,6 @@ def audit(
     ),
 )
 async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
-    started = time.perf_counter()
     engine: Engine = request.app.state.engine
     kind = media_type(request)
     totals = IngestTotals()
@@ -218,13 +186,10 @@ async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
             raise UnsupportedMediaType(
                 "Send application/json (an array of records) or application/x-ndjson (one record a line)."
             )
-    except Exception:
-        if totals.received:
-            # Chunks already committed stay stored; say so in the audit trail.
-            audit(request, principal, 500, totals.counts(), started)
-        raise
+    finally:
+        # Chunks already committed stay stored even when a later one fails; the audit trail says so.
+        request.state.audit_counts = totals.counts()
     totals.errors.sort(key=lambda e: e["index"])
-    audit(request, principal, 200, totals.counts(), started)
     return Response(dumps(totals.as_dict()), media_type="application/json")
 
 
@@ -257,11 +222,19 @@ async def _ingest_ndjson(
         writing = asyncio.ensure_future(run_in_threadpool(write_chunk, engine, prepared, principal))
         pending, broken = [], []
 
+    def too_long(index: int) -> Verdict:
+        msg = f"the line is longer than {MAX_LINE_BYTES} bytes"
+        return Verdict(index, None, None, [{"loc": [], "msg": msg, "type": "too_long"}])
+
     def take(line: bytes) -> None:
         nonlocal line_no
         index = line_no
         line_no += 1
         if not line.strip():
+            return
+        # The same limit whether the line arrived whole or spread over several pieces of the stream.
+        if len(line) > MAX_LINE_BYTES:
+            broken.append(too_long(index))
             return
         try:
             pending.append((index, orjson.loads(line)))
@@ -277,12 +250,10 @@ async def _ingest_ndjson(
 
     try:
         async for chunk in request.stream():
-            buffer += chunk
-            while True:
-                cut = buffer.find(b"\n")
-                if cut < 0:
-                    break
-                line, buffer = buffer[:cut], buffer[cut + 1 :]
+            # Split each network chunk once; slicing the buffer line by line would copy it per line.
+            lines = (buffer + chunk).split(b"\n")
+            buffer = lines.pop()
+            for line in lines:
                 if skipping:
                     skipping = False
                     line_no += 1
@@ -291,20 +262,7 @@ async def _ingest_ndjson(
                 if len(pending) + len(broken) >= chunk_size:
                     await flush()
             if len(buffer) > MAX_LINE_BYTES and not skipping:
-                broken.append(
-                    Verdict(
-                        line_no,
-                        None,
-                        None,
-                        [
-                            {
-                                "loc": [],
-                                "msg": f"the line is longer than {MAX_LINE_BYTES} bytes",
-                                "type": "too_long",
-                            }
-                        ],
-                    )
-                )
+                broken.append(too_long(line_no))
                 buffer, skipping = b"", True
             elif skipping:
                 buffer = b""
@@ -350,7 +308,6 @@ async def _ingest_ndjson(
 async def put_dossier(
     request: Request, principal: IngestDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
 ) -> Response:
-    started = time.perf_counter()
     if media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType("Send the record as application/json.")
     body = await read_body_limited(request, MAX_LINE_BYTES)
@@ -367,13 +324,7 @@ async def put_dossier(
     registry = registry_for(request, engine)
     verdict = (await run_in_threadpool(process_chunk, engine, [(0, raw)], principal, registry))[0]
     status = {"created": 201}.get(verdict.result or "", 200)
-    audit(
-        request,
-        principal,
-        status if verdict.result else _error_status(verdict),
-        _single_counts(verdict),
-        started,
-    )
+    request.state.audit_counts = _single_counts(verdict)
     if verdict.result is None:
         kinds = {e["type"] for e in verdict.errors}
         if "forbidden" in kinds:
@@ -389,11 +340,6 @@ async def put_dossier(
         row = conn.execute(select(Dossier.__table__).where(Dossier.code == code)).one()
     out = PutResult(result=verdict.result, dossier=dossier_out(row, request.app.state.clock()))
     return Response(out.model_dump_json(), status_code=status, media_type="application/json")
-
-
-def _error_status(v: Verdict) -> int:
-    kinds = {e["type"] for e in v.errors}
-    return 403 if "forbidden" in kinds else 409 if "conflict" in kinds else 422
 
 
 def _single_counts(v: Verdict) -> dict[str, int]:
@@ -438,14 +384,28 @@ def get_dossier(
     responses=problem_responses(401, 403, 404, 422),
 )
 def remove_dossier(
-    request: Request, principal: AdminDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
+    request: Request, _admin: AdminDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
 ) -> Response:
-    started = time.perf_counter()
     found = delete_dossier(request.app.state.engine, code, request.app.state.clock())
-    audit(request, principal, 204 if found else 404, {"deleted": int(found)}, started)
+    request.state.audit_counts = {"deleted": int(found)}
     if not found:
         raise NotFound(f"No dossier has code {code}.")
     return Response(status_code=204)
+
+
+LIST_PARAMS = (
+    "agency",
+    "commune",
+    "sector",
+    "procedure",
+    "channel",
+    "outcome",
+    "received_from",
+    "received_to",
+    "as_of",
+    "limit",
+    "cursor",
+)
 
 
 def _encode_cursor(code: str) -> str:
@@ -453,13 +413,17 @@ def _encode_cursor(code: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> str:
+    invalid = ValidationFailed(
+        "The cursor is not one this service issued.",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+    )
     try:
-        code = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        # validate=True: a cursor with stray characters is refused, not decoded into another position.
+        code = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed(
-            "The cursor is not one this service issued.",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
-        ) from exc
+        raise invalid from exc
+    if not re.fullmatch(CODE_PATTERN, code):
+        raise invalid
     return code
 
 
@@ -493,6 +457,8 @@ def list_dossiers(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DossierPage:
+    # A misspelt filter would otherwise widen the list silently.
+    reject_unknown_params(request, LIST_PARAMS)
     now: datetime = request.app.state.clock()
     instant = end_of_day(as_of) if as_of is not None and as_of < local_date(now) else now
     d = Dossier

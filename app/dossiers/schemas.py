@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -16,7 +17,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from app.timeutil import VN_TZ, to_utc
+from app.timeutil import VN_TZ
 
 Channel = Literal["online", "in_person", "postal"]
 OnlineLevel = Literal["full", "partial"]
@@ -40,6 +41,31 @@ SectorParam = Annotated[str, StringConstraints(pattern=SECTOR_PATTERN)]
 ProcedureParam = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=TEXT_PATTERN)]
 
 
+# YYYY-MM-DDTHH:MM:SS, then nothing, Z or ±HH:MM (19, 20, 25); the same with .ffffff (26, 27, 32).
+_COMMON_LENGTHS = frozenset({19, 20, 25, 26, 27, 32})
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ISO 8601 offsets may be written +07:00, +0700 or +07.
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
+
+
+# Instants whose local date and end of day stay representable (datetime ends at year 9999).
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    """The instant in UTC, refused as a value error (not a crash) when dates around it overflow."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=VN_TZ)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is outside the supported range of dates") from exc
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError("is outside the supported range of dates")
+    return utc
+
+
 def _iso_date(value: Any) -> Any:
     # Pydantic alone would read "0" as 1970-01-01 (a Unix time) and take a timestamp for a date.
     if isinstance(value, str) and not _DATE_ONLY.match(value):
@@ -47,19 +73,21 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-# A date query parameter: YYYY-MM-DD, and nothing else that a date could be read from.
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+def _date_in_range(value: date) -> date:
+    # The day before and the end of the day must stay representable (datetime ends at year 9999).
+    if not _EARLIEST.date() <= value <= _LATEST.date():
+        raise ValueError("is outside the supported range of dates")
+    return value
 
-# YYYY-MM-DDTHH:MM:SS with nothing, Z, or ±HH:MM after it.
-_COMMON_LENGTHS = frozenset({19, 20, 25})
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+# A date query parameter: YYYY-MM-DD, and nothing else that a date could be read from.
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_date_in_range)]
 
 
 def parse_timestamp(value: Any) -> datetime:
     """An ISO 8601 timestamp as an aware UTC datetime; without an offset it is Vietnam local time."""
     if isinstance(value, datetime):
-        return to_utc(value)
+        return _in_range(value)
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 timestamp string")
     # fromisoformat is fast but lenient (it takes a bare date, or an hour alone): the shape is
@@ -70,9 +98,7 @@ def parse_timestamp(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValueError("is not a valid date and time") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=VN_TZ)
-    return parsed.astimezone(UTC)
+    return _in_range(parsed)
 
 
 def parse_due(value: Any) -> datetime | None:
@@ -82,9 +108,12 @@ def parse_due(value: Any) -> datetime | None:
     if isinstance(value, str) and _DATE_ONLY.match(value):
         try:
             day = date.fromisoformat(value)
+            end = datetime.combine(day + timedelta(days=1), time(0), VN_TZ)
         except ValueError as exc:
             raise ValueError("is not a valid date") from exc
-        return to_utc(datetime.combine(day + timedelta(days=1), time(0), VN_TZ))
+        except OverflowError as exc:
+            raise ValueError("is outside the supported range of dates") from exc
+        return _in_range(end)
     return parse_timestamp(value)
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, select, text, update
+from sqlalchemy import ARRAY, Connection, Engine, String, Table, any_, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
-from app.db import executemany
+from app.db import copy_rows, executemany
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
@@ -128,8 +128,26 @@ _UPSERT_SQL = (
 _INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
 
 
+_SET = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "code")
+
+
 def _upsert_dossiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    executemany(conn, _UPSERT_SQL, [tuple(r[c] for c in _COLUMNS) for r in rows], _INSTANTS)
+    values = [tuple(r[c] for c in _COLUMNS) for r in rows]
+    if conn.dialect.name != "postgresql":
+        executemany(conn, _UPSERT_SQL, values, _INSTANTS)
+        return
+    # PostgreSQL: COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT.
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS _dossiers_new (LIKE dossiers INCLUDING DEFAULTS) "
+        "ON COMMIT DELETE ROWS"
+    )
+    copy_rows(conn, "_dossiers_new", _COLUMNS, values)
+    cols = ", ".join(_COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new ORDER BY code "
+        f"ON CONFLICT (code) DO UPDATE SET {_SET}"
+    )
+    conn.exec_driver_sql("DELETE FROM _dossiers_new")
 
 
 def bump_data_version(conn: Connection, now: datetime) -> None:
@@ -140,7 +158,6 @@ def bump_data_version(conn: Connection, now: datetime) -> None:
         conn.execute(t.insert().values(id=1, version=1, changed_at=now))
 
 
-RowCheck = Callable[[dict[str, Any] | None, dict[str, Any]], Errors]
 # Completes a new row from the stored one before it is judged (for formats that omit some fields).
 RowPrepare = Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
 
@@ -151,13 +168,12 @@ def process_chunk(
     principal: Principal,
     registry: Registry,
     *,
-    extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
     prepared = prepare_chunk(items, registry)
-    return write_chunk(engine, prepared, principal, extra_check=extra_check, judge=judge, prepare=prepare)
+    return write_chunk(engine, prepared, principal, judge=judge, prepare=prepare)
 
 
 @dataclass(slots=True)
@@ -190,7 +206,6 @@ def write_chunk(
     prepared: PreparedChunk,
     principal: Principal,
     *,
-    extra_check: RowCheck | None = None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
@@ -201,7 +216,7 @@ def write_chunk(
     for attempt in range(5):
         try:
             with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                _write_chunk(conn, valid, principal, now, extra_check, judge, prepare)
+                _write_chunk(conn, valid, principal, now, judge, prepare)
             break
         except (OperationalError, DBAPIError) as exc:
             if attempt == 4 or not _retryable(exc):
@@ -221,16 +236,19 @@ def _write_chunk(
     valid: list[tuple[Verdict, dict[str, Any]]],
     principal: Principal,
     now: datetime,
-    extra_check: RowCheck | None,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
     prepare: RowPrepare | None = None,
 ) -> None:
     codes = sorted({row["code"] for _, row in valid})
     _lock_codes(conn, codes)
     stored: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(codes), 900):
-        part = codes[i : i + 900]
-        for r in conn.execute(select(dossiers_table).where(dossiers_table.c.code.in_(part))):
+    code_col = dossiers_table.c.code
+    if conn.dialect.name == "postgresql":
+        parts = [code_col == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))]
+    else:
+        parts = [code_col.in_(codes[i : i + 900]) for i in range(0, len(codes), 900)]
+    for where in parts:
+        for r in conn.execute(select(dossiers_table).where(where)):
             stored[r.code] = dict(r._mapping)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
@@ -249,11 +267,6 @@ def _write_chunk(
                 }
             ]
             continue
-        if extra_check is not None:
-            extra = extra_check(cur, row)
-            if extra:
-                v.errors = extra
-                continue
         if prepare is not None:
             row = prepare(row, cur)
         verdict = judge(row, cur)

@@ -62,14 +62,39 @@ def _next_period(grain: int, start: date) -> date:
     return date(start.year + 1, 1, 1)
 
 
-def _pieces_sql(pieces: Sequence[Piece], params: _Params) -> str:
-    if not pieces:
-        # A state before the first day the rollups cover (e.g. a report period in the year 0291).
-        return "1 = 0"
-    return " OR ".join(
-        f"(grain = {p.grain} AND period BETWEEN {params.add(p.lo)} AND {params.add(p.hi)})"
+def _sums_sql(
+    cube: int,
+    pieces: Sequence[Piece],
+    filters: Filters,
+    group: Sequence[str],
+    counters: Sequence[str],
+    params: _Params,
+) -> str:
+    """Counter sums per `group` over the rollup rows of `cube` in `pieces`: one aggregate per piece.
+
+    Each branch is one index range scan on the primary key, summed on its own; the caller adds the
+    branches up. (A WHERE with the ranges OR-ed together makes SQLite scan the whole cube, and one
+    aggregate over a UNION ALL of the ranges loses the index order that streams the grouping.)
+    """
+    cols = "".join(f"{g}, " for g in group)
+    sums = ", ".join(f"SUM({c})" for c in counters)
+    grouping = f" GROUP BY {', '.join(group)}" if group else ""
+    return " UNION ALL ".join(
+        f"SELECT {cols}{sums} FROM rollups WHERE cube = {int(cube)} AND grain = {p.grain} AND period BETWEEN "
+        f"{params.add(p.lo)} AND {params.add(p.hi)}{_filter_sql(filters, params)}{grouping}"
         for p in _merge(pieces)
     )
+
+
+def _accumulate(
+    out: dict[Any, dict[str, int]], slot: Any, names: Sequence[str], values: Sequence[Any]
+) -> None:
+    acc = out.get(slot)
+    if acc is None:
+        out[slot] = dict(zip(names, (int(v or 0) for v in values), strict=True))
+    else:
+        for name, v in zip(names, values, strict=True):
+            acc[name] += int(v or 0)
 
 
 def _key(row: Sequence[Any], start: int, n: int) -> Key:
@@ -104,23 +129,18 @@ def flows(
             while cur <= p.hi:
                 owner[(p.grain, cur)] = i
                 cur = _next_period(p.grain, cur)
-    dim_sql = "".join(f", {d}" for d in dims)
-    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
-    sql = (
-        f"SELECT grain, period{dim_sql}, {sums} FROM rollups WHERE cube = {int(cube)} AND "
-        f"({_pieces_sql(pieces, params)}){_filter_sql(filters, params)} GROUP BY grain, period{dim_sql}"
-    )
+    # One bucket: the database sums per key. Several: per (grain, period, key).
+    periods = ["grain", "period"] if len(buckets) > 1 else []
+    sql = _sums_sql(cube, pieces, filters, [*periods, *dims], COUNTERS, params)
     out: dict[tuple[int, Key], dict[str, int]] = {}
     n = len(dims)
+    skip = len(periods)
     for row in conn.execute(text(sql), params.values):
-        slot = (owner[(int(row[0]), _as_date(row[1]))], _key(row, 2, n))
-        values = row[2 + n :]
-        acc = out.get(slot)
-        if acc is None:
-            out[slot] = dict(zip(COUNTERS, (int(v or 0) for v in values), strict=True))
-        else:
-            for name, v in zip(COUNTERS, values, strict=True):
-                acc[name] += int(v or 0)
+        values = row[skip + n :]
+        if not any(values):
+            continue  # nothing matched (an aggregate without GROUP BY still answers one row)
+        bucket = owner[(int(row[0]), _as_date(row[1]))] if skip else 0
+        _accumulate(out, (bucket, _key(row, skip, n)), COUNTERS, values)
     return out
 
 
@@ -129,19 +149,16 @@ def prefix_sums(
 ) -> dict[Key, dict[str, int]]:
     """The state counters summed over every day up to and including `day`, per dimension key."""
     params = _Params()
-    dim_sql = ", ".join(dims)
-    sums = ", ".join(f"SUM({c})" for c in STATE_COUNTERS)
-    select_dims = f"{dim_sql}, " if dims else ""
-    group = f" GROUP BY {dim_sql}" if dims else ""
-    pieces = _pieces_sql(prefix(day, YEAR in CUBE_GRAINS[cube]), params)
-    sql = (
-        f"SELECT {select_dims}{sums} FROM rollups WHERE cube = {int(cube)} AND ({pieces})"
-        f"{_filter_sql(filters, params)}{group}"
-    )
+    pieces = prefix(day, YEAR in CUBE_GRAINS[cube])
+    if not pieces:
+        # A day before the first the rollups cover (e.g. a report period in the year 0291): nothing yet.
+        return {}
+    sql = _sums_sql(cube, pieces, filters, dims, STATE_COUNTERS, params)
     out: dict[Key, dict[str, int]] = {}
     n = len(dims)
     for row in conn.execute(text(sql), params.values):
-        out[_key(row, 0, n)] = dict(zip(STATE_COUNTERS, (int(v or 0) for v in row[n:]), strict=True))
+        if any(row[n:]):
+            _accumulate(out, _key(row, 0, n), STATE_COUNTERS, row[n:])
     return out
 
 

@@ -41,10 +41,20 @@ def _bad(field: str, msg: str, kind: str = "value_error") -> ValidationFailed:
     return ValidationFailed(f"{field}: {msg}", errors=[{"loc": ["query", field], "msg": msg, "type": kind}])
 
 
-def unit_names(conn: Connection, province_code: int) -> dict[str, dict[str, str]]:
+def unit_names(
+    conn: Connection, province_code: int, version: int | None = None, memo: dict[str, Any] | None = None
+) -> dict[str, dict[str, str]]:
+    """Agency and ward names by code; with a memo, read once per data version (a rename moves it)."""
+    if memo is not None and version is not None and memo.get("version") == version:
+        cached: dict[str, dict[str, str]] = memo["names"]
+        return cached
     agencies = {code: name for code, name in conn.execute(select(Agency.code, Agency.name))}
     communes = {c.code: c.name for c in communes_of(province_code).values()}
-    return {"agency": agencies, "commune": communes}
+    names = {"agency": agencies, "commune": communes}
+    if memo is not None and version is not None:
+        memo.clear()
+        memo.update(version=version, names=names)
+    return names
 
 
 def check_filters(
@@ -137,7 +147,7 @@ def get_metrics(
     settings = request.app.state.settings
     with engine.connect() as conn:
         version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code)
+        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
         filters = check_filters(
             request,
             names,

@@ -101,9 +101,12 @@ def compute(
         if b.end >= states.today:
             end_state = states.now_state()
         else:
-            end_state = {k: dict(v) for k, v in carried.items()}
+            # The state moves by what the bucket received and closed; keys without flows keep theirs.
+            end_state = dict(carried)
             for key, counters in bucket_flows.items():
-                _add(end_state.setdefault(key, dict(ZERO_STATE)), calculator.state_from_sums(counters))
+                before = carried.get(key, ZERO_STATE)
+                delta = calculator.state_from_sums(counters)
+                end_state[key] = {name: before[name] + delta[name] for name in ZERO_STATE}
         keys = set(bucket_flows) | set(carried) | set(end_state) | set(keep_empty_keys)
         if not dims:
             keys.add(())
@@ -118,7 +121,9 @@ def compute(
                 MetricRow({**time_labels, **dict(zip(dims, key, strict=True))}, c, calculator.rates(c))
             )
         for counters in bucket_flows.values():
-            _add(total_flows, counters)
+            for name, value in counters.items():
+                if value:
+                    total_flows[name] = total_flows.get(name, 0) + value
         carried = end_state
     totals = calculator.counts(total_flows, _sum_states(first_carried), _sum_states(end_state))
     order = list(group_by)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep
+from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
@@ -114,7 +114,7 @@ def list_agencies(request: Request, session: SessionDep, _reader: ReadDep) -> li
 )
 def put_agency(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     _admin: AdminDep,
     code: Annotated[str, Path(pattern=CODE_PATTERN)],
     body: AgencyIn,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep
+from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
@@ -110,7 +110,7 @@ def get_dossier_processing_report(
     settings = request.app.state.settings
     with engine.connect() as conn:
         version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code)
+        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
         filters = check_filters(
             request,
             names,
@@ -202,7 +202,7 @@ def get_scorecard(
     settings = request.app.state.settings
     with engine.connect() as conn:
         version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code)
+        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
         targets = targets_for_year(conn, targets_year)
 
         def render_scorecard() -> Rendered:
@@ -402,7 +402,7 @@ TARGETS_BODY = {
 )
 def put_targets(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     _admin: AdminDep,
     year: Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)],
     body: Annotated[Any, Body()],

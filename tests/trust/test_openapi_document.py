@@ -106,7 +106,9 @@ def test_response_schemas_have_no_untyped_objects(doc: Doc) -> None:
         assert schema != {}, f"{where}: an untyped value"
         if schema.get("type") == "object":
             extra = schema.get("additionalProperties")
-            assert "properties" in schema or isinstance(extra, dict) and extra, f"{where}: an untyped object"
+            assert "properties" in schema or (isinstance(extra, dict) and extra), (
+                f"{where}: an untyped object"
+            )
         for key in ("properties",):
             for name, sub in schema.get(key, {}).items():
                 walk(sub, f"{where}.{name}")

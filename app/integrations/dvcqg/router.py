@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Annotated, Any
 
 import orjson
@@ -12,8 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, select
 
 from app.auth import AdminDep, IngestDep, Principal, ReadDep
-from app.db import SessionDep
-from app.dossiers.router import JSON_TYPES, MAX_JSON_BYTES, audit, media_type, read_body_limited, registry_for
+from app.db import SessionDep, WriteSessionDep
+from app.dossiers.router import JSON_TYPES, MAX_JSON_BYTES, media_type, read_body_limited, registry_for
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import IngestTotals
 from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
@@ -166,7 +165,6 @@ async def ingest_dvcqg_dossiers(
         str | None, Query(max_length=64, description="Another name some senders use for madonvi")
     ] = None,
 ) -> Response:
-    started = time.perf_counter()
     if media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType("Send the portal's JSON body as application/json.")
     body = await read_body_limited(request, MAX_JSON_BYTES)
@@ -202,13 +200,12 @@ async def ingest_dvcqg_dossiers(
             skipped += outcome.skipped
             warnings += outcome.warnings
     except Exception:
-        if totals.received or skipped:
-            audit(request, principal, 500, {**totals.counts(), "skipped": len(skipped)}, started)
+        # The audit middleware records the chunks already committed.
+        request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
         raise
     totals.received += len(skipped)
     totals.errors.sort(key=lambda e: e["index"])
-    counts = {**totals.counts(), "skipped": len(skipped)}
-    audit(request, principal, 200, counts, started)
+    request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
     report = {
         **totals.as_dict(),
         "skipped": len(skipped),
@@ -249,7 +246,7 @@ def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
 )
 def put_sector(
     request: Request,
-    session: SessionDep,
+    session: WriteSessionDep,
     _admin: AdminDep,
     code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)],
     body: SectorIn,
@@ -275,7 +272,7 @@ def put_sector(
     responses=problem_responses(401, 403, 404, 422),
 )
 def delete_sector(
-    session: SessionDep, _admin: AdminDep, code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)]
+    session: WriteSessionDep, _admin: AdminDep, code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)]
 ) -> Response:
     mapping = session.get(SectorMapping, code)
     if mapping is None:

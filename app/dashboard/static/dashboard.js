@@ -1,0 +1,1162 @@
+// The dashboard's only code. It reads the public API, exactly as a dashboard built elsewhere would:
+// every figure shown comes from a /v1 response, unchanged; the page does no arithmetic on rates
+// (re-aggregating rates is wrong), only formats them and compares them with the year's targets.
+"use strict";
+
+(() => {
+  // Relative to /dashboard, so the page keeps working behind a reverse proxy that adds a path prefix.
+  const API = "v1/";
+  const PAGE_SIZE = 25;
+  const ETAG_ENTRIES = 60;
+
+  // ---------------------------------------------------------------- formatting
+
+  const numberFmt = new Intl.NumberFormat("vi-VN");
+  const pctFmt = new Intl.NumberFormat("vi-VN", {
+    style: "percent",
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  });
+  const pct0Fmt = new Intl.NumberFormat("vi-VN", { style: "percent", maximumFractionDigits: 2 });
+
+  // Truncated, not rounded: 94.96 % shown as "95.0 %" next to a failed ">= 95 %" target would contradict
+  // the colour. The epsilon absorbs binary noise (0.29 * 1000 = 289.99999999999994).
+  function pct(x) {
+    if (x === null || x === undefined) return "—";
+    return pctFmt.format(Math.floor(x * 1000 + 1e-9) / 1000);
+  }
+  const num = (n) => (n === null || n === undefined ? "—" : numberFmt.format(n));
+  const dmy = (iso) => (iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "—");
+  // Timestamps arrive in Vietnam local time with their offset: the wall-clock part is what to show.
+  const dmyhm = (iso) => (iso ? `${dmy(iso.slice(0, 10))} ${iso.slice(11, 16)}` : "—");
+
+  const COMPARATOR_TEXT = { ">=": "≥", ">": ">", "=": "=" };
+
+  function thresholdText(target) {
+    const value = target.name === "pending_overdue" ? num(target.threshold) : pct0Fmt.format(target.threshold);
+    return `${COMPARATOR_TEXT[target.comparator]} ${value}`;
+  }
+
+  function passes(value, comparator, threshold) {
+    if (value === null || value === undefined) return null;
+    if (comparator === ">=") return value >= threshold;
+    if (comparator === ">") return value > threshold;
+    return value === threshold;
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("data-")) node.dataset[camel(k.slice(5))] = String(v);
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function camel(s) {
+    return s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+  }
+
+  // The SVG namespace name, taken from the HTML parser so that the page's files hold no URL at all
+  // (a test checks that nothing here points outside the service).
+  const SVG_NS = new DOMParser().parseFromString("<svg></svg>", "text/html").querySelector("svg").namespaceURI;
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  const srOnly = (text) => el("span", { class: "sr-only", text });
+
+  // ---------------------------------------------------------------- the API, with ETags
+
+  const etags = new Map(); // url -> {etag, body}; the last answer per URL, sent back as If-None-Match
+  let notModified = 0;
+  let callLog = [];
+  let token = sessionStorage.getItem("tthc-read-token") || "";
+
+  class AuthNeeded extends Error {}
+
+  function apiUrl(path, params) {
+    const qs = params ? params.toString() : "";
+    return API + path + (qs ? `?${qs}` : "");
+  }
+
+  async function getJSON(url) {
+    const cached = etags.get(url);
+    const headers = { Accept: "application/json" };
+    if (cached) headers["If-None-Match"] = cached.etag;
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const started = performance.now();
+    // no-store: the page keeps the tags itself, so it sees the 304 and knows the body is still valid.
+    const res = await fetch(url, { headers, cache: "no-store" });
+    callLog.push({ url, status: res.status, ms: Math.round(performance.now() - started) });
+    if (res.status === 304 && cached) {
+      notModified += 1;
+      document.body.dataset.notModified = String(notModified);
+      etags.delete(url);
+      etags.set(url, cached); // most recently used last
+      return cached.body;
+    }
+    if (res.status === 401 || res.status === 403) {
+      const problem = await res.json().catch(() => ({}));
+      const why = token
+        ? "Mã truy cập không được chấp nhận (không hợp lệ, hết hạn hoặc không có quyền đọc)."
+        : "Máy chủ yêu cầu mã truy cập có quyền đọc để xem số liệu.";
+      throw new AuthNeeded(problem.detail ? `${why} (${problem.detail})` : why);
+    }
+    if (!res.ok) {
+      const problem = await res.json().catch(() => ({}));
+      throw new Error(problem.detail || `${res.status} ${res.statusText}`);
+    }
+    const body = await res.json();
+    const etag = res.headers.get("ETag");
+    if (etag) {
+      etags.delete(url);
+      etags.set(url, { etag, body });
+      if (etags.size > ETAG_ENTRIES) etags.delete(etags.keys().next().value);
+    }
+    return body;
+  }
+
+  // ---------------------------------------------------------------- the view's state and its URL
+
+  const thisYear = Number(
+    new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh", year: "numeric" }).format(new Date()),
+  );
+
+  function stateFromUrl() {
+    const q = new URLSearchParams(location.search);
+    const s = { kind: "year", year: thisYear, month: 1, quarter: 1, half: 1, basis: "calendar" };
+    const m = /^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4])|-H([12]))?$/.exec(q.get("period") || "");
+    if (m) {
+      s.year = Number(m[1]);
+      if (m[2]) Object.assign(s, { kind: "month", month: Number(m[2]) });
+      else if (m[3]) Object.assign(s, { kind: "quarter", quarter: Number(m[3]) });
+      else if (m[4]) Object.assign(s, { kind: "half", half: Number(m[4]) });
+    }
+    if (q.get("basis") === "reporting") s.basis = "reporting";
+    s.agency = q.get("agency") || "";
+    s.commune = q.get("commune") || "";
+    s.sector = q.get("sector") || "";
+    return s;
+  }
+
+  function periodLabel(s) {
+    if (s.kind === "month") return `${s.year}-${String(s.month).padStart(2, "0")}`;
+    if (s.kind === "quarter") return `${s.year}-Q${s.quarter}`;
+    if (s.kind === "half") return `${s.year}-H${s.half}`;
+    return String(s.year);
+  }
+
+  const ROMAN = ["", "I", "II", "III", "IV"];
+  function periodName(s) {
+    if (s.kind === "month") return `tháng ${s.month}/${s.year}`;
+    if (s.kind === "quarter") return `quý ${ROMAN[s.quarter]}/${s.year}`;
+    if (s.kind === "half") return `${s.half === 1 ? "6 tháng đầu năm" : "6 tháng cuối năm"} ${s.year}`;
+    return `năm ${s.year}`;
+  }
+
+  function urlFromState(s) {
+    const q = new URLSearchParams({ period: periodLabel(s), basis: s.basis });
+    for (const dim of ["agency", "commune", "sector"]) if (s[dim]) q.set(dim, s[dim]);
+    return `${location.pathname}?${q}`;
+  }
+
+  // The optional filters, in one fixed order so the same view always asks the same URLs (and ETags match).
+  function filterParams(s, extra) {
+    const q = new URLSearchParams();
+    const dims = { agency: s.agency, commune: s.commune, sector: s.sector, ...(extra || {}) };
+    for (const dim of ["agency", "commune", "sector"]) if (dims[dim]) q.append(dim, dims[dim]);
+    return q;
+  }
+
+  function reportParams(s, unit, format) {
+    const q = new URLSearchParams({ period: periodLabel(s), basis: s.basis, unit, format });
+    for (const [k, v] of filterParams(s)) q.append(k, v);
+    return q;
+  }
+
+  // ---------------------------------------------------------------- reference data (once)
+
+  const ref = { agencies: new Map(), communes: new Map(), sectors: new Map(), rates: new Map(), counts: new Map() };
+
+  async function loadReference() {
+    const [defs, communes, agencies] = await Promise.all([
+      getJSON(apiUrl("metrics/definitions")),
+      getJSON(apiUrl("communes")),
+      getJSON(apiUrl("agencies")),
+    ]);
+    for (const d of defs.rates) ref.rates.set(d.name, d);
+    for (const d of defs.counts) ref.counts.set(d.name, d);
+    for (const c of communes.items) ref.communes.set(c.code, c.name);
+    for (const a of agencies) ref.agencies.set(a.code, a.name);
+    $("province-name").textContent = `— ${communes.province_name}`;
+
+    const agencySelect = $("agency");
+    const groups = [
+      ["Sở, ban, ngành", agencies.filter((a) => a.level === "province")],
+      ["UBND xã, phường", agencies.filter((a) => a.level === "commune")],
+    ];
+    for (const [label, list] of groups) {
+      const g = el("optgroup", { label });
+      for (const a of list.sort((x, y) => x.name.localeCompare(y.name, "vi"))) {
+        g.append(el("option", { value: a.code, text: a.name }));
+      }
+      agencySelect.append(g);
+    }
+    const communeSelect = $("commune");
+    const sorted = [...communes.items].sort((x, y) => x.name.localeCompare(y.name, "vi"));
+    communeSelect.append(...sorted.map((c) => el("option", { value: c.code, text: c.name })));
+  }
+
+  // Sectors have no registry: the select learns them from the sector report of each period viewed.
+  function learnSectors(rows, selected) {
+    for (const r of rows) if (r.sector) ref.sectors.set(r.sector, r.sector_name || r.sector);
+    if (selected && !ref.sectors.has(selected)) ref.sectors.set(selected, selected);
+    const select = $("sector");
+    const keep = select.value || selected;
+    select.replaceChildren(el("option", { value: "", text: "Tất cả lĩnh vực" }));
+    const entries = [...ref.sectors].sort((a, b) => a[1].localeCompare(b[1], "vi"));
+    select.append(...entries.map(([code, name]) => el("option", { value: code, text: name })));
+    select.value = keep;
+  }
+
+  const unitName = {
+    agency: (code) => ref.agencies.get(code) || code,
+    commune: (code) => (code === null ? "Không gắn xã, phường" : ref.communes.get(code) || code),
+    sector: (code) => (code === null ? "Chưa phân lĩnh vực" : ref.sectors.get(code) || code),
+  };
+
+  // ---------------------------------------------------------------- the form
+
+  function fillForm(s) {
+    const years = new Set([s.year]);
+    for (let y = thisYear; y >= thisYear - 5; y -= 1) years.add(y);
+    $("year").replaceChildren(
+      ...[...years].sort((a, b) => b - a).map((y) => el("option", { value: y, text: y })),
+    );
+    if (!$("month").options.length) {
+      for (let m = 1; m <= 12; m += 1) $("month").append(el("option", { value: m, text: `Tháng ${m}` }));
+    }
+    $("kind").value = s.kind;
+    $("year").value = String(s.year);
+    $("month").value = String(s.month);
+    $("quarter").value = String(s.quarter);
+    $("half").value = String(s.half);
+    for (const r of document.querySelectorAll('input[name="basis"]')) r.checked = r.value === s.basis;
+    for (const dim of ["agency", "commune", "sector"]) {
+      const select = $(dim);
+      if (s[dim] && ![...select.options].some((o) => o.value === s[dim])) {
+        select.append(el("option", { value: s[dim], text: s[dim] }));
+      }
+      select.value = s[dim];
+    }
+    showKindFields();
+  }
+
+  function showKindFields() {
+    const kind = $("kind").value;
+    $("month-field").hidden = kind !== "month";
+    $("quarter-field").hidden = kind !== "quarter";
+    $("half-field").hidden = kind !== "half";
+  }
+
+  function stateFromForm() {
+    return {
+      kind: $("kind").value,
+      year: Number($("year").value),
+      month: Number($("month").value),
+      quarter: Number($("quarter").value),
+      half: Number($("half").value),
+      basis: document.querySelector('input[name="basis"]:checked').value,
+      agency: $("agency").value,
+      commune: $("commune").value,
+      sector: $("sector").value,
+    };
+  }
+
+  // ---------------------------------------------------------------- loading a view
+
+  let view = null; // the state whose figures are on screen
+  let loadSeq = 0;
+
+  async function load(s) {
+    const seq = ++loadSeq;
+    callLog = [];
+    document.body.dataset.state = "loading";
+    $("main").setAttribute("aria-busy", "true");
+    $("status").textContent = `Đang tải số liệu ${periodName(s)}…`;
+    $("error").hidden = true;
+    try {
+      const year = s.year;
+      // The report fixes the period's dates (reporting cut-off or calendar), so the page never
+      // re-implements the cut-off rules; everything else is asked for those dates.
+      const [byAgency, targets] = await Promise.all([
+        getJSON(apiUrl("reports/dossier-processing", reportParams(s, "agency", "json"))),
+        getJSON(apiUrl("targets", new URLSearchParams({ year }))),
+      ]);
+      const { from, to } = byAgency;
+      const range = new URLSearchParams({ from, to });
+      const trendFrom = monthsBefore(to, 11);
+      const trendQuery = new URLSearchParams({ from: trendFrom, to, group_by: "month" });
+      for (const [k, v] of filterParams(s)) trendQuery.append(k, v);
+      const [byCommune, bySector, trend, scoreAgency, scoreCommune] = await Promise.all([
+        getJSON(apiUrl("reports/dossier-processing", reportParams(s, "commune", "json"))),
+        getJSON(apiUrl("reports/dossier-processing", reportParams(s, "sector", "json"))),
+        getJSON(apiUrl("metrics", trendQuery)),
+        getJSON(apiUrl("scorecard", new URLSearchParams([["unit", "agency"], ...range]))),
+        getJSON(apiUrl("scorecard", new URLSearchParams([["unit", "commune"], ...range]))),
+      ]);
+      if (seq !== loadSeq) return; // a newer choice was made meanwhile
+      view = { ...s, from, to };
+      learnSectors(bySector.rows, s.sector);
+      const byName = new Map(targets.targets.map((t) => [t.name, t]));
+      renderHeader(s, byAgency);
+      renderTiles(s, byAgency.totals, byName);
+      renderTrend(trend, byName, trendFrom, to);
+      renderRanking("agency", scoreAgency, targets.targets, s);
+      renderRanking("commune", scoreCommune, targets.targets, s);
+      showCurrentUnit(s);
+      $("rank-note").textContent =
+        `Toàn tỉnh, kỳ ${dmy(from)} – ${dmy(to)}, theo chỉ tiêu năm ${scoreAgency.targets_year}. ` +
+        "Bộ lọc không áp dụng cho bảng xếp hạng; đơn vị đang lọc được tô đậm. " +
+        "Bấm vào tiêu đề cột để sắp xếp.";
+      const overdueTarget = byName.get("pending_overdue");
+      $("backlog-note").textContent =
+        `Tính đến hết ngày ${dmy(to)} (hoặc đến hiện tại nếu kỳ chưa kết thúc)` +
+        (overdueTarget ? `; chỉ tiêu số hồ sơ quá hạn ${thresholdText(overdueTarget)}. ` : ". ") +
+        "Bấm vào một con số để xem danh sách hồ sơ.";
+      renderBacklog("agency", byAgency, s);
+      renderBacklog("commune", byCommune, s);
+      renderBacklog("sector", bySector, s);
+      renderDownloads(s);
+      renderCalls();
+      closeDrill(false);
+      $("status").textContent = `Đã cập nhật số liệu ${periodName(s)}.`;
+      Object.assign(document.body.dataset, { state: "ready", period: periodLabel(s), from, to });
+    } catch (err) {
+      if (seq !== loadSeq) return;
+      document.body.dataset.state = "error";
+      $("status").textContent = "";
+      $("period-text").textContent = `Chưa tải được số liệu ${periodName(s)}.`;
+      if (err instanceof AuthNeeded) {
+        $("token-why").textContent = err.message;
+        $("token-box").hidden = false;
+        $("token").focus();
+      } else {
+        $("error").textContent = `Không tải được số liệu: ${err.message}`;
+        $("error").hidden = false;
+      }
+      renderCalls();
+    } finally {
+      if (seq === loadSeq) $("main").removeAttribute("aria-busy");
+    }
+  }
+
+  // The first day of the calendar month `n` months before the month of an ISO date.
+  function monthsBefore(iso, n) {
+    const y = Number(iso.slice(0, 4));
+    const m = Number(iso.slice(5, 7)) - 1 - n;
+    const year = y + Math.floor(m / 12);
+    const month = ((m % 12) + 12) % 12;
+    return `${year}-${String(month + 1).padStart(2, "0")}-01`;
+  }
+
+  function filterText(s) {
+    const parts = [];
+    if (s.agency) parts.push(unitName.agency(s.agency));
+    if (s.commune) parts.push(unitName.commune(s.commune));
+    if (s.sector) parts.push(`lĩnh vực ${unitName.sector(s.sector)}`);
+    return parts.length ? `(lọc: ${parts.join(" · ")})` : "(toàn tỉnh)";
+  }
+
+  function renderHeader(s, report) {
+    const basis = s.basis === "reporting" ? "kỳ báo cáo" : "theo lịch";
+    $("period-text").textContent =
+      `Số liệu ${periodName(s)} (${basis}): ${dmy(report.from)} – ${dmy(report.to)} ${filterText(s)}`;
+    $("tiles-scope").textContent = filterText(s);
+    const asOf = report.data_as_of;
+    $("as-of").textContent = asOf
+      ? `Dữ liệu cập nhật lần cuối lúc ${asOf.slice(11, 16)} ngày ${dmy(asOf.slice(0, 10))}.`
+      : "Chưa có dữ liệu.";
+  }
+
+  // ---------------------------------------------------------------- tiles
+
+  const TILES = [
+    { rate: "on_time", target: "on_time" },
+    { rate: "online", target: "online" },
+    { rate: "online_payment" },
+    { rate: "intake_digitisation" },
+    { rate: "result_digitisation" },
+    { rate: "apology", target: "apology" },
+    { rate: "satisfaction", target: "satisfaction" },
+  ];
+
+  // A definition's numerator or denominator is a sum of counts ("finished_early + finished_on_time").
+  function evalCounts(expr, counts) {
+    let total = 0;
+    let sign = 1;
+    for (const tok of expr.split(/\s+/)) {
+      if (tok === "+") sign = 1;
+      else if (tok === "-") sign = -1;
+      else total += sign * counts[tok];
+    }
+    return total;
+  }
+
+  function countsText(expr) {
+    return expr
+      .split(/\s+/)
+      .map((tok) => (tok === "+" || tok === "-" ? tok : (ref.counts.get(tok)?.label_vi ?? tok).toLowerCase()))
+      .join(" ");
+  }
+
+  function renderTiles(s, totals, targets) {
+    const box = $("tiles");
+    box.replaceChildren();
+    for (const tile of TILES) {
+      const def = ref.rates.get(tile.rate);
+      const value = totals.rates[tile.rate];
+      const numerator = evalCounts(def.numerator, totals.counts);
+      const denominator = evalCounts(def.denominator, totals.counts);
+      const target = tile.target ? targets.get(tile.target) : null;
+      const passed = target ? passes(value, target.comparator, target.threshold) : null;
+      const status = !target ? "none" : passed === null ? "nodata" : passed ? "pass" : "fail";
+      const statusText = {
+        pass: "✓ Đạt chỉ tiêu",
+        fail: "✗ Chưa đạt chỉ tiêu",
+        nodata: "Chưa có số liệu để đánh giá",
+        none: "Chưa đặt chỉ tiêu",
+      }[status];
+      const fraction = `Tử số: ${countsText(def.numerator)} = ${num(numerator)}. Mẫu số: ${countsText(
+        def.denominator,
+      )} = ${num(denominator)}.`;
+      const detailId = `tile-${tile.rate}-detail`;
+      box.append(
+        el(
+          "div",
+          {
+            class: `tile ${status}`,
+            tabindex: 0,
+            role: "group",
+            title: fraction,
+            "aria-labelledby": `tile-${tile.rate}-label`,
+            "aria-describedby": detailId,
+            "data-rate": tile.rate,
+            "data-value": value === null ? "null" : String(value),
+            "data-numerator": numerator,
+            "data-denominator": denominator,
+            "data-passed": target ? String(passed) : "none",
+          },
+          el("p", { class: "tile-label", id: `tile-${tile.rate}-label`, text: def.label_vi }),
+          el("p", { class: "tile-value", text: pct(value) }),
+          el(
+            "p",
+            { class: "tile-target" },
+            target ? `Chỉ tiêu ${thresholdText(target)}` : "Chỉ tiêu: —",
+            el("span", { class: "badge", text: statusText }),
+          ),
+          el(
+            "p",
+            { class: "tile-fraction" },
+            el("span", { class: "fraction-label", text: "Tử số / mẫu số" }),
+            el("span", { class: "fraction", text: `${num(numerator)} / ${num(denominator)}` }),
+          ),
+          // What the two numbers count: on hover (title) and, for the keyboard, shown while focused.
+          el("div", { class: "tile-more", id: detailId, text: fraction }),
+        ),
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- trend charts (SVG)
+
+  let lastTrend = null;
+
+  function renderTrend(trend, targets, from, to) {
+    lastTrend = { trend, targets, from, to };
+    $("trend-range").textContent =
+      `Các tháng dương lịch từ ${dmy(from)} đến ${dmy(to)}, cùng bộ lọc; tháng cuối tính đến ngày ${dmy(to)}.`;
+    drawChart("on_time", trend.rows, targets.get("on_time"));
+    drawChart("online", trend.rows, targets.get("online"));
+  }
+
+  function drawChart(rate, rows, target) {
+    const fig = $(`chart-${rate}`);
+    const def = ref.rates.get(rate);
+    const width = Math.max(280, Math.floor(fig.clientWidth || 560));
+    const height = 230;
+    const pad = { left: 48, right: 12, top: 14, bottom: 30 };
+    const points = rows.map((r) => ({
+      month: r.month,
+      value: r.rates[rate],
+      numerator: evalCounts(def.numerator, r.counts),
+      denominator: evalCounts(def.denominator, r.counts),
+    }));
+    const values = points.map((p) => p.value).filter((v) => v !== null);
+    if (target) values.push(target.threshold);
+    // The axis starts a little below the lowest value (or the target), on a round step, so that
+    // months near 95 % are told apart instead of squashed at the top of a 0–100 % axis.
+    const low = values.length ? Math.min(...values) : 0;
+    const step = 1 - low <= 0.2 ? 0.05 : 1 - low <= 0.45 ? 0.1 : 0.2;
+    const lo = Math.max(0, Math.floor((low - 0.02) / step) * step);
+    const hi = 1;
+    const ticks = [];
+    for (let v = lo; v <= hi + 1e-9; v += step) ticks.push(Math.round(v * 100) / 100);
+    const x = (i) => pad.left + ((width - pad.left - pad.right) * (i + 0.5)) / Math.max(1, points.length);
+    const y = (v) => pad.top + (height - pad.top - pad.bottom) * (1 - (v - lo) / (hi - lo || 1));
+
+    const title = `${def.label_vi} theo tháng`;
+    const chart = svg("svg", {
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      role: "img",
+      "aria-label": `${title}; số liệu chi tiết trong bảng bên dưới biểu đồ.`,
+      class: "chart-svg",
+    });
+    for (const v of ticks) {
+      chart.append(
+        svg("line", { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: "grid" }),
+        svg("text", { x: pad.left - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, pct0Fmt.format(v)),
+      );
+    }
+    const every = Math.ceil(points.length / Math.max(1, Math.floor((width - pad.left) / 44)));
+    points.forEach((p, i) => {
+      if ((points.length - 1 - i) % every !== 0) return; // counted from the last month, always labelled
+      const [yy, mm] = p.month.split("-");
+      chart.append(
+        svg(
+          "text",
+          { x: x(i), y: height - 10, class: "axis", "text-anchor": "middle" },
+          `${Number(mm)}/${yy.slice(2)}`,
+        ),
+      );
+    });
+    if (target) {
+      // Named in the legend below, not on the plot, where a label would sit on top of the points.
+      const ty = y(target.threshold);
+      chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: ty, y2: ty, class: "target-line" }));
+    }
+    // One polyline per run of months with data: a month with no data is a gap, not a zero.
+    let run = [];
+    const flush = () => {
+      if (run.length > 1) chart.append(svg("polyline", { points: run.join(" "), class: "series" }));
+      run = [];
+    };
+    points.forEach((p, i) => {
+      if (p.value === null) flush();
+      else run.push(`${x(i).toFixed(1)},${y(p.value).toFixed(1)}`);
+    });
+    flush();
+    points.forEach((p, i) => {
+      if (p.value === null) return;
+      const ok = target ? passes(p.value, target.comparator, target.threshold) : true;
+      chart.append(
+        svg(
+          "circle",
+          {
+            cx: x(i),
+            cy: y(p.value),
+            r: 4.5,
+            class: ok ? "point" : "point fail",
+            "data-month": p.month,
+            "data-value": String(p.value),
+          },
+          svg("title", {}, `${p.month}: ${pct(p.value)} (${num(p.numerator)}/${num(p.denominator)})`),
+        ),
+      );
+    });
+
+    const table = el(
+      "table",
+      { class: "data compact" },
+      el("caption", { class: "sr-only", text: title }),
+      el(
+        "thead",
+        {},
+        el("tr", {}, el("th", { scope: "col", text: "Tháng" }), el("th", { scope: "col", text: "Tỷ lệ" }),
+          el("th", { scope: "col", text: "Tử số / mẫu số" })),
+      ),
+      el(
+        "tbody",
+        {},
+        ...points.map((p) =>
+          el(
+            "tr",
+            { "data-month": p.month, "data-value": p.value === null ? "null" : String(p.value) },
+            el("th", { scope: "row", text: `${Number(p.month.slice(5))}/${p.month.slice(0, 4)}` }),
+            el("td", { class: "num", text: pct(p.value) }),
+            el("td", { class: "num", text: `${num(p.numerator)} / ${num(p.denominator)}` }),
+          ),
+        ),
+      ),
+    );
+    fig.replaceChildren(
+      el("figcaption", {}, title),
+      chart,
+      el(
+        "p",
+        { class: "legend" },
+        el("span", {}, el("span", { class: "key series-key", "aria-hidden": "true" }), " Tỷ lệ từng tháng"),
+        target
+          ? el("span", {}, el("span", { class: "key fail-key", "aria-hidden": "true" }), " Tháng chưa đạt")
+          : null,
+        target
+          ? el(
+              "span",
+              {},
+              el("span", { class: "key target-key", "aria-hidden": "true" }),
+              ` Chỉ tiêu ${thresholdText(target)}`,
+            )
+          : null,
+      ),
+      el("details", {}, el("summary", { text: "Bảng số liệu của biểu đồ" }), el("div", { class: "scroll" }, table)),
+    );
+  }
+
+  let resizeTimer = 0;
+  let lastWidth = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (window.innerWidth === lastWidth) return;
+    lastWidth = window.innerWidth;
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      if (lastTrend) renderTrend(lastTrend.trend, lastTrend.targets, lastTrend.from, lastTrend.to);
+    }, 150);
+  });
+
+  // ---------------------------------------------------------------- sortable tables
+
+  // A table whose rows are built once and re-ordered in place when sorted (130 wards stay instant).
+  // columns: [{key, label, title?, num?, sortValue(row), cell(row) -> td}]
+  function sortableTable({ caption, columns, rows, rowAttrs, initial, footer }) {
+    const table = el("table", { class: "data sortable" }, el("caption", { class: "sr-only", text: caption }));
+    const headRow = el("tr");
+    const sort = { key: initial.key, dir: initial.dir };
+    const ths = new Map();
+    for (const col of columns) {
+      const button = el(
+        "button",
+        { type: "button", class: "sort", title: col.title || null },
+        el("span", { class: "head" }, col.label, el("span", { class: "arrow", "aria-hidden": "true" })),
+      );
+      if (col.sub) button.append(el("span", { class: "sub", text: col.sub }));
+      const th = el("th", { scope: "col", class: col.num ? "num" : null }, button);
+      button.addEventListener("click", () => {
+        // A new column starts in its natural direction: names A to Z, rank 1 first, figures largest first.
+        sort.dir = sort.key === col.key ? -sort.dir : col.firstDir || (col.num ? -1 : 1);
+        sort.key = col.key;
+        apply();
+      });
+      ths.set(col.key, th);
+      headRow.append(th);
+    }
+    table.append(el("thead", {}, headRow));
+    const tbody = el("tbody");
+    const items = rows.map((row) => {
+      const tr = el("tr", rowAttrs(row));
+      for (const col of columns) tr.append(col.cell(row));
+      return { row, tr };
+    });
+    tbody.append(...items.map((i) => i.tr));
+    table.append(tbody);
+    if (footer) table.append(el("tfoot", {}, footer));
+
+    function apply() {
+      const col = columns.find((c) => c.key === sort.key);
+      const sorted = [...items].sort((a, b) => {
+        const va = col.sortValue(a.row);
+        const vb = col.sortValue(b.row);
+        // No data sorts last whichever the direction: an idle unit is never "best" or "worst".
+        if (va === null && vb === null) return 0;
+        if (va === null) return 1;
+        if (vb === null) return -1;
+        const c = typeof va === "string" ? va.localeCompare(vb, "vi") : va - vb;
+        return sort.dir * c || items.indexOf(a) - items.indexOf(b);
+      });
+      tbody.append(...sorted.map((i) => i.tr));
+      for (const [key, th] of ths) {
+        if (key === sort.key) th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
+        else th.removeAttribute("aria-sort");
+        th.querySelector(".arrow").textContent = key === sort.key ? (sort.dir > 0 ? " ▲" : " ▼") : "";
+      }
+    }
+    apply();
+    return { table, items };
+  }
+
+  function searchBox(label, items, nameOf) {
+    const input = el("input", { type: "search", autocomplete: "off", placeholder: "Gõ tên đơn vị" });
+    const count = el("span", { class: "hint", "aria-live": "polite" });
+    input.addEventListener("input", () => {
+      const needle = fold(input.value.trim());
+      let shown = 0;
+      for (const { row, tr } of items) {
+        const hit = !needle || fold(nameOf(row)).includes(needle);
+        tr.hidden = !hit;
+        shown += hit;
+      }
+      count.textContent = needle ? `${shown} đơn vị khớp` : "";
+    });
+    return el("div", { class: "search" }, el("label", {}, label, " ", input), " ", count);
+  }
+
+  // Search without diacritics too: "anh son" finds "Anh Sơn".
+  function fold(s) {
+    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase();
+  }
+
+  // ---------------------------------------------------------------- ranking (scorecard)
+
+  const TARGET_SHORT = {
+    on_time: "Đúng hạn",
+    online: "Trực tuyến",
+    satisfaction: "Hài lòng",
+    satisfaction_land_construction_investment: "Hài lòng ĐĐ-XD-ĐT",
+    apology: "Xin lỗi",
+    pending_overdue: "Quá hạn",
+  };
+
+  function renderRanking(unit, scorecard, targets, s) {
+    const name = (row) => row[`${unit}_name`] || row[unit];
+    const columns = [
+      { key: "rank", label: "Hạng", num: true, firstDir: 1, sortValue: (r) => r.rank, cell: (r) => el("td", { class: "num", text: r.rank }) },
+      {
+        key: "name",
+        label: unit === "agency" ? "Cơ quan" : "Xã, phường",
+        sortValue: (r) => name(r),
+        cell: (r) => el("th", { scope: "row", class: "name", text: name(r) }),
+      },
+      { key: "passed", label: "Đạt", num: true, sortValue: (r) => r.passed, cell: (r) => el("td", { class: "num", text: r.passed }) },
+      {
+        key: "failed",
+        label: "Chưa đạt",
+        num: true,
+        sortValue: (r) => r.failed,
+        cell: (r) => el("td", { class: r.failed ? "num fail-count" : "num", text: r.failed }),
+      },
+    ];
+    targets.forEach((t, index) => {
+      columns.push({
+        key: t.name,
+        label: TARGET_SHORT[t.name] || t.name,
+        sub: thresholdText(t),
+        title: `${t.label_vi} (chỉ tiêu ${thresholdText(t)})`,
+        num: true,
+        sortValue: (r) => r.targets[index].value,
+        cell: (r) => targetCell(r.targets[index]),
+      });
+    });
+    const current = s[unit];
+    const { table, items } = sortableTable({
+      caption: `Xếp hạng ${unit === "agency" ? "cơ quan" : "xã, phường"} theo chỉ tiêu`,
+      columns,
+      rows: scorecard.rows,
+      rowAttrs: (r) => ({
+        "data-code": r[unit],
+        "data-rank": r.rank,
+        "data-passed": r.passed,
+        "data-failed": r.failed,
+        class: r[unit] === current ? "current" : null,
+      }),
+      initial: { key: "rank", dir: 1 },
+    });
+    const scroll = el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": table.caption.textContent }, table);
+    $(`rank-panel-${unit}`).replaceChildren(searchBox("Tìm đơn vị:", items, name), scroll);
+  }
+
+  // With a unit filter, open the ranking on that unit's table and scroll its row into view (inside
+  // the table's own box: the page itself does not jump).
+  function showCurrentUnit(s) {
+    const unit = s.agency ? "agency" : s.commune ? "commune" : null;
+    if (!unit) return;
+    selectTab($(`rank-tab-${unit}`), false);
+    const row = $(`rank-panel-${unit}`).querySelector("tr.current");
+    if (!row) return;
+    const box = row.closest(".scroll");
+    const head = box.querySelector("thead").getBoundingClientRect().height;
+    box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - head - 4;
+  }
+
+  function targetCell(t) {
+    if (t.value === null) return el("td", { class: "num muted", text: "—", title: "Không có số liệu" });
+    const text = t.name === "pending_overdue" ? num(t.value) : pct(t.value);
+    const title =
+      t.denominator === null ? `${num(t.numerator)} hồ sơ` : `${num(t.numerator)} / ${num(t.denominator)}`;
+    if (t.passed === false) {
+      return el(
+        "td",
+        { class: "num fail", title, "data-target": t.name, "data-passed": "false" },
+        el("span", { "aria-hidden": "true", text: "✗ " }),
+        text,
+        srOnly(" (chưa đạt)"),
+      );
+    }
+    return el("td", { class: "num", title, "data-target": t.name, "data-passed": String(t.passed) }, text);
+  }
+
+  // ---------------------------------------------------------------- backlog and drill-down
+
+  function drillHref(s, dims, outcomes) {
+    const q = filterParams(s, dims);
+    for (const o of outcomes) q.append("outcome", o);
+    // Judged at the end of the period, as the report's pending figures are (the API uses "now" when
+    // the period has not ended yet, again as the report does).
+    q.set("as_of", view ? view.to : "");
+    q.set("limit", String(PAGE_SIZE));
+    return apiUrl("dossiers", q);
+  }
+
+  const DRILL = {
+    all: { outcomes: ["pending", "pending_overdue"], text: "đang giải quyết" },
+    within: { outcomes: ["pending"], text: "đang giải quyết trong hạn" },
+    overdue: { outcomes: ["pending_overdue"], text: "đang giải quyết quá hạn" },
+  };
+
+  function countLink(s, unit, key, kind, count, label) {
+    if (unit && key === null) {
+      // The drill-down API filters by value; it has no "no commune" / "no sector" filter.
+      return el("td", { class: "num", title: "Không lọc được danh sách theo giá trị trống", text: num(count) });
+    }
+    if (!count) return el("td", { class: "num muted", text: "0" });
+    const dims = unit ? { [unit]: key } : {};
+    const a = el("a", {
+      href: drillHref(s, dims, DRILL[kind].outcomes),
+      class: "drill-link",
+      "data-kind": kind,
+      "data-unit": unit || "",
+      "data-key": key || "",
+      "data-count": count,
+      "data-label": `Hồ sơ ${DRILL[kind].text} — ${label}`,
+      text: num(count),
+    });
+    a.append(srOnly(` hồ sơ ${DRILL[kind].text}, ${label}: xem danh sách`));
+    return el("td", { class: kind === "overdue" ? "num overdue" : "num" }, a);
+  }
+
+  function renderBacklog(unit, report, s) {
+    const nameOf = (r) => r[`${unit}_name`] || unitName[unit](r[unit]);
+    const rows = report.rows.filter((r) => r.counts.pending > 0);
+    const idle = report.rows.length - rows.length;
+    const columns = [
+      {
+        key: "name",
+        label: { agency: "Cơ quan", commune: "Xã, phường", sector: "Lĩnh vực" }[unit],
+        sortValue: nameOf,
+        cell: (r) => el("th", { scope: "row", class: "name", text: nameOf(r) }),
+      },
+      {
+        key: "pending",
+        label: "Đang giải quyết",
+        num: true,
+        sortValue: (r) => r.counts.pending,
+        cell: (r) => countLink(s, unit, r[unit], "all", r.counts.pending, nameOf(r)),
+      },
+      {
+        key: "within",
+        label: "Trong hạn",
+        num: true,
+        sortValue: (r) => r.counts.pending - r.counts.pending_overdue,
+        cell: (r) => countLink(s, unit, r[unit], "within", r.counts.pending - r.counts.pending_overdue, nameOf(r)),
+      },
+      {
+        key: "overdue",
+        label: "Quá hạn",
+        num: true,
+        sortValue: (r) => r.counts.pending_overdue,
+        cell: (r) => countLink(s, unit, r[unit], "overdue", r.counts.pending_overdue, nameOf(r)),
+      },
+    ];
+    const t = report.totals.counts;
+    const scope = filterText(s).replace(/^\(|\)$/g, "");
+    const footer = el(
+      "tr",
+      { "data-total": "true" },
+      el("th", { scope: "row", class: "name", text: "Tổng cộng" }),
+      countLink(s, null, null, "all", t.pending, scope),
+      countLink(s, null, null, "within", t.pending - t.pending_overdue, scope),
+      countLink(s, null, null, "overdue", t.pending_overdue, scope),
+    );
+    const { table, items } = sortableTable({
+      caption: `Hồ sơ đang giải quyết theo ${{ agency: "cơ quan", commune: "xã, phường", sector: "lĩnh vực" }[unit]}`,
+      columns,
+      rows,
+      rowAttrs: (r) => ({ "data-code": r[unit] === null ? "" : r[unit] }),
+      initial: { key: "overdue", dir: -1 },
+      footer,
+    });
+    const note = el(
+      "p",
+      { class: "hint" },
+      rows.length ? `${rows.length} đơn vị có hồ sơ đang giải quyết` : "Không có hồ sơ đang giải quyết",
+      idle ? `; ${idle} đơn vị khác không có.` : ".",
+    );
+    const scroll = el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": table.caption.textContent }, table);
+    $(`backlog-panel-${unit}`).replaceChildren(
+      note,
+      rows.length > 12 ? searchBox("Tìm đơn vị:", items, nameOf) : "",
+      scroll,
+    );
+  }
+
+  const OUTCOME_TEXT = {
+    pending: "Đang giải quyết, trong hạn",
+    pending_overdue: "Đang giải quyết, quá hạn",
+    early: "Giải quyết trước hạn",
+    on_time: "Giải quyết đúng hạn",
+    late: "Giải quyết quá hạn",
+    withdrawn: "Đã rút",
+  };
+  const CHANNEL_TEXT = { online: "Trực tuyến", in_person: "Trực tiếp", postal: "Bưu chính" };
+
+  const drill = { href: "", label: "", count: 0, cursors: [null], page: 0, seq: 0, opener: null };
+
+  async function openDrill(link) {
+    drill.opener = link;
+    drill.href = link.getAttribute("href");
+    drill.label = link.dataset.label;
+    drill.count = Number(link.dataset.count);
+    drill.cursors = [null];
+    drill.page = 0;
+    $("drill").hidden = false;
+    $("drill-h").textContent = `${drill.label} (${num(drill.count)} hồ sơ)`;
+    $("drill").dataset.expected = String(drill.count);
+    await showDrillPage();
+    $("drill-h").focus();
+    $("drill").scrollIntoView({ block: "start" });
+  }
+
+  async function showDrillPage() {
+    const seq = ++drill.seq;
+    const q = new URLSearchParams(drill.href.split("?")[1]);
+    const cursor = drill.cursors[drill.page];
+    if (cursor) q.set("cursor", cursor);
+    const url = apiUrl("dossiers", q);
+    $("drill").dataset.state = "loading";
+    $("drill").setAttribute("aria-busy", "true");
+    try {
+      const page = await getJSON(url);
+      if (seq !== drill.seq) return;
+      const body = $("drill-table").tBodies[0];
+      body.replaceChildren(
+        ...page.items.map((d) =>
+          el(
+            "tr",
+            { "data-code": d.code, "data-outcome": d.outcome },
+            el("th", { scope: "row", class: "code", text: d.code }),
+            el("td", { text: d.procedure_name || d.procedure_code, title: d.procedure_code }),
+            el("td", { text: unitName.agency(d.agency_code) }),
+            el("td", { text: d.commune_code ? unitName.commune(d.commune_code) : "—" }),
+            el("td", { text: CHANNEL_TEXT[d.channel] || d.channel }),
+            el("td", { class: "date", text: dmyhm(d.received_at) }),
+            el("td", { class: "date", text: dmyhm(d.due_at) }),
+            el("td", { class: d.outcome === "pending_overdue" ? "overdue" : null, text: OUTCOME_TEXT[d.outcome] || "—" }),
+          ),
+        ),
+      );
+      if (page.next_cursor) drill.cursors[drill.page + 1] = page.next_cursor;
+      else drill.cursors.length = drill.page + 1;
+      const first = drill.page * PAGE_SIZE + 1;
+      const last = drill.page * PAGE_SIZE + page.items.length;
+      $("drill-page").textContent = page.items.length
+        ? `Trang ${drill.page + 1}: hồ sơ ${num(first)}–${num(last)} / ${num(drill.count)}`
+        : "Không có hồ sơ";
+      const focused = document.activeElement;
+      $("drill-prev").disabled = drill.page === 0;
+      $("drill-next").disabled = !page.next_cursor;
+      // A button that just got disabled would drop keyboard focus to the top of the page.
+      if (focused && focused.disabled) {
+        const other = focused === $("drill-next") ? $("drill-prev") : $("drill-next");
+        (other.disabled ? $("drill-h") : other).focus();
+      }
+      $("drill-json").href = url;
+      $("drill-note").textContent = `Tình trạng tính đến hết ngày ${dmy(view.to)}, hoặc đến hiện tại nếu kỳ chưa kết thúc.`;
+      $("drill").dataset.page = String(drill.page + 1);
+      $("drill").dataset.state = "ready";
+    } catch (err) {
+      $("drill").dataset.state = "error";
+      $("drill-page").textContent = `Không tải được danh sách: ${err.message}`;
+    } finally {
+      $("drill").removeAttribute("aria-busy");
+    }
+  }
+
+  function closeDrill(focusBack) {
+    $("drill").hidden = true;
+    if (focusBack && drill.opener && drill.opener.isConnected) drill.opener.focus();
+  }
+
+  // ---------------------------------------------------------------- downloads
+
+  function renderDownloads(s) {
+    const basis = s.basis === "reporting" ? "kỳ báo cáo" : "theo lịch";
+    $("dl-note").textContent =
+      `Báo cáo tình hình, kết quả giải quyết hồ sơ thủ tục hành chính ${periodName(s)} (${basis}), ` +
+      `${filterText(s).replace(/^\(|\)$/g, "")}.`;
+    const list = $("downloads");
+    list.replaceChildren();
+    for (const [unit, label] of [["agency", "Theo cơ quan"], ["commune", "Theo xã, phường"], ["sector", "Theo lĩnh vực"]]) {
+      const links = [
+        ["xlsx", "Excel (.xlsx)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+        ["csv", "CSV", "text/csv"],
+      ].map(([format, text, type]) =>
+        el("a", {
+          href: apiUrl("reports/dossier-processing", reportParams(s, unit, format)),
+          download: "",
+          type,
+          class: "download",
+          "data-format": format,
+          "data-unit": unit,
+          text,
+        }),
+      );
+      list.append(el("li", {}, `${label}: `, links[0], " · ", links[1]));
+    }
+  }
+
+  // With a read token, a plain link cannot send the Authorization header: fetch the file instead.
+  async function downloadWithToken(a) {
+    const res = await fetch(a.getAttribute("href"), { headers: { Authorization: `Bearer ${token}` } });
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    const disposition = res.headers.get("Content-Disposition") || "";
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] || "bao-cao";
+    const url = URL.createObjectURL(await res.blob());
+    const tmp = el("a", { href: url, download: name });
+    document.body.append(tmp);
+    tmp.click();
+    tmp.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  function renderCalls() {
+    $("api-calls").replaceChildren(
+      ...callLog.map((c) =>
+        el("li", {}, el("code", { text: `GET /${c.url}` }), ` → ${c.status}${c.status === 304 ? " (không đổi)" : ""}, ${c.ms} ms`),
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------- tabs (WAI-ARIA pattern)
+
+  function selectTab(tab, focus) {
+    for (const t of tab.closest('[role="tablist"]').querySelectorAll('[role="tab"]')) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+    if (focus) tab.focus();
+  }
+
+  function setupTabs(tablist) {
+    const tabs = [...tablist.querySelectorAll('[role="tab"]')];
+    const select = selectTab;
+    tablist.addEventListener("click", (e) => {
+      const tab = e.target.closest('[role="tab"]');
+      if (tab) select(tab, false);
+    });
+    tablist.addEventListener("keydown", (e) => {
+      const i = tabs.indexOf(document.activeElement);
+      if (i < 0) return;
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (next === undefined) return;
+      e.preventDefault();
+      select(tabs[(next + tabs.length) % tabs.length], true);
+    });
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    for (const t of document.querySelectorAll('[role="tablist"]')) setupTabs(t);
+    $("kind").addEventListener("change", showKindFields);
+    $("controls").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const s = stateFromForm();
+      history.pushState(null, "", urlFromState(s));
+      load(s);
+    });
+    window.addEventListener("popstate", () => {
+      const s = stateFromUrl();
+      fillForm(s);
+      load(s);
+    });
+    $("token-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      token = $("token").value.trim();
+      sessionStorage.setItem("tthc-read-token", token);
+      $("token-box").hidden = true;
+      start();
+    });
+    document.addEventListener("click", (e) => {
+      if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // new tab: the JSON
+      const link = e.target.closest("a.drill-link");
+      if (link) {
+        e.preventDefault();
+        openDrill(link);
+        return;
+      }
+      const dl = e.target.closest("a.download");
+      if (dl && token) {
+        e.preventDefault();
+        downloadWithToken(dl).catch((err) => {
+          $("error").textContent = `Không tải được báo cáo: ${err.message}`;
+          $("error").hidden = false;
+        });
+      }
+    });
+    $("drill-next").addEventListener("click", () => {
+      drill.page += 1;
+      showDrillPage();
+    });
+    $("drill-prev").addEventListener("click", () => {
+      drill.page = Math.max(0, drill.page - 1);
+      showDrillPage();
+    });
+    $("drill-close").addEventListener("click", () => closeDrill(true));
+    start();
+  });
+
+  let referenceLoaded = false;
+
+  async function start() {
+    document.body.dataset.state = "loading";
+    const s = stateFromUrl();
+    fillForm(s);
+    if (!referenceLoaded) {
+      try {
+        await loadReference();
+        referenceLoaded = true;
+      } catch (err) {
+        document.body.dataset.state = "error";
+        $("period-text").textContent = "Chưa tải được số liệu.";
+        if (err instanceof AuthNeeded) {
+          $("token-why").textContent = err.message;
+          $("token-box").hidden = false;
+          $("token").focus();
+        } else {
+          $("error").textContent = `Không tải được danh mục: ${err.message}`;
+          $("error").hidden = false;
+        }
+        return;
+      }
+      fillForm(s);
+    }
+    await load(s);
+  }
+})();

@@ -1,0 +1,692 @@
+"""GET /dashboard: served with its own static files and nothing from outside; and, in a real headless
+Chromium against a real server, figures equal to the API's, drill-down lists that hold the right
+dossiers, report downloads, keyboard use, contrast and screenshots at laptop and phone widths."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import make_engine
+from app.demo import generate_demo
+from app.dossiers.schemas import parse_due, parse_timestamp
+from app.main import create_app
+from app.migrate import upgrade
+from app.reference.agencies import load_seed
+from app.timeutil import end_of_day
+from tests.conftest import ADMIN_TOKEN, ROOT
+from tests.naive import CLOSED, naive_counts
+
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --------------------------------------------------------------------------- served files (no browser)
+
+
+@pytest.fixture
+def page_client(sqlite_template: str) -> Iterator[TestClient]:
+    """The app on SQLite only: serving files does not depend on the store, so this runs once."""
+    app = create_app(Settings(DATABASE_URL=sqlite_template))
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def _assets(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="(dashboard/static/[^"]+)"', html)
+
+
+def test_dashboard_page_is_served_with_its_static_files(page_client: TestClient) -> None:
+    r = page_client.get("/dashboard")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<html lang="vi">' in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert sorted(_assets(r.text)) == ["dashboard/static/dashboard.css", "dashboard/static/dashboard.js"]
+    types = {"css": "text/css", "js": "text/javascript"}
+    for asset in _assets(r.text):
+        a = page_client.get("/" + asset)
+        assert a.status_code == 200, asset
+        assert a.headers["content-type"].startswith(types[asset.rsplit(".", 1)[1]]), asset
+        assert a.headers["etag"]
+    # Not part of the API: the OpenAPI document does not list it.
+    assert "/dashboard" not in page_client.get("/openapi.json").text
+
+
+def test_dashboard_refers_to_nothing_outside_the_service(page_client: TestClient) -> None:
+    html = page_client.get("/dashboard").text
+    for name, text in [("index.html", html)] + [(a, page_client.get("/" + a).text) for a in _assets(html)]:
+        assert "http://" not in text and "https://" not in text, name
+        assert not re.search(r"""(?:src|href|action)\s*=\s*["']//""", text), name
+        assert "@import" not in text and "@font-face" not in text, name
+        assert re.findall(r"url\(", text) == [], name
+
+
+def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> None:
+    js = page_client.get("/dashboard/static/dashboard.js").text
+    paths = set(re.findall(r'apiUrl\("([a-z/-]+)"', js))
+    assert paths == {
+        "agencies",
+        "communes",
+        "dossiers",
+        "metrics",
+        "metrics/definitions",
+        "reports/dossier-processing",
+        "scorecard",
+        "targets",
+    }
+    # Reads only: no method other than GET is ever named.
+    assert not re.search(r"method\s*:", js)
+
+
+# --------------------------------------------------------------------------- the real-browser test
+
+# A year of demo dossiers, all received in 2025 and judged as of the last day of 2025, so every figure
+# for a 2025 period is fixed whatever the real date is.
+DEMO_NOW = datetime(2025, 12, 31, 3, 0, tzinfo=UTC)
+
+
+@functools.cache
+def records() -> list[dict[str, Any]]:
+    """The dataset, made once and only when the browser test runs (it takes a couple of seconds)."""
+    return list(generate_demo(3000, seed=8, year=2025, now=DEMO_NOW))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    base: str
+    api: httpx.Client
+    db_url: str
+
+
+@contextlib.contextmanager
+def _run_server(db_url: str, log: Path, **env: str) -> Iterator[Server]:
+    """uvicorn in a subprocess on a free loopback port, on the given database; stopped on exit."""
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "TTHC_ADMIN_TOKEN": ADMIN_TOKEN,
+        "TTHC_LOG_LEVEL": "WARNING",
+        "TTHC_READ_REQUIRES_TOKEN": "false",
+        **env,
+    }
+    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*command, "--log-level", "warning"], cwd=ROOT, env=environment, stdout=out, stderr=out
+        )
+    base = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=base, timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if api.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield Server(base, api, db_url)
+    finally:
+        api.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server on a migrated and seeded SQLite file, the demo year ingested through the API."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{folder / 'tthc.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_seed(session, 40)
+        session.commit()
+    engine.dispose()
+    with _run_server(url, folder / "server.log") as srv:
+        r = srv.api.post("/v1/dossiers", json=records(), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        assert r.status_code == 200
+        assert r.json()["created"] == len(records()), r.json()["errors"][:3]
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through its chromedriver, with a fresh profile and a download folder."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("TTHC_REQUIRE_BROWSER") == "1":
+            pytest.fail("TTHC_REQUIRE_BROWSER=1 but chromium / chromium-driver are not installed")
+        pytest.skip(
+            "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="tthc-chromium-")
+    downloads = ARTIFACTS / "downloads"
+    shutil.rmtree(downloads, ignore_errors=True)
+    downloads.mkdir(parents=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--force-device-scale-factor=1",
+        "--window-size=1366,768",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_script_timeout(20)
+    try:
+        driver.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+        )
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _viewport(driver: Any, width: int, height: int, mobile: bool = False) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+def _until(driver: Any, script: str, *args: Any, timeout: float = 20) -> None:
+    """Wait until a script returns true in the page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def holds(d: Any) -> bool:
+        return bool(d.execute_script(script, *args))
+
+    WebDriverWait(driver, timeout).until(holds)
+
+
+def _wait_ready(driver: Any, period: str) -> None:
+    _until(
+        driver,
+        "const b = document.body.dataset;"
+        " return (b.state === 'ready' && b.period === arguments[0]) || b.state === 'error'",
+        period,
+    )
+    assert driver.execute_script("return document.body.dataset.state") == "ready", driver.find_element(
+        "id", "error"
+    ).text
+
+
+def _screenshot(driver: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _sections(driver: Any, prefix: str, width: int, height: int, mobile: bool = False) -> None:
+    """Each visible section on its own, to review the layout below the fold: the viewport is made as
+    tall as the page for the shots (an element is captured only where it is on screen)."""
+    full = driver.execute_script("return document.documentElement.scrollHeight")
+    _viewport(driver, width, full, mobile)
+    for section in driver.find_elements("css selector", "main > section"):
+        if section.is_displayed():
+            name = section.get_attribute("aria-labelledby").removesuffix("-h")
+            section.screenshot(str(ARTIFACTS / f"{prefix}-{name}.png"))
+    _viewport(driver, width, height, mobile)
+
+
+PAGE_DATA = """
+const tiles = [...document.querySelectorAll('#tiles .tile')].map(t => ({
+  rate: t.dataset.rate, value: t.dataset.value, numerator: Number(t.dataset.numerator),
+  denominator: Number(t.dataset.denominator), passed: t.dataset.passed}));
+const ranking = {};
+for (const unit of ['agency', 'commune']) {
+  ranking[unit] = [...document.querySelectorAll('#rank-panel-' + unit + ' tbody tr')].map(r => ({
+    code: r.dataset.code, rank: Number(r.dataset.rank), passed: Number(r.dataset.passed),
+    failed: Number(r.dataset.failed),
+    failing: [...r.querySelectorAll('td[data-passed="false"]')].map(td => td.dataset.target)}));
+}
+const backlog = {};
+for (const unit of ['agency', 'commune', 'sector']) {
+  backlog[unit] = [...document.querySelectorAll('#backlog-panel-' + unit + ' tbody tr')].map(r => ({
+    code: r.dataset.code,
+    links: [...r.querySelectorAll('a.drill-link')].map(a => [a.dataset.kind, Number(a.dataset.count)])}));
+}
+const trend = {};
+for (const rate of ['on_time', 'online']) {
+  trend[rate] = [...document.querySelectorAll('#chart-' + rate + ' tbody tr')].map(r =>
+    [r.dataset.month, r.dataset.value]);
+}
+const downloads = [...document.querySelectorAll('a.download')].map(a =>
+  [a.dataset.unit, a.dataset.format, a.href]);
+return {tiles, ranking, backlog, trend, downloads,
+        from: document.body.dataset.from, to: document.body.dataset.to};
+"""
+
+# The smallest contrast ratio between any visible text and the background it sits on (WCAG formula).
+MIN_CONTRAST = """
+function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; }
+function lum([r, g, b]) {
+  const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+}
+function background(el) {
+  for (let n = el; n; n = n.parentElement) {
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c[3] > 0.5) return c;
+  }
+  return [255, 255, 255, 1];
+}
+let worst = [99, ''];
+for (const el of document.querySelectorAll('body *')) {
+  if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || el.closest('.sr-only, svg, [hidden]')) continue;
+  const st = getComputedStyle(el);
+  if (st.visibility === 'hidden' || Number(st.opacity) < 0.5) continue;
+  const a = lum(rgb(st.color)), b = lum(background(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < worst[0]) worst = [ratio, el.tagName + '.' + el.className + ': ' + el.textContent.slice(0, 40)];
+}
+return worst;
+"""
+
+
+def _number(text: str) -> float | None:
+    """A rate as the page wrote it into a data attribute (JavaScript's shortest round-trip form)."""
+    return None if text == "null" else float(text)
+
+
+def _expr(expr: str, counts: dict[str, int]) -> int:
+    total, sign = 0, 1
+    for tok in expr.split():
+        if tok in "+-":
+            sign = 1 if tok == "+" else -1
+        else:
+            total += sign * counts[tok]
+    return total
+
+
+def _passes(value: float | None, comparator: str, threshold: float) -> bool | None:
+    if value is None:
+        return None
+    return {">=": value >= threshold, ">": value > threshold, "=": value == threshold}[comparator]
+
+
+def _pending_codes(end: date, overdue_only: bool, **where: str) -> list[str]:
+    """Naively, the dossiers still open at the end of `end` (and overdue then), matching `where`."""
+    instant = end_of_day(end)
+    field = {"agency": "agency_code", "commune": "commune_code", "sector": "sector"}
+    out = []
+    for r in records():
+        if any(r.get(field[k]) != v for k, v in where.items()):
+            continue
+        if parse_timestamp(r["received_at"]) >= instant:
+            continue
+        resolved = r.get("resolved_at")
+        if r["status"] in CLOSED and resolved is not None and parse_timestamp(resolved) < instant:
+            continue
+        due = parse_due(r.get("due_at"))
+        if overdue_only and not (due is not None and due < instant):
+            continue
+        out.append(r["code"])
+    return sorted(out)
+
+
+def _check_page_against_api(
+    server: Server, page: dict[str, Any], period: str, basis: str, **flt: str
+) -> None:
+    api = server.api
+    report = api.get(
+        "/v1/reports/dossier-processing", params={"period": period, "basis": basis, "unit": "agency", **flt}
+    ).json()
+    assert (page["from"], page["to"]) == (report["from"], report["to"])
+    start, end = date.fromisoformat(report["from"]), date.fromisoformat(report["to"])
+    metrics = api.get("/v1/metrics", params={"from": report["from"], "to": report["to"], **flt}).json()
+    totals = metrics["totals"]
+    assert totals == report["totals"]
+    # The tiles' counts also agree with a naive per-dossier computation over the records sent.
+    field = {"agency": "agency_code", "commune": "commune_code", "sector": "sector"}
+    mine = [r for r in records() if all(r.get(field[k]) == v for k, v in flt.items())]
+    assert totals["counts"] == {
+        k: v for k, v in naive_counts(mine, start, end, DEMO_NOW).items() if k in totals["counts"]
+    }
+    definitions = {d["name"]: d for d in api.get("/v1/metrics/definitions").json()["rates"]}
+    targets = {t["name"]: t for t in api.get("/v1/targets", params={"year": end.year}).json()["targets"]}
+    tile_targets = {
+        "on_time": "on_time",
+        "online": "online",
+        "apology": "apology",
+        "satisfaction": "satisfaction",
+    }
+    assert [t["rate"] for t in page["tiles"]] == [
+        "on_time",
+        "online",
+        "online_payment",
+        "intake_digitisation",
+        "result_digitisation",
+        "apology",
+        "satisfaction",
+    ]
+    for tile in page["tiles"]:
+        rate = tile["rate"]
+        value = totals["rates"][rate]
+        assert _number(tile["value"]) == value, rate
+        d = definitions[rate]
+        assert tile["numerator"] == _expr(d["numerator"], totals["counts"]), rate
+        assert tile["denominator"] == _expr(d["denominator"], totals["counts"]), rate
+        if rate in tile_targets:
+            t = targets[tile_targets[rate]]
+            assert tile["passed"] == json.dumps(_passes(value, t["comparator"], t["threshold"])), rate
+        else:
+            assert tile["passed"] == "none"
+
+    for unit in ("agency", "commune"):
+        card = api.get("/v1/scorecard", params={"unit": unit, "from": report["from"], "to": report["to"]})
+        expected = sorted(
+            (
+                r[unit],
+                r["rank"],
+                r["passed"],
+                r["failed"],
+                sorted(t["name"] for t in r["targets"] if t["passed"] is False),
+            )
+            for r in card.json()["rows"]
+        )
+        shown = sorted(
+            (r["code"], r["rank"], r["passed"], r["failed"], sorted(r["failing"]))
+            for r in page["ranking"][unit]
+        )
+        assert shown == expected
+    assert len(page["ranking"]["commune"]) == 130
+
+    for unit in ("agency", "commune", "sector"):
+        rep = api.get(
+            "/v1/reports/dossier-processing", params={"period": period, "basis": basis, "unit": unit, **flt}
+        ).json()
+        expected_rows = {(r[unit] or ""): r["counts"] for r in rep["rows"] if r["counts"]["pending"] > 0}
+        assert {r["code"] for r in page["backlog"][unit]} == set(expected_rows)
+        for r in page["backlog"][unit]:
+            c = expected_rows[r["code"]]
+            want = {
+                "all": c["pending"],
+                "within": c["pending"] - c["pending_overdue"],
+                "overdue": c["pending_overdue"],
+            }
+            if r["code"] == "":
+                assert r["links"] == []  # no commune / no sector: the list cannot be filtered by "none"
+            else:
+                assert r["links"] == [[k, n] for k, n in want.items() if n], (unit, r["code"])
+
+    trend_from = date(end.year - (end.month < 12), end.month % 12 + 1, 1)
+    trend = api.get(
+        "/v1/metrics",
+        params={"from": trend_from.isoformat(), "to": report["to"], "group_by": "month", **flt},
+    ).json()
+    for rate in ("on_time", "online"):
+        assert [[m, _number(v)] for m, v in page["trend"][rate]] == [
+            [r["month"], r["rates"][rate]] for r in trend["rows"]
+        ]
+        assert len(page["trend"][rate]) == 12
+
+
+def _open_drill(driver: Any, selector: str) -> tuple[list[str], int]:
+    """Click a backlog number; the list's codes over every page, and the number that was clicked."""
+    link = driver.find_element("css selector", selector)
+    count = int(link.get_attribute("data-count"))
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+    link.click()
+    codes: list[str] = []
+    page = 1
+    while True:
+        _until(
+            driver,
+            "const s = document.getElementById('drill');"
+            " return !s.hidden && s.dataset.state === 'ready' && s.dataset.page === arguments[0]",
+            str(page),
+        )
+        codes += driver.execute_script(
+            "return [...document.querySelectorAll('#drill-table tbody tr')].map(r => r.dataset.code)"
+        )
+        nxt = driver.find_element("id", "drill-next")
+        if not nxt.is_enabled():
+            break
+        nxt.click()
+        page += 1
+    assert driver.switch_to.active_element.get_attribute("id") in ("drill-h", "drill-next", "drill-prev")
+    return codes, count
+
+
+def test_dashboard_in_a_real_browser(browser: Any, server: Server) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    shutil.rmtree(ARTIFACTS / "downloads", ignore_errors=True)
+    (ARTIFACTS / "downloads").mkdir(parents=True)
+    _viewport(driver, 1366, 768)
+
+    # 1. The third quarter of 2025 on the reporting cut-off, whole province.
+    driver.get(f"{server.base}/dashboard?period=2025-Q3&basis=reporting")
+    _wait_ready(driver, "2025-Q3")
+    page = driver.execute_script(PAGE_DATA)
+    assert (page["from"], page["to"]) == ("2025-06-15", "2025-09-14")
+    _check_page_against_api(server, page, "2025-Q3", "reporting")
+    _screenshot(driver, "dashboard-1366x768")
+    _sections(driver, "dashboard-1366", 1366, 768)
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+
+    # Numerator and denominator: in the title, and shown when the tile has keyboard focus.
+    tile = driver.find_element(By.CSS_SELECTOR, '.tile[data-rate="on_time"]')
+    more = tile.find_element(By.CSS_SELECTOR, ".tile-more")
+    on_time = page["tiles"][0]
+    words = (
+        f"Tử số: số hồ sơ giải quyết trước hạn + số hồ sơ giải quyết đúng hạn = {on_time['numerator']:,}. "
+        f"Mẫu số: số hồ sơ đã giải quyết = {on_time['denominator']:,}."
+    ).replace(",", ".")
+    assert tile.get_attribute("title") == words
+    assert tile.find_element(By.CSS_SELECTOR, ".fraction").text == (
+        f"{on_time['numerator']:,} / {on_time['denominator']:,}".replace(",", ".")
+    )
+    assert not more.is_displayed()
+    driver.execute_script("arguments[0].focus()", tile)
+    assert more.is_displayed() and more.text == words
+    _screenshot(driver, "dashboard-1366-tile-focus")
+    driver.execute_script("arguments[0].blur()", tile)
+
+    # The drill-down behind the agency with the most overdue dossiers lists exactly those dossiers.
+    worst = driver.find_element(By.CSS_SELECTOR, "#backlog-panel-agency tbody tr")
+    agency = worst.get_attribute("data-code")
+    codes, count = _open_drill(
+        driver, f'#backlog-panel-agency tbody tr[data-code="{agency}"] a[data-kind="overdue"]'
+    )
+    expected = _pending_codes(date(2025, 9, 14), True, agency=agency)
+    assert count == len(expected) > 0
+    assert codes == expected
+    api_codes = [
+        d["code"]
+        for d in server.api.get(
+            "/v1/dossiers",
+            params={"agency": agency, "outcome": "pending_overdue", "as_of": "2025-09-14", "limit": 1000},
+        ).json()["items"]
+    ]
+    assert codes == api_codes
+    _sections(driver, "dashboard-1366-drilled", 1366, 768)
+
+    # Every pending dossier of the province, paged 25 at a time.
+    codes, count = _open_drill(driver, '#backlog-panel-agency tfoot a[data-kind="all"]')
+    assert codes == _pending_codes(date(2025, 9, 14), False)
+    assert count == len(codes) > 25
+
+    # Ranking sorted from the keyboard: Tab to the "on time" heading, Enter; then the commune tab by arrow.
+    header = driver.find_element(By.CSS_SELECTOR, "#rank-panel-agency thead th:nth-child(5) button")
+    driver.execute_script("arguments[0].focus()", header)
+    header.send_keys(Keys.ENTER)
+    th = driver.find_element(By.CSS_SELECTOR, "#rank-panel-agency thead th:nth-child(5)")
+    assert th.get_attribute("aria-sort") == "descending"
+    values = driver.execute_script(
+        "return [...document.querySelectorAll('#rank-panel-agency tbody tr')]"
+        ".map(r => r.querySelector('td[data-target=\"on_time\"]')).filter(Boolean)"
+        ".map(td => Number(td.textContent.replace(/[^\\d,]/g, '').replace(',', '.')))"
+    )
+    assert values == sorted(values, reverse=True) and len(values) > 5
+    tab = driver.find_element(By.ID, "rank-tab-agency")
+    driver.execute_script("arguments[0].focus()", tab)
+    tab.send_keys(Keys.ARROW_RIGHT)
+    assert driver.switch_to.active_element.get_attribute("id") == "rank-tab-commune"
+    assert driver.find_element(By.ID, "rank-panel-commune").is_displayed()
+    assert not driver.find_element(By.ID, "rank-panel-agency").is_displayed()
+
+    # Downloads: a real download in the browser for each format, byte for byte the API's file.
+    for _unit, fmt, href in page["downloads"]:
+        r = server.api.get(href)
+        assert r.status_code == 200, href
+        assert r.headers["content-type"].startswith(XLSX if fmt == "xlsx" else "text/csv"), href
+    for fmt in ("xlsx", "csv"):
+        link = driver.find_element(By.CSS_SELECTOR, f'a.download[data-unit="commune"][data-format="{fmt}"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+        link.click()
+        name = f"bao-cao-giai-quyet-ho-so_2025-Q3_commune.{fmt}"
+        target = ARTIFACTS / "downloads" / name
+        deadline = time.monotonic() + 15
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        assert target.read_bytes() == server.api.get(link.get_attribute("href")).content
+
+    # 2. A filtered month on the calendar basis, chosen through the form.
+    commune = max(
+        {r["commune_code"] for r in records() if r.get("commune_code")},
+        key=lambda c: sum(r.get("commune_code") == c for r in records()),
+    )
+    Select(driver.find_element(By.ID, "kind")).select_by_value("month")
+    Select(driver.find_element(By.ID, "month")).select_by_value("9")
+    Select(driver.find_element(By.ID, "year")).select_by_value("2025")
+    driver.find_element(By.CSS_SELECTOR, 'input[name="basis"][value="calendar"]').click()
+    Select(driver.find_element(By.ID, "commune")).select_by_value(commune)
+    driver.find_element(By.CSS_SELECTOR, "#controls button[type=submit]").click()
+    _wait_ready(driver, "2025-09")
+    assert driver.current_url.endswith(f"/dashboard?period=2025-09&basis=calendar&commune={commune}")
+    page = driver.execute_script(PAGE_DATA)
+    assert (page["from"], page["to"]) == ("2025-09-01", "2025-09-30")
+    _check_page_against_api(server, page, "2025-09", "calendar", commune=commune)
+    assert driver.find_element(By.ID, "rank-tab-commune").get_attribute("aria-selected") == "true"
+    driver.find_element(By.CSS_SELECTOR, ".api-log summary").click()
+    _sections(driver, "dashboard-1366-filtered", 1366, 768)
+    assert (
+        driver.find_element(By.CSS_SELECTOR, f'#rank-panel-commune tr[data-code="{commune}"]').get_attribute(
+            "class"
+        )
+        == "current"
+    )
+    codes, count = _open_drill(driver, '#backlog-panel-agency tfoot a[data-kind="all"]')
+    assert codes == _pending_codes(date(2025, 9, 30), False, commune=commune)
+    assert count == len(codes)
+
+    # 3. Back to the quarter: the page sends its ETags and the unchanged figures come back as 304.
+    driver.back()
+    _wait_ready(driver, "2025-Q3")
+    assert int(driver.execute_script("return document.body.dataset.notModified || '0'")) >= 6
+
+    # 4. Phone width: nothing wider than the screen, tables scroll inside their own boxes.
+    _viewport(driver, 390, 844, mobile=True)
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    _screenshot(driver, "dashboard-390x844")
+    _sections(driver, "dashboard-390", 390, 844, mobile=True)
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+    _viewport(driver, 1366, 768)
+
+
+def test_dashboard_asks_for_a_token_when_reads_require_one(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    """With TTHC_READ_REQUIRES_TOKEN the page asks for a read token, sends it with every call, and
+    fetches the report files with it too (a plain link could not carry the header)."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    read = server.api.post(
+        "/v1/tokens",
+        json={"label": "dashboard test", "scopes": ["read"]},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ).json()["token"]
+    with _run_server(server.db_url, tmp_path / "server.log", TTHC_READ_REQUIRES_TOKEN="true") as private:
+        driver.get(f"{private.base}/dashboard?period=2025-08&basis=reporting&sector=ho_tich")
+        _until(driver, "return document.body.dataset.state === 'error'")
+        assert driver.find_element(By.ID, "token-box").is_displayed()
+        assert driver.switch_to.active_element.get_attribute("id") == "token"
+        driver.switch_to.active_element.send_keys(read)
+        driver.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        _wait_ready(driver, "2025-08")
+        auth = {"Authorization": f"Bearer {read}"}
+        params = {"period": "2025-08", "basis": "reporting", "sector": "ho_tich"}
+        report = private.api.get("/v1/reports/dossier-processing", params=params, headers=auth).json()
+        tiles = driver.execute_script(PAGE_DATA)["tiles"]
+        assert {t["rate"]: _number(t["value"]) for t in tiles} == {
+            t["rate"]: report["totals"]["rates"][t["rate"]] for t in tiles
+        }
+        downloads = ARTIFACTS / "downloads"
+        name = "bao-cao-giai-quyet-ho-so_2025-08_sector.csv"
+        (downloads / name).unlink(missing_ok=True)
+        link = driver.find_element(By.CSS_SELECTOR, 'a.download[data-unit="sector"][data-format="csv"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+        link.click()
+        deadline = time.monotonic() + 15
+        while not (downloads / name).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        expected = private.api.get(link.get_attribute("href"), headers=auth)
+        assert expected.status_code == 200
+        assert (downloads / name).read_bytes() == expected.content
+        driver.execute_script("sessionStorage.clear()")
