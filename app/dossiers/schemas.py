@@ -17,6 +17,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from app.metrics.periods import EPOCH, LAST_DAY
 from app.timeutil import VN_TZ
 
 Channel = Literal["online", "in_person", "postal"]
@@ -74,9 +75,9 @@ def _iso_date(value: Any) -> Any:
 
 
 def _date_in_range(value: date) -> date:
-    # The day before and the end of the day must stay representable (datetime ends at year 9999).
-    if not _EARLIEST.date() <= value <= _LATEST.date():
-        raise ValueError("is outside the supported range of dates")
+    # Figures are kept from EPOCH on, and the engine looks up to a year past the range it is asked.
+    if not EPOCH <= value <= LAST_DAY:
+        raise ValueError(f"must lie between {EPOCH.isoformat()} and {LAST_DAY.isoformat()}")
     return value
 
 

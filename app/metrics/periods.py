@@ -9,6 +9,9 @@ from datetime import date, timedelta
 
 DAY, MONTH, YEAR = 0, 1, 2
 EPOCH = date(1900, 1, 1)
+# The last day a figure can be asked for: the engine looks a bucket (at most a year) past a range's
+# end, and the calendar of `datetime` ends with 9999. The first is EPOCH, where the state sums start.
+LAST_DAY = date(9998, 12, 31)
 TIME_UNITS = ("day", "month", "quarter", "year")
 
 
@@ -139,6 +142,8 @@ def report_period(text: str, basis: str = "reporting") -> ReportPeriod:
     if m is None:
         raise ValueError("period must be YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-H2 or YYYY")
     year = int(m.group(1))
+    if not EPOCH.year < year <= LAST_DAY.year:
+        raise ValueError(f"the year must lie between {EPOCH.year + 1} and {LAST_DAY.year}")
     if m.group(2):
         month = int(m.group(2))
         if not 1 <= month <= 12:

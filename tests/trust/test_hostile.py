@@ -382,3 +382,31 @@ def test_secrets_never_reach_logs_or_later_responses(
     assert "write" in logged  # the writes were logged, without the secrets
     assert secret not in logged and ADMIN_TOKEN not in logged
     assert secret[5:20] not in logged
+
+
+# --- The calendar's edges (found by fuzzing: each of these was a 500) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/v1/metrics?from=0001-01-01&to=0001-01-01", 422),
+        ("/v1/metrics?from=1899-12-31&to=1900-01-01", 422),
+        ("/v1/metrics?from=1900-01-01&to=1900-01-31&group_by=day", 200),
+        ("/v1/metrics?from=9998-01-01&to=9998-12-31&group_by=quarter", 200),
+        ("/v1/metrics?from=9999-01-01&to=9999-12-30&group_by=month", 422),
+        ("/v1/dossiers?as_of=9999-12-31", 422),
+        ("/v1/dossiers?received_to=0", 422),
+        ("/v1/scorecard?from=1900-01-01&to=1900-12-31", 200),
+        ("/v1/reports/dossier-processing?period=0291-H2&unit=sector", 422),
+        ("/v1/reports/dossier-processing?period=1901-01", 200),
+        ("/v1/reports/dossier-processing?period=9998-12", 200),
+        ("/v1/reports/dossier-processing?period=9999-12", 422),
+        ("/v1/audit?before=77824436067848290304", 422),
+    ],
+)
+def test_the_calendars_edges_are_answered_or_refused(client: TestClient, url: str, status: int) -> None:
+    r = client.get(url)
+    assert r.status_code == status, r.text[:300]
+    if status == 422:
+        assert_problem(r, 422)
