@@ -151,7 +151,7 @@ def prefix_sums(
     params = _Params()
     pieces = prefix(day, YEAR in CUBE_GRAINS[cube])
     if not pieces:
-        # A day before the first the rollups cover (e.g. a report period in the year 0291): nothing yet.
+        # The eve of the first day the rollups cover (a range starting on EPOCH): nothing yet.
         return {}
     sql = _sums_sql(cube, pieces, filters, dims, STATE_COUNTERS, params)
     out: dict[Key, dict[str, int]] = {}
