@@ -1,6 +1,6 @@
 """Concurrent writers and readers against the real server (uvicorn, 2 worker processes).
 
-Several writers send overlapping versions of the same dossiers, in random order, as JSON batches and
+Several writer processes send overlapping versions of the same dossiers, in random order, as JSON batches and
 single PUTs, while readers poll metrics, the scorecard and single dossiers. Afterwards every dossier
 holds its newest version, each code was created exactly once, the rollups equal a recomputation
 from the stored dossiers, the metrics equal a naive per-dossier computation, and no request got
@@ -9,15 +9,17 @@ anything but the answers the contract gives.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from app.db import make_engine
@@ -95,9 +97,14 @@ class Tally:
                 self.unexpected.append(f"{what} {code}: {body[:300]}")
 
 
-def write(server: LiveServer, plan: list[tuple[int, int]], seed: int, tally: Tally) -> None:
+Outcome = tuple[Counter[str], Counter[tuple[str, int]], list[str]]
+
+
+def write(url: str, plan: list[tuple[int, int]], seed: int) -> Outcome:
+    """One writer process: send its plan, return the verdicts and statuses it got."""
     rng = random.Random(seed)
-    with server.client() as http:
+    tally = Tally()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120) as http:
         i = 0
         while i < len(plan):
             if rng.random() < 0.25:
@@ -122,6 +129,7 @@ def write(server: LiveServer, plan: list[tuple[int, int]], seed: int, tally: Tal
                     if report["errors"]:
                         tally.unexpected.append(f"rejected records: {report['errors'][:3]}")
             i += size
+    return tally.results, tally.statuses, tally.unexpected
 
 
 def read(server: LiveServer, stop: threading.Event, seed: int, tally: Tally) -> None:
@@ -151,14 +159,22 @@ def test_concurrent_overlapping_writers_keep_the_newest_version(live_db: Databas
     stop = threading.Event()
     started = time.monotonic()
     try:
-        with ThreadPoolExecutor(WRITERS + READERS) as pool:
-            readers = [pool.submit(read, server, stop, SEED + 100 + i, tally) for i in range(READERS)]
-            writers = [pool.submit(write, server, plan, SEED + i, tally) for i, plan in enumerate(plans)]
-            for f in writers:
-                f.result()
+        # Writers are processes of their own (spawned: no threads carried over), readers are threads.
+        spawn = multiprocessing.get_context("spawn")
+        with (
+            ProcessPoolExecutor(WRITERS, mp_context=spawn) as writers,
+            ThreadPoolExecutor(READERS) as threads,
+        ):
+            readers = [threads.submit(read, server, stop, SEED + 100 + i, tally) for i in range(READERS)]
+            sent_by = [writers.submit(write, server.url, plan, SEED + i) for i, plan in enumerate(plans)]
+            for writer in sent_by:
+                results, statuses, unexpected = writer.result()
+                tally.results.update(results)
+                tally.statuses.update(statuses)
+                tally.unexpected += unexpected
             stop.set()
-            for f in readers:
-                f.result()
+            for reader in readers:
+                reader.result()
         with server.client(token=None) as http:
             served = http.get("/v1/metrics", params={"from": "2025-01-01", "to": "2025-12-31"}).json()
     finally:
@@ -199,6 +215,6 @@ def test_concurrent_overlapping_writers_keep_the_newest_version(live_db: Databas
     assert served["totals"]["counts"] == expected
     requests = sum(tally.statuses.values())
     print(
-        f"\n{live_db.kind}: {WRITERS} writers, {READERS} readers, {requests} requests, {sent} records "
-        f"({len(newest) * VERSIONS} distinct versions), {dict(tally.results)}, {elapsed:.1f}s"
+        f"\n{live_db.kind}: {WRITERS} writer processes, {READERS} reader threads, {requests} requests, "
+        f"{sent} records ({len(newest) * VERSIONS} distinct versions), {dict(tally.results)}, {elapsed:.1f}s"
     )
