@@ -400,3 +400,11 @@ def test_any_malformed_record_is_rejected_with_errors_never_raised(over: dict[st
     else:
         row = row_from_record(record, registry.now)
         assert all(to_local(v) for v in row.values() if isinstance(v, datetime))
+
+
+def test_instants_before_1900_are_refused_as_out_of_range(client: TestClient) -> None:
+    # The running sums behind pending and overdue start on 1900-01-01.
+    r = client.post("/v1/dossiers", json=[rec("OLD-1", received_at="1899-12-31T08:00:00+07:00")])
+    body = r.json()
+    assert (body["created"], body["rejected"]) == (0, 1)
+    assert body["errors"][0]["errors"][0]["loc"] == ["received_at"]
