@@ -49,9 +49,8 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
 
 
-# Instants whose local date and end of day stay representable (datetime ends at year 9999), and
-# not before 1900: the rollups' running sums (pending, overdue) start on 1900-01-01.
-_EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)
+# Instants whose local date and end of day stay representable (datetime ends at year 9999).
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 

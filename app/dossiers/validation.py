@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from app.dossiers.schemas import DossierIn
 from app.errors import validation_errors
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
+from app.timeutil import VN_TZ
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST_RECEIVED = datetime(1900, 1, 1, tzinfo=VN_TZ)
 
 Errors = list[dict[str, Any]]
 
@@ -57,6 +59,10 @@ def cross_field_errors(d: DossierIn, registry: Registry) -> Errors:
         errors.append(_err("digitised_result", "digitised_result is only allowed on a finished dossier"))
     if d.rating is not None and d.status not in FINISHED_STATUSES:
         errors.append(_err("rating", "rating is only allowed on a finished dossier"))
+    if d.received_at < EARLIEST_RECEIVED:
+        # The running sums behind pending and overdue start on 1900-01-01 (every later instant of a
+        # dossier is at or after its received_at).
+        errors.append(_err("received_at", "received_at is before 1900"))
     limit = registry.now + FUTURE_TOLERANCE
     if d.received_at > limit:
         errors.append(_err("received_at", "received_at is more than 5 minutes in the future"))
