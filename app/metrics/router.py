@@ -77,6 +77,15 @@ def check_filters(
     return out
 
 
+def read_context(
+    request: Request, conn: Connection, raw_filters: dict[str, Any]
+) -> tuple[int, dict[str, dict[str, str]], dict[str, list[str]]]:
+    """The data version, the unit names (read once per version) and the checked filters of a read."""
+    version, _ = repository.data_state(conn)
+    names = unit_names(conn, request.app.state.settings.province_code, version, request.app.state.names_memo)
+    return version, names, check_filters(request, names, raw_filters)
+
+
 def check_range(start: date, end: date, group_by: list[str]) -> None:
     if end < start:
         raise _bad("to", "must not be before from")
@@ -144,13 +153,10 @@ def get_metrics(
     groups: list[str] = list(group_by or [])
     check_range(from_, to, groups)
     engine = request.app.state.engine
-    settings = request.app.state.settings
     with engine.connect() as conn:
-        version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
-        filters = check_filters(
+        version, names, filters = read_context(
             request,
-            names,
+            conn,
             {
                 "agency": agency,
                 "commune": commune,

@@ -18,7 +18,14 @@ from app.jsonutil import dumps
 from app.metrics import repository
 from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
 from app.metrics.periods import report_period, year_range
-from app.metrics.router import DIMENSIONS, FILTERS_422, MAX_VALUES, check_filters, check_range, unit_names
+from app.metrics.router import (
+    DIMENSIONS,
+    FILTERS_422,
+    MAX_VALUES,
+    check_range,
+    read_context,
+    unit_names,
+)
 from app.openapi_docs import problem_responses
 from app.reports import render, service
 from app.reports.schemas import (
@@ -107,13 +114,10 @@ def get_dossier_processing_report(
     except ValueError as exc:
         raise _bad(["query", "period"], str(exc)) from None
     engine = request.app.state.engine
-    settings = request.app.state.settings
     with engine.connect() as conn:
-        version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
-        filters = check_filters(
+        version, names, filters = read_context(
             request,
-            names,
+            conn,
             {
                 "agency": agency,
                 "commune": commune,
