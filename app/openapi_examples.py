@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.dossiers.schemas import EXAMPLE_RECORD
+from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
 from app.metrics.calculator import rates
 from app.metrics.definitions import COUNTS, RATES
@@ -129,21 +129,7 @@ AGENCY_OUT: dict[str, Any] = {
 
 def success_examples() -> dict[str, Any]:
     """operationId -> an example body of its success response."""
-    ingest_report = {
-        "received": 3,
-        "created": 1,
-        "updated": 0,
-        "unchanged": 1,
-        "stale": 0,
-        "rejected": 1,
-        "errors": [
-            {
-                "index": 2,
-                "code": "X-1",
-                "errors": [{"loc": ["due_at"], "msg": "due_at is before received_at", "type": "value_error"}],
-            }
-        ],
-    }
+    ingest_report = INGEST_REPORT_EXAMPLE
     # The portal report's model carries its own example; reuse it rather than keep two.
     extra = DvcqgIngestReport.model_config.get("json_schema_extra")
     dvcqg_example = extra["examples"][0] if isinstance(extra, dict) else None  # type: ignore[index]

@@ -254,36 +254,28 @@ class IngestError(BaseModel):
     errors: list[RecordError]
 
 
+# The contract's example of an ingest report (§3), also the OpenAPI example of the operation.
+INGEST_REPORT_EXAMPLE: dict[str, Any] = {
+    "received": 3,
+    "created": 1,
+    "updated": 0,
+    "unchanged": 1,
+    "stale": 0,
+    "rejected": 1,
+    "errors": [
+        {
+            "index": 2,
+            "code": "X-1",
+            "errors": [{"loc": ["due_at"], "msg": "due_at is before received_at", "type": "value_error"}],
+        }
+    ],
+}
+
+
 class IngestReport(BaseModel):
     """The per-request result of POST /v1/dossiers (contract §3)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "received": 3,
-                    "created": 1,
-                    "updated": 0,
-                    "unchanged": 1,
-                    "stale": 0,
-                    "rejected": 1,
-                    "errors": [
-                        {
-                            "index": 2,
-                            "code": "X-1",
-                            "errors": [
-                                {
-                                    "loc": ["due_at"],
-                                    "msg": "due_at is before received_at",
-                                    "type": "value_error",
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [INGEST_REPORT_EXAMPLE]})
 
     received: int
     created: int
