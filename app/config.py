@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     agency_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_AGENCY_SEED"))
     sector_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_SECTOR_SEED"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
-    ingest_chunk_size: int = Field(5000, ge=1, le=5000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
+    ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
 
     @field_validator("admin_token")

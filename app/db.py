@@ -101,7 +101,8 @@ def sqlite_instant(v: datetime) -> str:
     """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
     if v.tzinfo is not UTC:
         v = v.astimezone(UTC)
-    return v.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: cheaper than replace(tzinfo=None) first.
+    return v.isoformat(" ", "microseconds")[:26]
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:

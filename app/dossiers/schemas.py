@@ -62,7 +62,8 @@ def _in_range(value: datetime) -> datetime:
         utc = value.astimezone(UTC)
     except OverflowError as exc:
         raise ValueError("is outside the supported range of dates") from exc
-    if not _EARLIEST <= utc <= _LATEST:
+    # Only years 1 and 9999 can hold an instant out of range; comparing aware instants costs more.
+    if utc.year in (1, 9999) and not _EARLIEST <= utc <= _LATEST:
         raise ValueError("is outside the supported range of dates")
     return utc
 

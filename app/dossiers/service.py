@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ARRAY, Connection, Engine, String, Table, any_, bindparam, select, text, update
+from sqlalchemy import ARRAY, Connection, Date, Engine, String, Table, any_, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
-from app.db import copy_rows, executemany
+from app.db import copy_rows, executemany, sqlite_instant
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
-from app.metrics.rollups import RollupWriter
+from app.metrics.rollups import STAGED_COLUMNS, RollupWriter
 from app.models import DataState, Dossier
 from app.models.base import UTCDateTime
 from app.timeutil import VN_OFFSET, utcnow
@@ -126,28 +126,56 @@ _UPSERT_SQL = (
 
 
 _INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
+_DATES = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, Date))
 
 
 _SET = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "code")
 
 
-def _upsert_dossiers(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    values = [tuple(r[c] for c in _COLUMNS) for r in rows]
-    if conn.dialect.name != "postgresql":
-        executemany(conn, _UPSERT_SQL, values, _INSTANTS)
-        return
-    # PostgreSQL: COPY into a staging table, then one INSERT ... SELECT ... ON CONFLICT.
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _dossiers_new (LIKE dossiers INCLUDING DEFAULTS) "
-        "ON COMMIT DELETE ROWS"
-    )
-    copy_rows(conn, "_dossiers_new", _COLUMNS, values)
+def db_values(row: dict[str, Any], dialect: str) -> tuple[Any, ...]:
+    """A row as the driver takes it, in table column order.
+
+    On SQLite instants and dates become the text UTCDateTime and Date store, so the writer binds
+    plain values; this runs while the previous chunk is written, off the writer's critical path.
+    """
+    values = [row[c] for c in _COLUMNS]
+    if dialect == "sqlite":
+        for i in _INSTANTS:
+            if (v := values[i]) is not None:
+                values[i] = sqlite_instant(v)
+        for i in _DATES:
+            if (v := values[i]) is not None:
+                values[i] = v.isoformat()
+    return tuple(values)
+
+
+_STAGING_DDL = {
+    # No declared types on SQLite: the values are kept exactly as bound.
+    "sqlite": f"CREATE TEMP TABLE IF NOT EXISTS _dossiers_new ({', '.join(_COLUMNS)})",
+    "postgresql": "CREATE TEMP TABLE IF NOT EXISTS _dossiers_new (LIKE dossiers INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS",
+}
+
+
+def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+    """Load the chunk's final rows into `_dossiers_new` and upsert them into `dossiers` from there.
+
+    The rollup fold reads the same staging table, so each row is bound (or copied) only once.
+    """
+    dialect = conn.dialect.name
+    conn.exec_driver_sql(_STAGING_DDL["postgresql" if dialect == "postgresql" else "sqlite"])
     cols = ", ".join(_COLUMNS)
+    if dialect == "postgresql":
+        copy_rows(conn, "_dossiers_new", _COLUMNS, values)
+        order = " ORDER BY code"
+    else:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        executemany(conn, f"INSERT INTO _dossiers_new ({cols}) VALUES ({marks})", values)
+        order = " WHERE 1 = 1"  # SQLite: tells ON CONFLICT apart from a join's ON
     conn.exec_driver_sql(
-        f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new ORDER BY code "
+        f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new{order} "
         f"ON CONFLICT (code) DO UPDATE SET {_SET}"
     )
-    conn.exec_driver_sql("DELETE FROM _dossiers_new")
 
 
 def bump_data_version(conn: Connection, now: datetime) -> None:
@@ -172,23 +200,29 @@ def process_chunk(
     prepare: RowPrepare | None = None,
 ) -> list[Verdict]:
     """Validate, authorise and upsert one chunk of raw records in one transaction."""
-    prepared = prepare_chunk(items, registry)
+    prepared = prepare_chunk(items, registry, engine.dialect.name)
     return write_chunk(engine, prepared, principal, judge=judge, prepare=prepare)
 
 
 @dataclass(slots=True)
 class PreparedChunk:
-    """A chunk after validation: a verdict per record, and the rows of the valid ones."""
+    """A chunk after validation: a verdict per record, and the rows of the valid ones.
+
+    Each valid row comes with its driver values for `dialect` (None: computed when written).
+    """
 
     verdicts: list[Verdict]
-    valid: list[tuple[Verdict, dict[str, Any]]]
+    valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]]
     now: datetime
+    dialect: str | None = None
 
 
-def prepare_chunk(items: Sequence[tuple[int, Any]], registry: Registry) -> PreparedChunk:
+def prepare_chunk(
+    items: Sequence[tuple[int, Any]], registry: Registry, dialect: str | None = None
+) -> PreparedChunk:
     """Validate records on their own (no database): this can run while the previous chunk is written."""
     verdicts: list[Verdict] = []
-    valid: list[tuple[Verdict, dict[str, Any]]] = []
+    valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]] = []
     now = registry.now
     for index, raw in items:
         record, errors = validate_record(raw, registry)
@@ -197,8 +231,9 @@ def prepare_chunk(items: Sequence[tuple[int, Any]], registry: Registry) -> Prepa
         if record is None:
             v.errors = errors
         else:
-            valid.append((v, row_from_record(record, now)))
-    return PreparedChunk(verdicts, valid, now)
+            row = row_from_record(record, now)
+            valid.append((v, row, db_values(row, dialect) if dialect is not None else None))
+    return PreparedChunk(verdicts, valid, now, dialect)
 
 
 def write_chunk(
@@ -216,12 +251,14 @@ def write_chunk(
     for attempt in range(5):
         try:
             with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+                if prepared.dialect != conn.dialect.name:
+                    valid = [(v, row, None) for v, row, _ in valid]
                 _write_chunk(conn, valid, principal, now, judge, prepare)
             break
         except (OperationalError, DBAPIError) as exc:
             if attempt == 4 or not _retryable(exc):
                 raise
-            for v, _ in valid:
+            for v, _, _ in valid:
                 v.result, v.errors = None, []
     return verdicts
 
@@ -233,13 +270,13 @@ def _retryable(exc: Exception) -> bool:
 
 def _write_chunk(
     conn: Connection,
-    valid: list[tuple[Verdict, dict[str, Any]]],
+    valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]],
     principal: Principal,
     now: datetime,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
     prepare: RowPrepare | None = None,
 ) -> None:
-    codes = sorted({row["code"] for _, row in valid})
+    codes = sorted({row["code"] for _, row, _ in valid})
     _lock_codes(conn, codes)
     stored: dict[str, dict[str, Any]] = {}
     code_col = dossiers_table.c.code
@@ -252,8 +289,8 @@ def _write_chunk(
             stored[r.code] = dict(r._mapping)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
-    touched: set[str] = set()
-    for v, row in valid:
+    touched: dict[str, tuple[Any, ...] | None] = {}
+    for v, row, values in valid:
         code = row["code"]
         cur = current[code]
         if not principal.may_write(row["agency_code"]) or (
@@ -267,8 +304,8 @@ def _write_chunk(
                 }
             ]
             continue
-        if prepare is not None:
-            row = prepare(row, cur)
+        if prepare is not None and (completed := prepare(row, cur)) is not row:
+            row, values = completed, None
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
@@ -282,13 +319,26 @@ def _write_chunk(
         v.result = verdict
         if verdict in ("created", "updated"):
             current[code] = row
-            touched.add(code)
+            touched[code] = values
     if not touched:
         return
-    finals = [final for c in sorted(touched) if (final := current[c]) is not None]
-    _upsert_dossiers(conn, finals)
-    removed = [stored[c] for c in sorted(touched) if c in stored]
-    RollupWriter(conn).apply(removed, finals)
+    dialect = conn.dialect.name
+    order = sorted(touched)
+    finals: list[tuple[Any, ...]] = []
+    for c in order:
+        values = touched[c]
+        if values is None:
+            final = current[c]
+            assert final is not None
+            values = db_values(final, dialect)
+        finals.append(values)
+    _stage_dossiers(conn, finals)
+    rollups = RollupWriter(conn)
+    replaced = [tuple(stored[c][k] for k in STAGED_COLUMNS) for c in order if c in stored]
+    rollups.stage(-1, STAGED_COLUMNS, replaced)
+    rollups.stage_table("_dossiers_new", 1)
+    rollups.fold()
+    conn.exec_driver_sql("DELETE FROM _dossiers_new")
     bump_data_version(conn, now)
 
 

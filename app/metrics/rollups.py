@@ -10,7 +10,8 @@ database engine, so the per-record cost in Python stays one staged row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -147,27 +148,47 @@ def _period_expr(dialect: str, grain: int, column: str) -> str:
     unit = "month" if grain == MONTH else "year"
     if dialect == "postgresql":
         return f"CAST(date_trunc('{unit}', {column}) AS DATE)"
-    return f"date({column}, 'start of {unit}')"
+    # Dates are ISO text on SQLite: cutting the text is several times cheaper than date(..., 'start of').
+    return f"substr({column}, 1, 8) || '01'" if grain == MONTH else f"substr({column}, 1, 5) || '01-01'"
 
 
-def _fill_contrib_sql(dialect: str, source: str, sign: str) -> str:
-    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
-    dims = ", ".join(DIMENSIONS)
+def _accumulate(dialect: str, table: str, keys: Sequence[str], select: str) -> str:
+    """INSERT the rows of `select` (d, m, y, keys..., counters...) into a staging table, summed by key.
+
+    On SQLite the staging tables are keyed by (d, keys) and rows accumulate through ON CONFLICT,
+    which SQLite applies row by row: about a third cheaper than GROUP BY's sort with every counter
+    summed. PostgreSQL's ON CONFLICT may not touch a row twice in one statement, so it groups.
+    """
+    cols = f"d, m, y, {', '.join(keys)}, {', '.join(COUNTERS)}"
+    if dialect == "postgresql":
+        sums = ", ".join(f"SUM({c})" for c in COUNTERS)
+        return (
+            f"INSERT INTO {table} ({cols}) SELECT d, m, y, {', '.join(keys)}, {sums} "
+            f"FROM ({select}) AS u GROUP BY d, m, y, {', '.join(keys)}"
+        )
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS)
     return (
-        f"INSERT INTO _contrib (d, m, y, {dims}, {', '.join(COUNTERS)}) "
-        f"SELECT d, {_period_expr(dialect, MONTH, 'd')}, {_period_expr(dialect, YEAR, 'd')}, {dims}, {sums} "
-        f"FROM ({_contrib_select(dialect, source, sign)}) AS u GROUP BY d, {dims}"
+        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select}) AS u WHERE 1 = 1 "
+        f"ON CONFLICT (d, {', '.join(keys)}) DO UPDATE SET {updates}"
     )
 
 
-def _stage_cube_sql(cube: int) -> str:
+def _fill_contrib_sql(dialect: str, sources: Sequence[tuple[str, str]]) -> str:
+    """Stage the contributions of the rows of each (table, sign expression), summed by day and dimensions."""
+    month, year = _period_expr(dialect, MONTH, "d"), _period_expr(dialect, YEAR, "d")
+    union = "\nUNION ALL\n".join(_contrib_select(dialect, table, sign) for table, sign in sources)
+    select = (
+        f"SELECT d, {month} AS m, {year} AS y, {', '.join(DIMENSIONS)}, {', '.join(COUNTERS)} "
+        f"FROM ({union}) AS c"
+    )
+    return _accumulate(dialect, "_contrib", DIMENSIONS, select)
+
+
+def _stage_cube_sql(dialect: str, cube: int) -> str:
     """A cube's day-level contributions, from which its day, month and year rows are taken."""
-    dims = ", ".join(CUBES[cube])
-    sums = ", ".join(f"SUM({c})" for c in COUNTERS)
-    return (
-        f"INSERT INTO _cube{cube} (d, m, y, {dims}, {', '.join(COUNTERS)}) "
-        f"SELECT d, m, y, {dims}, {sums} FROM {CUBE_SOURCE[cube]} GROUP BY d, m, y, {dims}"
-    )
+    dims = CUBES[cube]
+    select = f"SELECT d, m, y, {', '.join(dims)}, {', '.join(COUNTERS)} FROM {CUBE_SOURCE[cube]}"
+    return _accumulate(dialect, f"_cube{cube}", dims, select)
 
 
 def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
@@ -182,7 +203,9 @@ def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
     source = "_contrib" if cube == 0 else f"_cube{cube}"
     dim_exprs = [d if d in kept else "''" for d in DIMENSIONS]
     group = [period, *(d for d in DIMENSIONS if d in kept)]
-    if grain == DAY:
+    if grain == DAY or (cube == 0 and dialect != "postgresql"):
+        # The full cube's month rows merge few contributions: SQLite adds them row by row in the
+        # upsert itself, cheaper than sorting them first (see _accumulate).
         values = ", ".join(COUNTERS)
         grouping = ""
     else:
@@ -202,7 +225,7 @@ def _fold_sql(dialect: str, target: str) -> list[str]:
     out = []
     for cube, grains in CUBE_GRAINS.items():
         if cube != 0:
-            out.append(_stage_cube_sql(cube))
+            out.append(_stage_cube_sql(dialect, cube))
         out += [_upsert_sql(dialect, target, cube, grain) for grain in grains]
     return out
 
@@ -226,13 +249,18 @@ def _temp_ddl(dialect: str) -> list[str]:
     counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
     dims = ", ".join(f"{d} VARCHAR(64) NOT NULL" for d in DIMENSIONS)
     days = "d DATE NOT NULL, m DATE NOT NULL, y DATE NOT NULL"
+
+    def keyed(keys: Sequence[str]) -> str:
+        # SQLite: keyed, so rows accumulate by key (see _accumulate); PostgreSQL groups instead.
+        return f", PRIMARY KEY (d, {', '.join(keys)})) WITHOUT ROWID" if dialect != "postgresql" else ")"
+
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS _delta (sign INTEGER NOT NULL, {cols}){suffix}",
-        f"CREATE TEMP TABLE IF NOT EXISTS _contrib ({days}, {dims}, {counters}){suffix}",
+        f"CREATE TEMP TABLE IF NOT EXISTS _contrib ({days}, {dims}, {counters}{keyed(DIMENSIONS)}{suffix}",
         *(
             f"CREATE TEMP TABLE IF NOT EXISTS _cube{cube} ({days}, "
             + "".join(f"{d} VARCHAR(64) NOT NULL, " for d in CUBES[cube])
-            + f"{counters}){suffix}"
+            + f"{counters}{keyed(CUBES[cube])}{suffix}"
             for cube in CUBES
             if cube != 0
         ),
@@ -244,6 +272,7 @@ class RollupWriter:
     """Stages signed dossier versions and folds them into the rollups, in the caller's transaction."""
 
     conn: Connection
+    sources: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for ddl in _temp_ddl(self.conn.dialect.name):
@@ -251,22 +280,45 @@ class RollupWriter:
 
     def apply(self, removed: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]]) -> None:
         """Subtract the contribution of `removed` dossier rows and add that of `added` ones."""
-        if not removed and not added:
+        for sign, rows in ((-1, removed), (1, added)):
+            self.stage(sign, STAGED_COLUMNS, [tuple(r[c] for c in STAGED_COLUMNS) for r in rows])
+        self.fold()
+
+    def stage(self, sign: int, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Stage dossier rows (value tuples in `columns` order, as the driver takes them) with a sign."""
+        if not rows:
+            return
+        if ("_delta", "s.sign") not in self.sources:
+            self.sources.append(("_delta", "s.sign"))
+        pick = itemgetter(*(columns.index(c) for c in STAGED_COLUMNS))
+        if self.conn.dialect.name == "postgresql":
+            copy_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows])
+        else:
+            # The sign is a literal, so each row binds the table's own values and nothing is copied.
+            cols = ", ".join(STAGED_COLUMNS)
+            marks = ", ".join("?" for _ in STAGED_COLUMNS)
+            sql = f"INSERT INTO _delta (sign, {cols}) VALUES ({int(sign)}, {marks})"
+            executemany(self.conn, sql, list(map(pick, rows)))
+
+    def stage_table(self, table: str, sign: int) -> None:
+        """Count every row of `table` (a staging table with the dossier columns) with `sign` at the fold.
+
+        The caller empties that table after the fold. Reading the rows where they already are saves
+        binding them a second time.
+        """
+        self.sources.append((table, str(int(sign))))
+
+    def fold(self) -> None:
+        """Add the staged versions' contributions to every cube and grain, then empty the staging."""
+        if not self.sources:
             return
         dialect = self.conn.dialect.name
-        cols = ", ".join(STAGED_COLUMNS)
-        marks = ", ".join("?" for _ in STAGED_COLUMNS)
-        rows = [(-1, *(r[c] for c in STAGED_COLUMNS)) for r in removed]
-        rows += [(1, *(r[c] for c in STAGED_COLUMNS)) for r in added]
-        if dialect == "postgresql":
-            copy_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), rows)
-        else:
-            executemany(self.conn, f"INSERT INTO _delta (sign, {cols}) VALUES (?, {marks})", rows)
-        self.conn.exec_driver_sql(_fill_contrib_sql(dialect, "_delta", "s.sign"))
+        self.conn.exec_driver_sql(_fill_contrib_sql(dialect, self.sources))
         for sql in _fold_sql(dialect, "rollups"):
             self.conn.exec_driver_sql(sql)
         for table in _TEMP_TABLES:
             self.conn.exec_driver_sql(f"DELETE FROM {table}")
+        self.sources = []
 
 
 def rebuild(conn: Connection, target: str = "rollups") -> None:
@@ -277,7 +329,7 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
     conn.exec_driver_sql(f"DELETE FROM {target}")
     for table in _TEMP_TABLES:
         conn.exec_driver_sql(f"DELETE FROM {table}")
-    conn.exec_driver_sql(_fill_contrib_sql(dialect, "dossiers", "1"))
+    conn.exec_driver_sql(_fill_contrib_sql(dialect, [("dossiers", "1")]))
     for sql in _fold_sql(dialect, target):
         conn.exec_driver_sql(sql)
     for table in _TEMP_TABLES:
