@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,6 +85,37 @@ def executemany(
     elif conn.dialect.name != "sqlite":
         sql = sql.replace("?", "%s")
     conn.exec_driver_sql(sql, list(rows))
+
+
+# Parameters per multi-row INSERT on SQLite (its bound: 32,766 since 3.32).
+_MAX_PARAMS = 32_000
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Load many rows into `table`: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+    On SQLite one statement carries hundreds of rows. With executemany each row is a statement
+    step, and the driver releases and takes back the GIL around every step: while another thread
+    runs Python (the next chunk being validated), each take-back waits for a switch interval, and
+    the writer crawls. Few, large steps keep both threads going.
+    """
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table, columns, rows)
+        return
+    if not rows:
+        return
+    one = f"({', '.join('?' for _ in columns)})"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.cursor()
+    try:
+        per = max(1, _MAX_PARAMS // len(columns))
+        for start in range(0, len(rows), per):
+            batch = rows[start : start + per]
+            cur.execute(head + ", ".join(one for _ in batch), list(chain.from_iterable(batch)))
+    finally:
+        cur.close()
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -14,11 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import ARRAY, Connection, Date, Engine, String, Table, any_, bindparam, select, text, update
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Date,
+    Engine,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
-from app.db import copy_rows, executemany, sqlite_instant
+from app.db import insert_rows, sqlite_instant
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
@@ -165,13 +179,9 @@ def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     dialect = conn.dialect.name
     conn.exec_driver_sql(_STAGING_DDL["postgresql" if dialect == "postgresql" else "sqlite"])
     cols = ", ".join(_COLUMNS)
-    if dialect == "postgresql":
-        copy_rows(conn, "_dossiers_new", _COLUMNS, values)
-        order = " ORDER BY code"
-    else:
-        marks = ", ".join("?" for _ in _COLUMNS)
-        executemany(conn, f"INSERT INTO _dossiers_new ({cols}) VALUES ({marks})", values)
-        order = " WHERE 1 = 1"  # SQLite: tells ON CONFLICT apart from a join's ON
+    insert_rows(conn, "_dossiers_new", _COLUMNS, values)
+    # SQLite needs a WHERE to tell ON CONFLICT apart from a join's ON.
+    order = " ORDER BY code" if dialect == "postgresql" else " WHERE 1 = 1"
     conn.exec_driver_sql(
         f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new{order} "
         f"ON CONFLICT (code) DO UPDATE SET {_SET}"
@@ -281,12 +291,13 @@ def _write_chunk(
     stored: dict[str, dict[str, Any]] = {}
     code_col = dossiers_table.c.code
     if conn.dialect.name == "postgresql":
-        parts = [code_col == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))]
+        where = code_col == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))
     else:
-        parts = [code_col.in_(codes[i : i + 900]) for i in range(0, len(codes), 900)]
-    for where in parts:
-        for r in conn.execute(select(dossiers_table).where(where)):
-            stored[r.code] = dict(r._mapping)
+        # One statement for the whole chunk (each statement is a GIL round trip; see insert_rows).
+        listed = func.json_each(orjson.dumps(codes).decode()).table_valued("value")
+        where = code_col.in_(select(listed.c.value).scalar_subquery())
+    for r in conn.execute(select(dossiers_table).where(where)):
+        stored[r.code] = dict(r._mapping)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
     touched: dict[str, tuple[Any, ...] | None] = {}
