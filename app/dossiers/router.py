@@ -215,7 +215,7 @@ async def _ingest_ndjson(
 
     async def flush() -> None:
         nonlocal pending, broken, writing
-        prepared = await run_in_threadpool(prepare_chunk, pending, registry)
+        prepared = await run_in_threadpool(prepare_chunk, pending, registry, engine.dialect.name)
         if writing is not None:
             totals.add(await writing)
         totals.add(broken)
