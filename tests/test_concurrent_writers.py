@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from app.auth import ADMIN_TOKEN_ID, SCOPES, Principal
-from app.dossiers.service import Verdict, process_chunk
+from app.dossiers.service import LOCK_BUCKETS, Verdict, _lock_codes, process_chunk
 from app.dossiers.validation import Registry
 from app.metrics import rollups
 from app.models import Agency, Dossier
@@ -95,3 +95,17 @@ def test_two_concurrent_writers_leave_the_newest_version_of_every_code(engine: E
     assert {r.code: (r.updated_at.isoformat(), r.agency_code, r.sector) for r in rows} == {
         c: (n["updated_at"], n["agency_code"], n["sector"]) for c, n in newest.items()
     }
+
+
+def test_a_chunk_holds_at_most_one_lock_per_bucket_of_codes(engine: Engine) -> None:
+    # PostgreSQL has 64 lock slots per connection by default (max_locks_per_transaction): one
+    # advisory lock per code made a chunk of 20,000 new codes fail with "out of shared memory".
+    codes = [f"K-{i:05d}" for i in range(5000)]
+    with engine.connect() as conn, conn.begin():
+        _lock_codes(conn, codes)
+        if engine.dialect.name != "postgresql":
+            return  # SQLite serialises writers with its write lock; nothing is taken here
+        held = conn.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        )
+    assert held == LOCK_BUCKETS == 64

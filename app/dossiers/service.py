@@ -121,11 +121,18 @@ def _judge(new: dict[str, Any], current: dict[str, Any] | None) -> Result | Lite
     return "unchanged" if content(current) == content(new) else "conflict"
 
 
+# Codes are locked by bucket: a lock per code would take one of PostgreSQL's shared lock slots each
+# (64 per connection by default, max_locks_per_transaction) and a chunk of thousands of codes would
+# fail with "out of shared memory". With 64 buckets a transaction never holds more than its share.
+LOCK_BUCKETS = 64
+_LOCK_NAMESPACE = 0x7443_0000  # keeps these advisory keys apart from any other use of the function
+
+
 def _lock_codes(conn: Connection, codes: Sequence[str]) -> None:
     """On PostgreSQL, serialise writers of the same codes; keys in one order, so no deadlock."""
     if conn.dialect.name != "postgresql" or not codes:
         return
-    keys = sorted({zlib.crc32(c.encode()) for c in codes})
+    keys = sorted({_LOCK_NAMESPACE + zlib.crc32(c.encode()) % LOCK_BUCKETS for c in codes})
     conn.execute(
         text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
         {"keys": keys},
