@@ -38,6 +38,7 @@ from app.dossiers.service import (
     Verdict,
     current_registry,
     delete_dossier,
+    drain,
     prepare_chunk,
     process_chunk,
     write_chunk,
@@ -215,7 +216,7 @@ async def _ingest_ndjson(
 
     async def flush() -> None:
         nonlocal pending, broken, writing
-        prepared = await run_in_threadpool(prepare_chunk, pending, registry, engine.dialect.name)
+        prepared = await run_in_threadpool(prepare_chunk, drain(pending), registry, engine.dialect.name)
         if writing is not None:
             totals.add(await writing)
         totals.add(broken)

@@ -9,7 +9,7 @@ are written, and the rollups receive the stored versions' contributions negated 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -221,6 +221,14 @@ def process_chunk(
     return write_chunk(engine, prepared, principal, judge=judge, prepare=prepare)
 
 
+def drain(items: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    """The items in order, each dropped from the list as it is taken (the raw records of a chunk
+    are freed while it is validated, not after: a chunk of 20,000 raw records is ~50 MB)."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 @dataclass(slots=True)
 class PreparedChunk:
     """A chunk after validation: a verdict per record, and the rows of the valid ones.
@@ -235,7 +243,7 @@ class PreparedChunk:
 
 
 def prepare_chunk(
-    items: Sequence[tuple[int, Any]], registry: Registry, dialect: str | None = None
+    items: Iterable[tuple[int, Any]], registry: Registry, dialect: str | None = None
 ) -> PreparedChunk:
     """Validate records on their own (no database): this can run while the previous chunk is written."""
     verdicts: list[Verdict] = []
