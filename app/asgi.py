@@ -1,23 +1,7 @@
 """The ASGI entry point for uvicorn: settings from the environment."""
 
-import gc
-import sys
-
 from app.main import create_app
+from app.runtime import tune_interpreter
 
 app = create_app()
-
-# A metric response builds thousands of short-lived dicts; with the default thresholds the
-# collector runs full passes over the whole heap every few requests and sets the tail latency
-# (the commune x month computation over a year at 10M dossiers, in-process: p95 69 ms, 32 ms with
-# these settings, p50 29 ms
-# either way). Objects made at start-up are frozen out of the collector's scans.
-gc.freeze()
-gc.set_threshold(50_000, 20, 50)
-
-# An NDJSON import runs two threads: one validates the next chunk (Python, holding the GIL), one
-# writes the previous chunk (SQL, releasing the GIL around every statement). Each time the writer
-# wants the GIL back it may wait a whole switch interval (default 5 ms); at ~50 statements a chunk
-# that halved the import rate. At 1 ms the two threads overlap (in-process, 200k records: 16,200
-# records/s at 5 ms, 21,200 at 1 ms).
-sys.setswitchinterval(0.001)
+tune_interpreter()

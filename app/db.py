@@ -106,16 +106,10 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
         return
     one = f"({', '.join('?' for _ in columns)})"
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    cur = raw.cursor()
-    try:
-        per = max(1, _MAX_PARAMS // len(columns))
-        for start in range(0, len(rows), per):
-            batch = rows[start : start + per]
-            cur.execute(head + ", ".join(one for _ in batch), list(chain.from_iterable(batch)))
-    finally:
-        cur.close()
+    per = max(1, _MAX_PARAMS // len(columns))
+    for start in range(0, len(rows), per):
+        batch = rows[start : start + per]
+        conn.exec_driver_sql(head + ", ".join(one for _ in batch), tuple(chain.from_iterable(batch)))
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -10,11 +10,13 @@
 - server-side: the app built in this process (create_app, same database) with a response cache that
   never answers, timed inside the ASGI call from the request's arrival to the last body byte: the
   server's own processing time without HTTP, loopback and client (what a Server-Timing header
-  would report).
+  would report), with the interpreter tuned as a server process tunes it (app/runtime.py).
 """
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -168,6 +170,7 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
     from app.config import Settings
     from app.main import create_app
     from app.metrics.http import Rendered, ResponseCache
+    from app.runtime import tune_interpreter
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -182,6 +185,9 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
 
     app = create_app(Settings(database_url=database_url, log_level="WARNING"))
     app.state.response_cache = NoCache()
+    # The interpreter as a server process runs it (app/asgi.py): collector thresholds, frozen objects.
+    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    tune_interpreter()
     last: list[float] = []
 
     async def timed(scope: Scope, receive: Receive, send: Send) -> None:
@@ -213,4 +219,7 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
                 f"  {q.label}: server-side uncached p50 {out[q.key]['server_side']['p50']:.1f} / "
                 f"p95 {out[q.key]['server_side']['p95']:.1f} ms"
             )
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+    sys.setswitchinterval(interval)
     return out

@@ -140,11 +140,6 @@ def _lock_codes(conn: Connection, codes: Sequence[str]) -> None:
 
 
 _COLUMNS = tuple(c.name for c in dossiers_table.columns)
-_UPSERT_SQL = (
-    f"INSERT INTO dossiers ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
-    f"ON CONFLICT (code) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS if c != 'code')}"
-)
-
 
 _INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
 _DATES = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, Date))
