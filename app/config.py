@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL"))
+    # Reads of figures and lists may go to a PostgreSQL streaming replica; writes, token checks and
+    # everything that must see the newest state stay on DATABASE_URL.
+    database_read_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_READ_URL"))
     admin_token: str | None = Field(None, validation_alias=AliasChoices("TTHC_ADMIN_TOKEN"))
     read_requires_token: bool = Field(False, validation_alias=AliasChoices("TTHC_READ_REQUIRES_TOKEN"))
     cors_origins: str = Field("", validation_alias=AliasChoices("TTHC_CORS_ORIGINS"))

@@ -63,30 +63,6 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def executemany(
-    conn: Connection, sql: str, rows: Sequence[Sequence[Any]], instants: Sequence[int] = ()
-) -> None:
-    """Run `sql` (with `?` placeholders) for many positional rows through the driver directly.
-
-    The hot ingest path skips SQLAlchemy's per-value type processing; instants are formatted here as
-    UTCDateTime stores them (naive UTC text with microseconds on SQLite, aware on PostgreSQL).
-    """
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite" and instants:
-        converted: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for i in instants:
-                if values[i] is not None:
-                    values[i] = sqlite_instant(values[i])
-            converted.append(tuple(values))
-        rows = converted
-    elif conn.dialect.name != "sqlite":
-        sql = sql.replace("?", "%s")
-    conn.exec_driver_sql(sql, list(rows))
-
-
 # Parameters per multi-row INSERT on SQLite (its bound: 32,766 since 3.32).
 _MAX_PARAMS = 32_000
 
@@ -141,8 +117,15 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def read_engine(request: Request) -> Engine:
+    """The engine for reads of figures: DATABASE_READ_URL when set (a replica), else the primary."""
+    engine: Engine = request.app.state.read_engine
+    return engine
+
+
 def _request_session(request: Request, writer: bool) -> Iterator[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
+    state = request.app.state
+    factory: sessionmaker[Session] = state.session_factory if writer else state.read_session_factory
     with factory() as session:
         if writer and is_sqlite(session):
             session.connection(execution_options={"sqlite_immediate": True})
@@ -155,7 +138,7 @@ def _request_session(request: Request, writer: bool) -> Iterator[Session]:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; committed when the endpoint returns without error."""
+    """A session for one request that only reads: on DATABASE_READ_URL when one is set (a replica)."""
     yield from _request_session(request, writer=False)
 
 

@@ -52,11 +52,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         eng = engine if engine is not None else make_engine(settings.database_url)
+        read = make_engine(settings.database_read_url) if settings.database_read_url else eng
         app.state.engine = eng
         app.state.session_factory = sessionmaker(bind=eng, expire_on_commit=False)
+        app.state.read_engine = read
+        app.state.read_session_factory = sessionmaker(bind=read, expire_on_commit=False)
         try:
             yield
         finally:
+            if read is not eng:
+                read.dispose()
             if own:
                 eng.dispose()
 
@@ -79,6 +84,8 @@ def create_app(
         # Available before the lifespan runs too, for tests that skip it.
         app.state.engine = engine
         app.state.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        app.state.read_engine = engine
+        app.state.read_session_factory = app.state.session_factory
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from app.dossiers.service import _stored_rows, dossiers_table
 from app.metrics import rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
@@ -361,3 +362,34 @@ def test_an_update_moves_the_contribution(client: TestClient, engine: Engine) ->
     assert metric_totals(client, "2025-07-01", "2025-07-01")["received"] == 0
     assert metric_totals(client, "2025-07-02", "2025-07-02")["received"] == 1
     rollups_clean(engine)
+
+
+def test_stored_versions_read_in_one_statement_are_typed_as_a_select_types_them(
+    client: TestClient, engine: Engine
+) -> None:
+    # The writer reads a chunk's stored versions in one statement (on SQLite, as one JSON text);
+    # "unchanged" against "conflict" depends on every value coming back exactly as a SELECT gives it.
+    records = [
+        rec("T-1", procedure_name='Cấp "giấy" phép\\ xây dựng', commune_code="17329", sector="xay_dung"),
+        open_rec("T-2", due_at=None, channel="online", online_level="full", fee_required=True),
+        rec(
+            "T-3",
+            status="returned",
+            resolved_at="2025-07-08T10:00:00.123456+07:00",
+            returned_at="2025-07-09T00:00:00+07:00",
+            rating="satisfied",
+            apology_issued=True,
+            digitised_result=True,
+        ),
+    ]
+    assert counts(post(client, records)) == tally(received=3, created=3)
+    with engine.connect() as conn:
+        typed = {r.code: dict(r._mapping) for r in conn.execute(select(dossiers_table))}
+        read = _stored_rows(conn, ["T-1", "T-2", "T-3", "T-4"])
+    assert set(read) == {"T-1", "T-2", "T-3"}
+    for code, row in read.items():
+        assert row == typed[code]
+        assert [type(v) for v in row.values()] == [type(v) for v in typed[code].values()]
+    assert read["T-3"]["resolved_at"].microsecond == 123456
+    assert read["T-1"]["procedure_name"] == 'Cấp "giấy" phép\\ xây dựng'
+    assert read["T-2"]["fee_required"] is True and read["T-2"]["due_at"] is None

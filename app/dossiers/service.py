@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     any_,
     bindparam,
-    func,
     select,
     text,
     update,
@@ -288,6 +287,37 @@ def _retryable(exc: Exception) -> bool:
     return sqlstate in {"40P01", "40001"} or "database is locked" in str(exc)
 
 
+_JSON_ROWS = (
+    f"SELECT json_group_array(json_array({', '.join(_COLUMNS)})) FROM dossiers "
+    "WHERE code IN (SELECT value FROM json_each(?))"
+)
+
+
+def _stored_rows(conn: Connection, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored versions of `codes`, typed as a SELECT through the table's columns types them.
+
+    On SQLite they come back as one JSON text from one statement step. Fetched row by row, each row
+    would be a step, and every step hands the GIL back and forth with the validating thread (see
+    insert_rows): a chunk of re-sent records would crawl.
+    """
+    if conn.dialect.name == "postgresql":
+        where = dossiers_table.c.code == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))
+        return {r.code: dict(r._mapping) for r in conn.execute(select(dossiers_table).where(where))}
+    found = conn.exec_driver_sql(_JSON_ROWS, (orjson.dumps(codes).decode(),)).scalar()
+    dialect = conn.dialect
+    processors = [
+        c.type.dialect_impl(dialect).result_processor(dialect, None) for c in dossiers_table.columns
+    ]
+    stored: dict[str, dict[str, Any]] = {}
+    for values in orjson.loads(found or "[]"):
+        row = {
+            name: value if process is None or value is None else process(value)
+            for name, process, value in zip(_COLUMNS, processors, values, strict=True)
+        }
+        stored[str(row["code"])] = row
+    return stored
+
+
 def _write_chunk(
     conn: Connection,
     valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]],
@@ -298,16 +328,7 @@ def _write_chunk(
 ) -> None:
     codes = sorted({row["code"] for _, row, _ in valid})
     _lock_codes(conn, codes)
-    stored: dict[str, dict[str, Any]] = {}
-    code_col = dossiers_table.c.code
-    if conn.dialect.name == "postgresql":
-        where = code_col == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))
-    else:
-        # One statement for the whole chunk (each statement is a GIL round trip; see insert_rows).
-        listed = func.json_each(orjson.dumps(codes).decode()).table_valued("value")
-        where = code_col.in_(select(listed.c.value).scalar_subquery())
-    for r in conn.execute(select(dossiers_table).where(where)):
-        stored[r.code] = dict(r._mapping)
+    stored = _stored_rows(conn, codes)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
     touched: dict[str, tuple[Any, ...] | None] = {}

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.db import copy_rows, executemany
+from app.db import insert_rows
 from app.metrics.counters import COUNTERS, FinishClass
 
 DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
@@ -291,14 +291,7 @@ class RollupWriter:
         if ("_delta", "s.sign") not in self.sources:
             self.sources.append(("_delta", "s.sign"))
         pick = itemgetter(*(columns.index(c) for c in STAGED_COLUMNS))
-        if self.conn.dialect.name == "postgresql":
-            copy_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows])
-        else:
-            # The sign is a literal, so each row binds the table's own values and nothing is copied.
-            cols = ", ".join(STAGED_COLUMNS)
-            marks = ", ".join("?" for _ in STAGED_COLUMNS)
-            sql = f"INSERT INTO _delta (sign, {cols}) VALUES ({int(sign)}, {marks})"
-            executemany(self.conn, sql, list(map(pick, rows)))
+        insert_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows])
 
     def stage_table(self, table: str, sign: int) -> None:
         """Count every row of `table` (a staging table with the dossier columns) with `sign` at the fold.

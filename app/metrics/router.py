@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection, select
 
 from app.auth import ReadDep
+from app.db import read_engine
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.errors import ValidationFailed
 from app.jsonutil import dumps
@@ -152,7 +153,7 @@ def get_metrics(
     reject_unknown_params(request, METRIC_PARAMS)
     groups: list[str] = list(group_by or [])
     check_range(from_, to, groups)
-    engine = request.app.state.engine
+    engine = read_engine(request)
     with engine.connect() as conn:
         version, names, filters = read_context(
             request,

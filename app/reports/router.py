@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, WriteSessionDep, read_engine
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
@@ -113,7 +113,7 @@ def get_dossier_processing_report(
         p = report_period(period, basis)
     except ValueError as exc:
         raise _bad(["query", "period"], str(exc)) from None
-    engine = request.app.state.engine
+    engine = read_engine(request)
     with engine.connect() as conn:
         version, names, filters = read_context(
             request,
@@ -202,7 +202,7 @@ def get_scorecard(
         basis = basis or "calendar"
         start, end = year_range(year, basis)
         targets_year = year
-    engine = request.app.state.engine
+    engine = read_engine(request)
     settings = request.app.state.settings
     with engine.connect() as conn:
         version, _ = repository.data_state(conn)
