@@ -35,7 +35,7 @@ from app.db import insert_rows, sqlite_instant
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
-from app.metrics.rollups import STAGED_COLUMNS, RollupWriter
+from app.metrics.rollups import RollupWriter
 from app.models import DataState, Dossier
 from app.models.base import UTCDateTime
 from app.timeutil import VN_OFFSET, utcnow
@@ -376,8 +376,7 @@ def _write_chunk(
         finals.append(values)
     _stage_dossiers(conn, finals)
     rollups = RollupWriter(conn)
-    replaced = [tuple(stored[c][k] for k in STAGED_COLUMNS) for c in order if c in stored]
-    rollups.stage(-1, STAGED_COLUMNS, replaced)
+    rollups.stage_rows(-1, [stored[c] for c in order if c in stored])
     rollups.stage_table("_dossiers_new", 1)
     rollups.fold()
     conn.exec_driver_sql("DELETE FROM _dossiers_new")

@@ -280,9 +280,13 @@ class RollupWriter:
 
     def apply(self, removed: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]]) -> None:
         """Subtract the contribution of `removed` dossier rows and add that of `added` ones."""
-        for sign, rows in ((-1, removed), (1, added)):
-            self.stage(sign, STAGED_COLUMNS, [tuple(r[c] for c in STAGED_COLUMNS) for r in rows])
+        self.stage_rows(-1, removed)
+        self.stage_rows(1, added)
         self.fold()
+
+    def stage_rows(self, sign: int, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Stage dossier rows given as mappings (stored versions as read) with a sign."""
+        self.stage(sign, STAGED_COLUMNS, [tuple(r[c] for c in STAGED_COLUMNS) for r in rows])
 
     def stage(self, sign: int, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Stage dossier rows (value tuples in `columns` order, as the driver takes them) with a sign."""
