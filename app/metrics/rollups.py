@@ -220,9 +220,27 @@ def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
     )
 
 
+def _keys_sql(dialect: str) -> str:
+    """Record the full cube's keys that the staged contributions add to, with their first day.
+
+    A dossier's received date is its earliest contribution (due and close dates are never before
+    it), so a key's first day is the earliest received date of a dossier it ever held. Keys are
+    never removed: a count over the table bounds the keys a range can show, from above.
+    """
+    dims = ", ".join(DIMENSIONS)
+    if dialect == "postgresql":
+        select = f"SELECT {dims}, MIN(d) FROM _contrib WHERE received > 0 GROUP BY {dims} ORDER BY {dims}"
+    else:
+        select = f"SELECT {dims}, d FROM _contrib WHERE received > 0"
+    return (
+        f"INSERT INTO rollup_keys ({dims}, first_day) {select} ON CONFLICT ({dims}) "
+        "DO UPDATE SET first_day = excluded.first_day WHERE excluded.first_day < rollup_keys.first_day"
+    )
+
+
 def _fold_sql(dialect: str, target: str) -> list[str]:
     """The statements that fold the staged contributions (_contrib) into `target`, in lock order."""
-    out = []
+    out = [_keys_sql(dialect)] if target == "rollups" else []
     for cube, grains in CUBE_GRAINS.items():
         if cube != 0:
             out.append(_stage_cube_sql(dialect, cube))
@@ -324,6 +342,8 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
     for ddl in _temp_ddl(dialect):
         conn.exec_driver_sql(ddl)
     conn.exec_driver_sql(f"DELETE FROM {target}")
+    if target == "rollups":
+        conn.exec_driver_sql("DELETE FROM rollup_keys")
     for table in _TEMP_TABLES:
         conn.exec_driver_sql(f"DELETE FROM {table}")
     conn.exec_driver_sql(_fill_contrib_sql(dialect, [("dossiers", "1")]))
@@ -355,4 +375,22 @@ def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]
     conn.exec_driver_sql("DROP TABLE _expected")
     # A row that differs shows once as stored and once as expected: count each key once.
     keys = {tuple(r[k] for k in _KEY) for r in rows}
-    return len(keys), rows[:limit]
+    # The key table may hold keys no dossier holds any more (it bounds from above), never miss one.
+    dims = ", ".join(DIMENSIONS)
+    key_of = [
+        "agency_code",
+        "COALESCE(commune_code, '')",
+        "COALESCE(sector, '')",
+        "procedure_code",
+        "channel",
+    ]
+    named = ", ".join(f"{expr} AS {d}" for expr, d in zip(key_of, DIMENSIONS, strict=True))
+    missing_sql = (
+        f"SELECT 'missing key' AS side, {dims}, first_day FROM (SELECT {named}, "
+        f"MIN(received_date) AS first_day FROM dossiers GROUP BY {', '.join(key_of)}) AS k "
+        "WHERE NOT EXISTS (SELECT 1 FROM rollup_keys AS r WHERE r.agency = k.agency "
+        "AND r.commune = k.commune AND r.sector = k.sector AND r.procedure = k.procedure "
+        "AND r.channel = k.channel AND r.first_day <= k.first_day)"
+    )
+    missing = [dict(r._mapping) for r in conn.exec_driver_sql(missing_sql)]
+    return len(keys) + len(missing), (rows + missing)[:limit]

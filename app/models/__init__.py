@@ -7,8 +7,10 @@ from app.models.tables import (
     AuditEntry,
     DataState,
     Dossier,
+    RefusedRequests,
     SectorMapping,
     Target,
+    rollup_keys,
     rollups,
 )
 
@@ -19,8 +21,10 @@ __all__ = [
     "Base",
     "DataState",
     "Dossier",
+    "RefusedRequests",
     "SectorMapping",
     "Target",
     "metadata",
+    "rollup_keys",
     "rollups",
 ]

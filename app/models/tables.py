@@ -81,6 +81,22 @@ rollups = Table(
     sqlite_with_rowid=False,
 )
 
+# Every dimension key of the full cube that has had a dossier, with the first day it counts from:
+# a small table (one row per agency x commune x sector x procedure x channel seen), so a metrics
+# query can bound its answer's rows before computing it. Rows are only ever added or moved earlier,
+# so a count over it is an upper bound on the keys present in a range.
+rollup_keys = Table(
+    "rollup_keys",
+    metadata,
+    Column("agency", String(64), primary_key=True),
+    Column("commune", String(16), primary_key=True),
+    Column("sector", String(64), primary_key=True),
+    Column("procedure", String(32), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("first_day", Date, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 
 class Agency(Base):
     """A registered agency (cơ quan giải quyết): a provincial department or a commune People's Committee."""
@@ -133,6 +149,19 @@ class AuditEntry(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     counts: Mapped[str | None] = mapped_column(Text)  # JSON object of the result counts
     duration_ms: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class RefusedRequests(Base):
+    """Write requests refused with 401 or 403, counted per token (or none), day and status."""
+
+    __tablename__ = "refused_requests"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" when no token was recognised
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class Target(Base):
