@@ -24,7 +24,9 @@ from app.errors import install_error_handlers
 from app.integrations.dvcqg import router as dvcqg
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.metrics import router as metrics
+from app.metrics.guard import HeavySlots
 from app.metrics.http import ResponseCache
+from app.metrics.router import BoundMemo, NamesMemo
 from app.migrate import head_revision
 from app.openapi_docs import install_openapi
 from app.reference import router as reference
@@ -77,8 +79,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.response_cache = ResponseCache()
-    app.state.names_memo = {}
+    app.state.response_cache = ResponseCache(settings.cache_bytes, settings.cache_max_body)
+    app.state.heavy_slots = HeavySlots(settings.heavy_reads, settings.heavy_read_wait)
+    app.state.names_memo = NamesMemo()
+    app.state.bound_memo = BoundMemo()
     app.state.alembic_head = head_revision()
     if engine is not None:
         # Available before the lifespan runs too, for tests that skip it.

@@ -29,7 +29,17 @@ from fastapi.testclient import TestClient  # noqa: E402
 from app.main import create_app  # noqa: E402
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
-TABLES_TO_CLEAR = ("dossiers", "rollups", "agencies", "sector_mappings", "api_tokens", "audit_log", "targets")
+TABLES_TO_CLEAR = (
+    "dossiers",
+    "rollups",
+    "rollup_keys",
+    "agencies",
+    "sector_mappings",
+    "api_tokens",
+    "audit_log",
+    "refused_requests",
+    "targets",
+)
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}
 

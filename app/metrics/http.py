@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the metric and report endpoints: strict query parameters, ETags, a cache."""
+"""HTTP plumbing shared by the metric and report endpoints: strict query parameters, ETags, a cache,
+and the guarded read (deadline, heavy-read slot, client gone) every read of figures runs in."""
 
 from __future__ import annotations
 
@@ -7,10 +8,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import quote
 
+import anyio
 from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Connection, Engine
 
 from app.errors import ValidationFailed
+from app.metrics.guard import CLIENT_LEFT, Cancel, HeavySlots, ReadCancelled, cancelled_problem, interruptible
 
 
 def reject_unknown_params(request: Request, allowed: Iterable[str]) -> None:
@@ -26,8 +33,14 @@ def reject_unknown_params(request: Request, allowed: Iterable[str]) -> None:
         )
 
 
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def etag_of(body: bytes | Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    if isinstance(body, bytes):
+        digest.update(body)
+    else:
+        for piece in body:
+            digest.update(piece)
+    return '"' + digest.hexdigest()[:32] + '"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -41,19 +54,35 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    body: bytes
+    """A response body with its media type and ETag.
+
+    A large body stays in the pieces it was written in (`body` a tuple of bytes): joining them
+    would hold it twice at the moment of the join.
+    """
+
+    body: bytes | tuple[bytes, ...]
     media_type: str
     etag: str
     headers: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def size(self) -> int:
+        return len(self.body) if isinstance(self.body, bytes) else sum(len(p) for p in self.body)
+
 
 class ResponseCache:
-    """Rendered responses keyed by request and data version; only for figures that do not depend on now."""
+    """Rendered responses keyed by request and data version; only for figures that do not depend on now.
 
-    def __init__(self, size: int = 512) -> None:
+    Bounded by bytes (the bodies' sizes summed), least recently used out first; a body larger than
+    `max_body` is not kept at all, so one huge answer cannot push out every small one.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_body: int | None = None) -> None:
         self._items: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
         self._lock = threading.Lock()
-        self._size = size
+        self.max_bytes = max_bytes
+        self.max_body = max_bytes // 8 if max_body is None else max_body
+        self.bytes = 0
 
     def get(self, key: str, version: int) -> Rendered | None:
         with self._lock:
@@ -63,15 +92,28 @@ class ResponseCache:
             return hit
 
     def put(self, key: str, version: int, value: Rendered) -> None:
+        size = value.size
+        if size > self.max_body:
+            return
         with self._lock:
+            old = self._items.pop((key, version), None)
+            if old is not None:
+                self.bytes -= old.size
             self._items[(key, version)] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            self.bytes += size
+            while self.bytes > self.max_bytes and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self.bytes -= dropped.size
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def request_key(request: Request) -> str:
-    items = sorted(request.query_params.multi_items())
-    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in items)
+    """The exact request: parameters ordered by name, each name's values in the order given (the
+    order of `group_by` is the order of the rows' keys), names and values percent-escaped."""
+    items = sorted(request.query_params.multi_items(), key=lambda kv: kv[0])
+    return request.url.path + "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in items)
 
 
 def respond(request: Request, rendered: Rendered, cached: bool) -> Response:
@@ -85,20 +127,129 @@ def respond(request: Request, rendered: Rendered, cached: bool) -> Response:
     }
     if _matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(status_code=304, headers=headers)
-    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+    body = rendered.body
+    if isinstance(body, bytes):
+        return Response(body, media_type=rendered.media_type, headers=headers)
+    return _PiecesResponse(body, media_type=rendered.media_type, headers=headers)
 
 
-def cached_response(
-    request: Request, version: int, cacheable: bool, render: Callable[[], Rendered]
+class _PiecesResponse(Response):
+    """A body sent piece by piece, with its Content-Length known beforehand."""
+
+    def __init__(self, pieces: tuple[bytes, ...], media_type: str, headers: dict[str, str]) -> None:
+        super().__init__(b"", media_type=media_type, headers=headers)
+        self.pieces = pieces
+        self.headers["content-length"] = str(sum(len(p) for p in pieces))
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        batch: list[bytes] = []
+        size = 0
+        for piece in self.pieces:
+            batch.append(piece)
+            size += len(piece)
+            if size >= 1 << 20:
+                await send({"type": "http.response.body", "body": b"".join(batch), "more_body": True})
+                batch, size = [], 0
+        await send({"type": "http.response.body", "body": b"".join(batch), "more_body": False})
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan(Generic[T]):
+    """What the cheap first step of a read found: the data version, whether its answer may be
+    cached, whether it is heavy, and whatever the rendering needs (names, checked filters)."""
+
+    version: int
+    cacheable: bool
+    heavy: bool
+    context: T
+
+
+async def guarded_read(
+    request: Request,
+    plan: Callable[[Connection], ReadPlan[T]],
+    render: Callable[[Connection, Cancel, ReadPlan[T]], Rendered],
 ) -> Response:
-    """Serve from the cache when the data have not changed since; else render (and keep it if allowed)."""
-    cache: ResponseCache = request.app.state.response_cache
+    """Run a read of figures within its bounds.
+
+    1. `plan` (cheap: the data version, names, checked filters, the row bound) on a read connection;
+       it raises a 422 for an answer above the row limit. A cache hit answers here.
+    2. A heavy read takes a slot (TTHC_HEAVY_READS per process; 503 after the wait), holding no
+       connection meanwhile.
+    3. `render` on a fresh read connection in a worker thread, under the read's deadline
+       (TTHC_READ_TIMEOUT: 503 with Retry-After past it). While it runs, this task watches the
+       client: when it has gone, the work is cancelled.
+    """
+    state = request.app.state
+    settings = state.settings
+    engine: Engine = state.read_engine
+    cache: ResponseCache = state.response_cache
+    slots: HeavySlots = state.heavy_slots
+    cancel = Cancel(settings.read_timeout)
     key = request_key(request)
-    if cacheable:
-        hit = cache.get(key, version)
+
+    def first() -> tuple[ReadPlan[T], Rendered | None]:
+        with engine.connect() as conn, interruptible(conn, cancel):
+            p = plan(conn)
+        return p, cache.get(key, p.version) if p.cacheable else None
+
+    def second(p: ReadPlan[T]) -> Rendered:
+        with engine.connect() as conn, interruptible(conn, cancel):
+            rendered = render(conn, cancel, p)
+        if p.cacheable:
+            cache.put(key, p.version, rendered)
+        return rendered
+
+    try:
+        p, hit = await run_in_threadpool(first)
         if hit is not None:
             return respond(request, hit, cached=True)
-    rendered = render()
-    if cacheable:
-        cache.put(key, version, rendered)
+        if p.heavy:
+            await slots.acquire()
+        try:
+            rendered = await _watching_client(request, cancel, lambda: second(p))
+        finally:
+            if p.heavy:
+                slots.release()
+    except ReadCancelled as exc:
+        raise cancelled_problem(exc, settings.read_timeout) from None
     return respond(request, rendered, cached=False)
+
+
+async def _watching_client(request: Request, cancel: Cancel, work: Callable[[], Rendered]) -> Rendered:
+    """Run `work` in a worker thread; cancel it when the client disconnects. Returns when the thread
+    has finished, so a slot is never given back while its work still runs."""
+    result: list[Rendered] = []
+    failure: list[Exception] = []
+
+    async def run(done: anyio.Event) -> None:
+        try:
+            result.append(await run_in_threadpool(work))
+        except Exception as exc:
+            failure.append(exc)
+        finally:
+            done.set()
+
+    async def watch(done: anyio.Event) -> None:
+        while not done.is_set():
+            with anyio.move_on_after(0.25):
+                await done.wait()
+            if not done.is_set() and await request.is_disconnected():
+                cancel.set(CLIENT_LEFT)
+                return
+
+    done = anyio.Event()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, done)
+            tg.start_soon(watch, done)
+    except BaseException:
+        # The request itself was cancelled (shutdown): the thread cannot be, so stop its work.
+        cancel.set(CLIENT_LEFT)
+        raise
+    if failure:
+        raise failure[0]
+    return result[0]

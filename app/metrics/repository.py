@@ -111,8 +111,11 @@ def flows(
     dims: Sequence[str],
     filters: Filters,
     buckets: Sequence[Bucket],
-) -> dict[tuple[int, Key], dict[str, int]]:
+) -> dict[tuple[int, Key], list[int]]:
     """Every counter summed per (bucket index, dimension key) over each bucket's days.
+
+    The sums are lists in COUNTERS order: an answer can have a hundred thousand of them at once,
+    and a list of ints costs a fifth of a dict of named counters.
 
     The database sums rows per (grain, period, key); each (grain, period) lies in exactly one bucket,
     since buckets are cut into whole years, whole months and days, and the buckets' sums are added up
@@ -132,7 +135,7 @@ def flows(
     # One bucket: the database sums per key. Several: per (grain, period, key).
     periods = ["grain", "period"] if len(buckets) > 1 else []
     sql = _sums_sql(cube, pieces, filters, [*periods, *dims], COUNTERS, params)
-    out: dict[tuple[int, Key], dict[str, int]] = {}
+    out: dict[tuple[int, Key], list[int]] = {}
     n = len(dims)
     skip = len(periods)
     for row in conn.execute(text(sql), params.values):
@@ -140,7 +143,13 @@ def flows(
         if not any(values):
             continue  # nothing matched (an aggregate without GROUP BY still answers one row)
         bucket = owner[(int(row[0]), _as_date(row[1]))] if skip else 0
-        _accumulate(out, (bucket, _key(row, skip, n)), COUNTERS, values)
+        slot = (bucket, _key(row, skip, n))
+        acc = out.get(slot)
+        if acc is None:
+            out[slot] = [int(v or 0) for v in values]
+        else:
+            for j, v in enumerate(values):
+                acc[j] += int(v or 0)
     return out
 
 
@@ -217,3 +226,26 @@ def data_state(conn: Connection) -> tuple[int, datetime | None]:
     if changed is not None and changed.tzinfo is None:
         changed = changed.replace(tzinfo=UTC)
     return int(row[0]), changed
+
+
+def keys_version(conn: Connection) -> int:
+    """Moves whenever rollup_keys changes: a key bound read at one keys version holds until the next."""
+    return int(conn.execute(text("SELECT keys_version FROM data_state WHERE id = 1")).scalar() or 0)
+
+
+def key_bound(conn: Connection, dims: Sequence[str], filters: Filters, end: date) -> int:
+    """An upper bound on the dimension keys a range ending on `end` can show, from rollup_keys.
+
+    Every key that had a dossier received on or before `end` (filtered as asked), counted once per
+    distinct combination of the grouped dimensions. A key whose dossiers all closed long before is
+    counted too: it is a bound, never an undercount.
+    """
+    if not dims:
+        return 1
+    params = _Params()
+    cols = ", ".join(dims)
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT {cols} FROM rollup_keys WHERE first_day <= "
+        f"{params.add(end)}{_filter_sql(filters, params)}) AS k"
+    )
+    return int(conn.execute(text(sql), params.values).scalar_one())

@@ -329,11 +329,18 @@ class RollupWriter:
             return
         dialect = self.conn.dialect.name
         self.conn.exec_driver_sql(_fill_contrib_sql(dialect, self.sources))
-        for sql in _fold_sql(dialect, "rollups"):
+        statements = _fold_sql(dialect, "rollups")
+        if self.conn.exec_driver_sql(statements[0]).rowcount:
+            bump_keys_version(self.conn)
+        for sql in statements[1:]:
             self.conn.exec_driver_sql(sql)
         for table in _TEMP_TABLES:
             self.conn.exec_driver_sql(f"DELETE FROM {table}")
         self.sources = []
+
+
+def bump_keys_version(conn: Connection) -> None:
+    conn.exec_driver_sql("UPDATE data_state SET keys_version = keys_version + 1 WHERE id = 1")
 
 
 def rebuild(conn: Connection, target: str = "rollups") -> None:
@@ -349,6 +356,8 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
     conn.exec_driver_sql(_fill_contrib_sql(dialect, [("dossiers", "1")]))
     for sql in _fold_sql(dialect, target):
         conn.exec_driver_sql(sql)
+    if target == "rollups":
+        bump_keys_version(conn)
     for table in _TEMP_TABLES:
         conn.exec_driver_sql(f"DELETE FROM {table}")
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection, select
 
 from app.auth import ReadDep
-from app.db import read_engine
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.errors import ValidationFailed
 from app.jsonutil import dumps
 from app.metrics import repository, service
 from app.metrics.definitions import COUNTS, RATES
-from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
+from app.metrics.guard import Cancel
+from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
+from app.metrics.periods import TIME_UNITS, buckets
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
 from app.models import Agency
 from app.openapi_docs import problem_responses
@@ -30,6 +31,10 @@ DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 METRIC_PARAMS = ("from", "to", "group_by", *DIMENSIONS)
 MAX_DAY_BUCKETS = 3700
 MAX_VALUES = 500
+# Group keys whose reads are heavy whatever their bound: many buckets, or many keys per bucket.
+HEAVY_GROUPS = frozenset({"day", "procedure"})
+# Bodies smaller than this are sent (and cached) as one piece.
+_JOIN_BELOW = 1 << 20
 
 
 FILTERS_422 = (
@@ -42,19 +47,29 @@ def _bad(field: str, msg: str, kind: str = "value_error") -> ValidationFailed:
     return ValidationFailed(f"{field}: {msg}", errors=[{"loc": ["query", field], "msg": msg, "type": kind}])
 
 
+class NamesMemo:
+    """Agency and ward names of one data version, shared by a process's requests.
+
+    Replaced in one assignment, never changed in place: a reader takes `current` once and has a
+    consistent (version, names) pair whatever other threads do meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.current: tuple[int, dict[str, dict[str, str]]] | None = None
+
+
 def unit_names(
-    conn: Connection, province_code: int, version: int | None = None, memo: dict[str, Any] | None = None
+    conn: Connection, province_code: int, version: int | None = None, memo: NamesMemo | None = None
 ) -> dict[str, dict[str, str]]:
     """Agency and ward names by code; with a memo, read once per data version (a rename moves it)."""
-    if memo is not None and version is not None and memo.get("version") == version:
-        cached: dict[str, dict[str, str]] = memo["names"]
-        return cached
+    current = memo.current if memo is not None else None
+    if current is not None and current[0] == version:
+        return current[1]
     agencies = {code: name for code, name in conn.execute(select(Agency.code, Agency.name))}
     communes = {c.code: c.name for c in communes_of(province_code).values()}
     names = {"agency": agencies, "commune": communes}
     if memo is not None and version is not None:
-        memo.clear()
-        memo.update(version=version, names=names)
+        memo.current = (version, names)
     return names
 
 
@@ -98,26 +113,116 @@ def check_range(start: date, end: date, group_by: list[str]) -> None:
         raise _bad("group_by", "each group key at most once")
 
 
-def metrics_document(
-    conn: Connection,
-    request: Request,
-    start: date,
-    end: date,
-    group_by: list[str],
-    filters: dict[str, list[str]],
-    names: dict[str, dict[str, str]],
-) -> dict[str, Any]:
-    now = request.app.state.clock()
-    result = service.compute(conn, start=start, end=end, group_by=group_by, filters=filters, now=now)
+@dataclass(frozen=True, slots=True)
+class MetricsQuery:
+    start: date
+    end: date
+    group_by: list[str]
+    filters: dict[str, list[str]]
+    names: dict[str, dict[str, str]]
+
+
+class BoundMemo:
+    """Key bounds read from rollup_keys, for one keys version; a new version starts a new table."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.current: tuple[int, dict[tuple[Any, ...], int]] = (-1, {})
+
+    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
+        current = self.current
+        return current[1].get(key) if current[0] == version else None
+
+    def put(self, version: int, key: tuple[Any, ...], value: int) -> None:
+        current = self.current
+        if current[0] != version or len(current[1]) >= self.size:
+            current = (version, {})
+            self.current = current
+        current[1][key] = value
+
+
+# Channels a dossier can have (contract §2).
+_CHANNELS = 3
+
+
+def _registry_bound(dim: str, q: MetricsQuery) -> int | None:
+    """How many values `dim` can take in an answer, from the registries and filters; None if unknown."""
+    if dim in q.filters:
+        return len(q.filters[dim])
+    if dim == "agency":
+        return len(q.names["agency"])
+    if dim == "commune":
+        return len(q.names["commune"]) + 1  # and the dossiers without a commune
+    if dim == "channel":
+        return _CHANNELS
+    return None
+
+
+def row_bound(conn: Connection, q: MetricsQuery, small: int, memo: BoundMemo) -> tuple[int, int, int]:
+    """(bound, time buckets, keys): an upper bound on the rows of the answer, known before computing.
+
+    First from the registries (agencies, wards, channels, the filters' values): when that bound is
+    already `small` no query is needed. Else the distinct keys present up to the range's end are
+    counted in rollup_keys, memoised until the keys change.
+    """
+    time_keys = [g for g in q.group_by if g in TIME_UNITS]
+    dims = [g for g in q.group_by if g not in TIME_UNITS]
+    finest = min(time_keys, key=TIME_UNITS.index) if time_keys else None
+    n_buckets = len(buckets(finest, q.start, q.end))
+    known = [_registry_bound(d, q) for d in dims]
+    if all(k is not None for k in known):
+        keys = 1
+        for k in known:
+            keys *= k or 0
+        if n_buckets * keys <= small:
+            return n_buckets * keys, n_buckets, keys
+    version = repository.keys_version(conn)
+    memo_key = (tuple(dims), tuple(sorted((d, tuple(v)) for d, v in q.filters.items())), q.end)
+    cached = memo.get(version, memo_key)
+    if cached is None:
+        cached = repository.key_bound(conn, dims, q.filters, q.end)
+        memo.put(version, memo_key, cached)
+    return n_buckets * cached, n_buckets, cached
+
+
+def too_large(bound: int, n_buckets: int, keys: int, limit: int) -> ValidationFailed:
+    msg = (
+        f"the answer could have up to {bound:,} rows ({n_buckets:,} time buckets x {keys:,} keys present "
+        f"in the range: an upper bound), above the limit of {limit:,} rows"
+    )
+    return ValidationFailed(
+        f"{msg[0].upper()}{msg[1:]}. Narrow the query: a shorter range, a coarser time unit (month "
+        "instead of day), fewer group keys, or filters on agency, commune, sector, procedure or channel.",
+        errors=[{"loc": ["query", "group_by"], "msg": msg, "type": "too_large"}],
+    )
+
+
+# Rows written per piece of a streamed body.
+_ROWS_PER_PIECE = 512
+
+
+def metrics_body(
+    conn: Connection, q: MetricsQuery, now: datetime, check: Callable[[], None]
+) -> tuple[bytes, ...]:
+    """The document of contract §4 in pieces, written row by row from the compact rows."""
+    result = service.compute(
+        conn, start=q.start, end=q.end, group_by=q.group_by, filters=q.filters, now=now, check=check
+    )
     _, changed = repository.data_state(conn)
-    return {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "group_by": group_by,
+    head = {
+        "from": q.start.isoformat(),
+        "to": q.end.isoformat(),
+        "group_by": q.group_by,
         "data_as_of": to_local(changed).isoformat() if changed else None,
-        "rows": [service.row_json(r, names) for r in result.rows],
-        "totals": {"counts": result.totals_counts, "rates": result.totals_rates},
     }
+    out = [dumps(head)[:-1] + b',"rows":[']
+    rows = result.rows
+    for start in range(0, len(rows), _ROWS_PER_PIECE):
+        check()
+        piece = b",".join(dumps(service.row_json(r, q.names)) for r in rows[start : start + _ROWS_PER_PIECE])
+        out.append(piece if start == 0 else b"," + piece)
+    out.append(b'],"totals":' + dumps({"counts": result.totals_counts, "rates": result.totals_rates}) + b"}")
+    return tuple(out)
 
 
 @router.get(
@@ -131,14 +236,20 @@ def metrics_document(
             401,
             403,
             422,
+            503,
             descriptions={
                 422: FILTERS_422 + "; or `to` is before `from`, the range passes 30 years (3,700 days "
-                "with group_by=day), or a group key repeats."
+                "with group_by=day), or a group key repeats; or the answer could pass the row limit "
+                "(TTHC_METRICS_MAX_ROWS, default 100,000): time buckets x the keys present in the range, "
+                "an upper bound decided before computing (error type `too_large`).",
+                503: "The read passed its deadline (TTHC_READ_TIMEOUT, default 30 s), or it is heavy "
+                "(grouped by day or procedure, or a large row bound) and no slot for heavy reads freed up "
+                "within 2 s. `Retry-After` says when to try again.",
             },
         ),
     },
 )
-def get_metrics(
+async def get_metrics(
     request: Request,
     _reader: ReadDep,
     from_: Annotated[IsoDate, Query(alias="from", description="first day, inclusive (local date)")],
@@ -153,26 +264,28 @@ def get_metrics(
     reject_unknown_params(request, METRIC_PARAMS)
     groups: list[str] = list(group_by or [])
     check_range(from_, to, groups)
-    engine = read_engine(request)
-    with engine.connect() as conn:
-        version, names, filters = read_context(
-            request,
-            conn,
-            {
-                "agency": agency,
-                "commune": commune,
-                "sector": sector,
-                "procedure": procedure,
-                "channel": channel,
-            },
-        )
-        today = local_date(request.app.state.clock())
+    settings = request.app.state.settings
+    now = request.app.state.clock()
+    raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
 
-        def render() -> Rendered:
-            body = dumps(metrics_document(conn, request, from_, to, groups, filters, names))
-            return Rendered(body, "application/json", etag_of(body))
+    def plan(conn: Connection) -> ReadPlan[MetricsQuery]:
+        version, names, filters = read_context(request, conn, raw)
+        q = MetricsQuery(from_, to, groups, filters, names)
+        small = min(settings.heavy_read_rows, settings.metrics_max_rows)
+        bound, n_buckets, keys = row_bound(conn, q, small, request.app.state.bound_memo)
+        if bound > settings.metrics_max_rows:
+            raise too_large(bound, n_buckets, keys, settings.metrics_max_rows)
+        heavy = bound > settings.heavy_read_rows or bool(HEAVY_GROUPS & set(groups))
+        return ReadPlan(version, cacheable=to < local_date(now), heavy=heavy, context=q)
 
-        return cached_response(request, version, cacheable=to < today, render=render)
+    def render(conn: Connection, cancel: Cancel, p: ReadPlan[MetricsQuery]) -> Rendered:
+        body = metrics_body(conn, p.context, now, cancel.check)
+        if sum(len(piece) for piece in body) <= _JOIN_BELOW:
+            joined = b"".join(body)
+            return Rendered(joined, "application/json", etag_of(joined))
+        return Rendered(body, "application/json", etag_of(body))
+
+    return await guarded_read(request, plan, render)
 
 
 @router.get(

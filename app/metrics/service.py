@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from app.metrics import calculator, repository
+from app.metrics.counters import COUNTERS
+from app.metrics.definitions import COUNT_NAMES
 from app.metrics.periods import TIME_UNITS, buckets, label
 from app.metrics.rollups import choose_cube
 from app.timeutil import local_date
@@ -22,9 +24,23 @@ ZERO_STATE: State = {"pending": 0, "pending_overdue": 0, "overdue_apologised": 0
 
 @dataclass(frozen=True, slots=True)
 class MetricRow:
+    """One row's keys and counts; the counts kept as a tuple in COUNT_NAMES order.
+
+    An answer may hold up to the row limit (100,000 by default) of these at once, before it is
+    sorted and written: a tuple of ints costs a fifth of a dict of counts, and the rates are
+    derived when the row is written.
+    """
+
     keys: dict[str, str | None]  # group key -> value (time keys as labels)
-    counts: dict[str, int]
-    rates: dict[str, float | None]
+    values: tuple[int, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(zip(COUNT_NAMES, self.values, strict=True))
+
+    @property
+    def rates(self) -> dict[str, float | None]:
+        return calculator.rates(self.counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +66,16 @@ class StateReader:
         self._now_state: dict[Key, State] | None = None
 
     def at_end_of(self, day: date) -> dict[Key, State]:
+        """Only keys with something pending: a key whose dossiers are all closed has no state."""
         if day >= self.today:
             return self.now_state()
         sums = repository.prefix_sums(self.conn, self.cube, self.dims, self.filters, day)
-        return {k: calculator.state_from_sums(v) for k, v in sums.items()}
+        out: dict[Key, State] = {}
+        for k, v in sums.items():
+            state = calculator.state_from_sums(v)
+            if any(state.values()):
+                out[k] = state
+        return out
 
     def now_state(self) -> dict[Key, State]:
         """The state at the end of yesterday plus what happened today before now."""
@@ -78,8 +100,14 @@ def compute(
     filters: repository.Filters,
     now: datetime,
     keep_empty_keys: Sequence[Key] = (),
+    check: Callable[[], None] = lambda: None,
 ) -> MetricResult:
-    """Contract §4: every count and rate per group (and time bucket), and the totals."""
+    """Contract §4: every count and rate per group (and time bucket), and the totals.
+
+    The work is proportional to the rollup rows read plus the rows emitted: a bucket visits the
+    keys with flows in it and the keys with something pending (each of which makes a row), never
+    every key that ever had a dossier. `check` is called between buckets (a read's deadline).
+    """
     time_keys = [g for g in group_by if g in TIME_UNITS]
     dims = [g for g in group_by if g not in TIME_UNITS]
     finest = min(time_keys, key=TIME_UNITS.index) if time_keys else None
@@ -88,16 +116,20 @@ def compute(
     flow = repository.flows(conn, cube, dims, filters, bks)
     states = StateReader(conn, cube, dims, filters, now)
 
-    per_bucket: dict[int, dict[Key, dict[str, int]]] = defaultdict(dict)
-    for (index, key), counters in flow.items():
-        per_bucket[index][key] = counters
+    per_bucket: dict[int, dict[Key, list[int]]] = defaultdict(dict)
+    for (index, key), sums in flow.items():
+        per_bucket[index][key] = sums
+    del flow
+    check()
     carried = states.at_end_of(start - timedelta(days=1))
     first_carried = carried
     rows: list[MetricRow] = []
     total_flows: dict[str, int] = {}
     end_state: dict[Key, State] = carried
+    keep = set(keep_empty_keys)
     for i, b in enumerate(bks):
-        bucket_flows = per_bucket.get(i, {})
+        check()
+        bucket_flows = {k: dict(zip(COUNTERS, v, strict=True)) for k, v in per_bucket.pop(i, {}).items()}
         if b.end >= states.today:
             end_state = states.now_state()
         else:
@@ -106,8 +138,12 @@ def compute(
             for key, counters in bucket_flows.items():
                 before = carried.get(key, ZERO_STATE)
                 delta = calculator.state_from_sums(counters)
-                end_state[key] = {name: before[name] + delta[name] for name in ZERO_STATE}
-        keys = set(bucket_flows) | set(carried) | set(end_state) | set(keep_empty_keys)
+                moved = {name: before[name] + delta[name] for name in ZERO_STATE}
+                if any(moved.values()):
+                    end_state[key] = moved
+                else:
+                    end_state.pop(key, None)
+        keys = set(bucket_flows) | set(carried) | set(end_state) | keep
         if not dims:
             keys.add(())
         time_labels = {t: label(t, b.start) for t in time_keys}
@@ -115,11 +151,9 @@ def compute(
             c = calculator.counts(
                 bucket_flows.get(key, {}), carried.get(key, ZERO_STATE), end_state.get(key, ZERO_STATE)
             )
-            if dims and key not in keep_empty_keys and not any(c.values()):
+            if dims and key not in keep and not any(c.values()):
                 continue
-            rows.append(
-                MetricRow({**time_labels, **dict(zip(dims, key, strict=True))}, c, calculator.rates(c))
-            )
+            rows.append(MetricRow({**time_labels, **dict(zip(dims, key, strict=True))}, tuple(c.values())))
         for counters in bucket_flows.values():
             for name, value in counters.items():
                 if value:

@@ -183,3 +183,5 @@ class DataState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Moves when rollup_keys gains a key or a key's first day moves back (row bounds memoised on it).
+    keys_version: Mapped[int] = mapped_column(Integer, server_default="0")

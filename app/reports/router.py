@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,13 +11,14 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep, WriteSessionDep, read_engine
+from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
 from app.jsonutil import dumps
 from app.metrics import repository
-from app.metrics.http import Rendered, cached_response, etag_of, reject_unknown_params
+from app.metrics.guard import Cancel
+from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import report_period, year_range
 from app.metrics.router import (
     DIMENSIONS,
@@ -39,7 +41,8 @@ from app.reports.schemas import (
     TargetOut,
     TargetsResponse,
 )
-from app.reports.targets import BY_NAME, replace_targets, targets_for_year
+from app.reports.service import Names
+from app.reports.targets import BY_NAME, EffectiveTarget, replace_targets, targets_for_year
 from app.timeutil import local_date
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -88,7 +91,7 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
         ),
     },
 )
-def get_dossier_processing_report(
+async def get_dossier_processing_report(
     request: Request,
     _reader: ReadDep,
     period: Annotated[
@@ -113,37 +116,33 @@ def get_dossier_processing_report(
         p = report_period(period, basis)
     except ValueError as exc:
         raise _bad(["query", "period"], str(exc)) from None
-    engine = read_engine(request)
-    with engine.connect() as conn:
-        version, names, filters = read_context(
-            request,
-            conn,
-            {
-                "agency": agency,
-                "commune": commune,
-                "sector": sector,
-                "procedure": procedure,
-                "channel": channel,
-            },
+    now = request.app.state.clock()
+    raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
+
+    def plan(conn: Connection) -> ReadPlan[tuple[Names, dict[str, list[str]]]]:
+        version, names, filters = read_context(request, conn, raw)
+        # One row per unit of a registry (or sector): bounded by the reference data, never heavy.
+        return ReadPlan(version, cacheable=p.end < local_date(now), heavy=False, context=(names, filters))
+
+    def render_report(
+        conn: Connection, cancel: Cancel, plan_: ReadPlan[tuple[Names, dict[str, list[str]]]]
+    ) -> Rendered:
+        names, filters = plan_.context
+        doc = service.report_document(
+            conn, period=p, basis=basis, unit=unit, filters=filters, names=names, now=now, check=cancel.check
         )
-        now = request.app.state.clock()
+        if format == "json":
+            body = dumps(doc)
+            return Rendered(body, "application/json", etag_of(body))
+        if format == "csv":
+            body, media, ext = render.to_csv(doc, filters), render.CSV_MEDIA_TYPE, "csv"
+        else:
+            as_of = datetime.fromisoformat(doc["data_as_of"]) if doc["data_as_of"] else None
+            body, media, ext = render.to_xlsx(doc, filters, as_of), render.XLSX_MEDIA_TYPE, "xlsx"
+        disposition = f'attachment; filename="{render.filename(doc, ext)}"'
+        return Rendered(body, media, etag_of(body), (("Content-Disposition", disposition),))
 
-        def render_report() -> Rendered:
-            doc = service.report_document(
-                conn, period=p, basis=basis, unit=unit, filters=filters, names=names, now=now
-            )
-            if format == "json":
-                body = dumps(doc)
-                return Rendered(body, "application/json", etag_of(body))
-            if format == "csv":
-                body, media, ext = render.to_csv(doc, filters), render.CSV_MEDIA_TYPE, "csv"
-            else:
-                as_of = datetime.fromisoformat(doc["data_as_of"]) if doc["data_as_of"] else None
-                body, media, ext = render.to_xlsx(doc, filters, as_of), render.XLSX_MEDIA_TYPE, "xlsx"
-            disposition = f'attachment; filename="{render.filename(doc, ext)}"'
-            return Rendered(body, media, etag_of(body), (("Content-Disposition", disposition),))
-
-        return cached_response(request, version, cacheable=p.end < local_date(now), render=render_report)
+    return await guarded_read(request, plan, render_report)
 
 
 @router.get(
@@ -174,7 +173,7 @@ def get_dossier_processing_report(
         ),
     },
 )
-def get_scorecard(
+async def get_scorecard(
     request: Request,
     _reader: ReadDep,
     unit: ScorecardUnit = "agency",
@@ -202,30 +201,35 @@ def get_scorecard(
         basis = basis or "calendar"
         start, end = year_range(year, basis)
         targets_year = year
-    engine = read_engine(request)
     settings = request.app.state.settings
-    with engine.connect() as conn:
+
+    def plan(conn: Connection) -> ReadPlan[tuple[Names, Sequence[EffectiveTarget]]]:
         version, _ = repository.data_state(conn)
         names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
         targets = targets_for_year(conn, targets_year)
+        return ReadPlan(version, cacheable=end < local_date(now), heavy=False, context=(names, targets))
 
-        def render_scorecard() -> Rendered:
-            doc = service.scorecard_document(
-                conn,
-                unit=unit,
-                year=year,
-                basis=basis,
-                start=start,
-                end=end,
-                targets_year=targets_year,
-                targets=targets,
-                names=names,
-                now=now,
-            )
-            body = dumps(doc)
-            return Rendered(body, "application/json", etag_of(body))
+    def render_scorecard(
+        conn: Connection, cancel: Cancel, plan_: ReadPlan[tuple[Names, Sequence[EffectiveTarget]]]
+    ) -> Rendered:
+        names, targets = plan_.context
+        doc = service.scorecard_document(
+            conn,
+            unit=unit,
+            year=year,
+            basis=basis,
+            start=start,
+            end=end,
+            targets_year=targets_year,
+            targets=targets,
+            names=names,
+            now=now,
+            check=cancel.check,
+        )
+        body = dumps(doc)
+        return Rendered(body, "application/json", etag_of(body))
 
-        return cached_response(request, version, cacheable=end < local_date(now), render=render_scorecard)
+    return await guarded_read(request, plan, render_scorecard)
 
 
 def _targets_response(conn: Connection, year: int) -> TargetsResponse:

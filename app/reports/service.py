@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -58,6 +58,7 @@ def report_document(
     filters: Mapping[str, Sequence[str]],
     names: Names,
     now: datetime,
+    check: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     """The periodic report as JSON: /v1/metrics grouped by the unit over the period, plus the period."""
     result = metrics.compute(
@@ -68,6 +69,7 @@ def report_document(
         filters=filters,
         now=now,
         keep_empty_keys=_every_unit(unit, names, filters),
+        check=check,
     )
     rows = []
     for r in result.rows:
@@ -138,11 +140,12 @@ def scorecard_rows(
     targets: Sequence[EffectiveTarget],
     names: Names,
     now: datetime,
+    check: Callable[[], None] = lambda: None,
 ) -> list[dict[str, Any]]:
     """One row per registered agency (or ward of the province), each target judged, ranked 1..n."""
     every = _every_unit(unit, names, {})
     main = metrics.compute(
-        conn, start=start, end=end, group_by=[unit], filters={}, now=now, keep_empty_keys=every
+        conn, start=start, end=end, group_by=[unit], filters={}, now=now, keep_empty_keys=every, check=check
     )
     lci = metrics.compute(
         conn,
@@ -151,6 +154,7 @@ def scorecard_rows(
         group_by=[unit],
         filters={"sector": list(LAND_CONSTRUCTION_INVESTMENT)},
         now=now,
+        check=check,
     )
     lci_counts = {r.keys[unit]: r.counts for r in lci.rows}
     rows: list[dict[str, Any]] = []
@@ -203,6 +207,7 @@ def scorecard_document(
     targets: Sequence[EffectiveTarget],
     names: Names,
     now: datetime,
+    check: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     return {
         "year": year,
@@ -212,5 +217,7 @@ def scorecard_document(
         "unit": unit,
         "targets_year": targets_year,
         "data_as_of": _data_as_of(conn),
-        "rows": scorecard_rows(conn, unit=unit, start=start, end=end, targets=targets, names=names, now=now),
+        "rows": scorecard_rows(
+            conn, unit=unit, start=start, end=end, targets=targets, names=names, now=now, check=check
+        ),
     }

@@ -8,6 +8,7 @@ Create Date: 2026-11-30 09:20:00
   bound is read from it), filled from the stored dossiers;
 - refused_requests: 401/403 write requests counted per token, day and status instead of one audit
   row each;
+- data_state.keys_version, moved when rollup_keys changes (row bounds are memoised on it);
 - an index on audit_log.at, for pruning by age.
 """
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ def upgrade() -> None:
         "MIN(received_date) FROM dossiers "
         "GROUP BY agency_code, COALESCE(commune_code, ''), COALESCE(sector, ''), procedure_code, channel"
     )
+    with op.batch_alter_table('data_state') as batch:
+        batch.add_column(sa.Column('keys_version', sa.Integer(), server_default='0', nullable=False))
     op.create_table('refused_requests',
     sa.Column('token_id', sa.String(length=32), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -52,4 +55,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_audit_log_at', table_name='audit_log')
     op.drop_table('refused_requests')
+    with op.batch_alter_table('data_state') as batch:
+        batch.drop_column('keys_version')
     op.drop_table('rollup_keys')
