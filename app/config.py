@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
+    # Issue 12 (audit)
+    audit_retention_days: int = Field(
+        365, ge=0, le=36500, validation_alias=AliasChoices("TTHC_AUDIT_RETENTION_DAYS")
+    )  # audit_log rows and refused-request counts older than this go; 0 keeps them forever
 
     @field_validator("admin_token")
     @classmethod
