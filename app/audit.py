@@ -3,26 +3,93 @@
 One ASGI middleware sees every write, including those refused before an endpoint runs (a bad body, a
 missing scope), so no endpoint can forget it. Endpoints only leave their result counts in
 `request.state.audit_counts`; the token id is left in `request.state.token_id` by `app.auth`.
+
+Every write gives one structured log line. What is stored depends on the outcome:
+- a write refused with 401 or 403 adds one to a counter in `refused_requests`, keyed by token (""
+  when none was recognised), local day and status: one upsert, so refused traffic, however much of
+  it, cannot grow the store beyond one row per token, day and status;
+- any other write by a recognised token is a row of `audit_log`; anonymous writes are only logged.
+
+Both are kept for TTHC_AUDIT_RETENTION_DAYS (0: forever). Writes prune in the same transaction:
+at most once per PRUNE_EVERY per process, at most PRUNE_BATCH audit rows at a time (oldest first,
+through the index on `at`), and again at the next write while a pass found a full batch.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.models import AuditEntry
-from app.timeutil import to_local
+from app.models import AuditEntry, RefusedRequests
+from app.timeutil import local_date, to_local
 
 log = logging.getLogger("tthc.audit")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REFUSED_STATUSES = frozenset({401, 403})
+NO_TOKEN = ""  # the token id under which refusals without a recognised token are counted
+PRUNE_EVERY = timedelta(minutes=10)
+PRUNE_BATCH = 1000
+
+_AUDIT = cast(Table, AuditEntry.__table__)
+_REFUSED = cast(Table, RefusedRequests.__table__)
+
+
+class Pruner:
+    """When a write also prunes: once per PRUNE_EVERY per process, or at once while a backlog remains.
+
+    Thread-safe: the claim is taken under a lock, so of concurrent writes only one prunes.
+    """
+
+    def __init__(self, retention_days: int) -> None:
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        self._last: datetime | None = None
+        self._backlog = False
+
+    def claim(self, now: datetime) -> bool:
+        if self.retention_days <= 0:
+            return False
+        with self._lock:
+            last = self._last
+            if self._backlog or last is None or now - last >= PRUNE_EVERY or now < last:
+                self._last, self._backlog = now, False
+                return True
+            return False
+
+    def prune(self, conn: Connection, now: datetime) -> int:
+        """Delete expired counters and up to PRUNE_BATCH expired audit rows; returns the audit rows gone."""
+        cutoff = now - timedelta(days=self.retention_days)
+        conn.execute(delete(_REFUSED).where(_REFUSED.c.day < local_date(cutoff)))
+        oldest = select(_AUDIT.c.id).where(_AUDIT.c.at < cutoff).order_by(_AUDIT.c.at).limit(PRUNE_BATCH)
+        deleted = conn.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(oldest))).rowcount
+        with self._lock:
+            self._backlog = deleted >= PRUNE_BATCH
+        return int(deleted)
+
+
+def count_refused(conn: Connection, token_id: str | None, at: datetime, status: int) -> None:
+    """count + 1 for (token, local day, status): one INSERT ... ON CONFLICT DO UPDATE, on both stores."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(_REFUSED).values(
+        token_id=token_id or NO_TOKEN, day=local_date(at), status_code=status, count=1
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[_REFUSED.c.token_id, _REFUSED.c.day, _REFUSED.c.status_code],
+            set_={"count": _REFUSED.c.count + 1},
+        )
+    )
 
 
 def record(
@@ -34,8 +101,9 @@ def record(
     status: int,
     counts: dict[str, int] | None,
     duration_ms: float,
+    pruner: Pruner | None = None,
 ) -> None:
-    """Write one entry to the structured log and, when a token was recognised, to the audit table."""
+    """Write one entry to the structured log, and count it (refused) or store it (recognised token)."""
     entry = {
         "at": to_local(at).isoformat(),
         "token_id": token_id,
@@ -46,23 +114,27 @@ def record(
         "duration_ms": round(duration_ms, 1),
     }
     log.info("write %s", orjson.dumps(entry).decode())
-    if token_id is None:
-        # Requests without a valid token stay out of the table, so anonymous traffic cannot fill it.
+    refused = status in REFUSED_STATUSES
+    if token_id is None and not refused:
+        # Other requests without a valid token stay out of the store, so anonymous traffic cannot fill it.
         return
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        conn.execute(
-            cast(Table, AuditEntry.__table__)
-            .insert()
-            .values(
-                at=at,
-                token_id=token_id,
-                method=method,
-                path=path,
-                status_code=status,
-                counts=orjson.dumps(counts).decode() if counts is not None else None,
-                duration_ms=duration_ms,
+        if refused:
+            count_refused(conn, token_id, at, status)
+        else:
+            conn.execute(
+                _AUDIT.insert().values(
+                    at=at,
+                    token_id=token_id,
+                    method=method,
+                    path=path,
+                    status_code=status,
+                    counts=orjson.dumps(counts).decode() if counts is not None else None,
+                    duration_ms=duration_ms,
+                )
             )
-        )
+        if pruner is not None and pruner.claim(at):
+            pruner.prune(conn, at)
 
 
 class AuditMiddleware:
@@ -70,6 +142,12 @@ class AuditMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._pruner: Pruner | None = None  # made at the first write, from the app's settings
+
+    def _pruner_for(self, app: Any) -> Pruner:
+        if self._pruner is None:
+            self._pruner = Pruner(app.state.settings.audit_retention_days)
+        return self._pruner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -102,6 +180,7 @@ class AuditMiddleware:
                     status,
                     state.get("audit_counts"),
                     (time.perf_counter() - started) * 1000,
+                    self._pruner_for(app),
                 )
             except Exception:
                 # The request's own work is done and answered; a failed audit write must not undo that.

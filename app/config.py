@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
-    # Issue 12 (reads): what one read may cost.
+    # What one read may cost.
     metrics_max_rows: int = Field(100_000, ge=1, validation_alias=AliasChoices("TTHC_METRICS_MAX_ROWS"))
     read_timeout: float = Field(30.0, gt=0, le=3600, validation_alias=AliasChoices("TTHC_READ_TIMEOUT"))
     heavy_reads: int = Field(1, ge=1, le=64, validation_alias=AliasChoices("TTHC_HEAVY_READS"))
@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     heavy_read_wait: float = Field(2.0, ge=0, le=60, validation_alias=AliasChoices("TTHC_HEAVY_READ_WAIT"))
     cache_bytes: int = Field(64 * 1024 * 1024, ge=0, validation_alias=AliasChoices("TTHC_CACHE_BYTES"))
     cache_max_body: int = Field(8 * 1024 * 1024, ge=0, validation_alias=AliasChoices("TTHC_CACHE_MAX_BODY"))
+    # How long the audit trail is kept.
+    audit_retention_days: int = Field(
+        365, ge=0, le=36500, validation_alias=AliasChoices("TTHC_AUDIT_RETENTION_DAYS")
+    )  # audit_log rows and refused-request counts older than this go; 0 keeps them forever
 
     @field_validator("admin_token")
     @classmethod

@@ -209,6 +209,14 @@ def success_examples() -> dict[str, Any]:
             "next_cursor": None,
             "total": 1,
         },
+        "list_refused_requests": {
+            "items": [
+                {"token_id": TOKEN_INFO["id"], "day": "2025-10-01", "status": 403, "count": 300},
+                {"token_id": None, "day": "2025-10-01", "status": 401, "count": 12},
+            ],
+            "next_cursor": None,
+            "total": 2,
+        },
         "healthz": {"status": "ok"},
         "readyz": {"status": "ok", "database": "postgresql", "revision": "0001"},
     }

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
-from app.errors import NotFound
+from app.errors import NotFound, ValidationFailed
 from app.jsonutil import loads
-from app.models import ApiToken, AuditEntry
+from app.models import ApiToken, AuditEntry, RefusedRequests
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
 
@@ -81,6 +84,19 @@ class AuditPage(BaseModel):
     items: list[AuditItem]
     next_cursor: int | None = Field(description="pass as `before` for the next (older) page")
     total: int
+
+
+class RefusedItem(BaseModel):
+    token_id: str | None = Field(description="the token refused; null when no valid token was presented")
+    day: date = Field(description="the local (Vietnam) day")
+    status: int = Field(description="401 (no valid token) or 403 (the token lacks the right)")
+    count: int
+
+
+class RefusedPage(BaseModel):
+    items: list[RefusedItem]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next (older) page")
+    total: int = Field(description="rows matching the filters, over all pages")
 
 
 @router.post(
@@ -188,3 +204,80 @@ def list_audit(
         for r in rows[:limit]
     ]
     return AuditPage(items=items, next_cursor=rows[limit - 1].id if len(rows) > limit else None, total=total)
+
+
+_REFUSED_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\|([0-9A-Za-z_-]{0,32})\|(401|403)$")
+
+
+def _encode_refused_cursor(r: RefusedRequests) -> str:
+    raw = f"{r.day.isoformat()}|{r.token_id}|{r.status_code}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_refused_cursor(cursor: str) -> tuple[date, str, int]:
+    invalid = ValidationFailed(
+        "The cursor is not one this service issued.",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
+    )
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        m = _REFUSED_CURSOR.fullmatch(raw)
+        if m is None:
+            raise invalid
+        return date.fromisoformat(m.group(1)), m.group(2), int(m.group(3))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise invalid from exc
+
+
+@router.get(
+    "/v1/audit/refused",
+    operation_id="list_refused_requests",
+    response_model=RefusedPage,
+    summary="Write requests refused with 401 or 403, counted per token, day and status; newest day first",
+    responses=problem_responses(
+        401,
+        403,
+        422,
+        descriptions={
+            422: "A parameter is malformed, `from` is after `to`, or `cursor` was not issued here."
+        },
+    ),
+)
+def list_refused_requests(
+    session: SessionDep,
+    _admin: AdminDep,
+    from_: Annotated[date | None, Query(alias="from", description="first local day (inclusive)")] = None,
+    to: Annotated[date | None, Query(description="last local day (inclusive)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> RefusedPage:
+    if from_ is not None and to is not None and from_ > to:
+        raise ValidationFailed(
+            "from is after to.",
+            errors=[{"loc": ["query", "from"], "msg": "from is after to", "type": "value_error"}],
+        )
+    r = RefusedRequests
+    conds = []
+    if from_ is not None:
+        conds.append(r.day >= from_)
+    if to is not None:
+        conds.append(r.day <= to)
+    total = session.scalar(select(func.count()).select_from(r).where(*conds)) or 0
+    if cursor is not None:
+        day, token_id, status = _decode_refused_cursor(cursor)
+        # Newest day first, then token and status ascending: the rows after (day, token, status).
+        conds.append(
+            or_(
+                r.day < day,
+                and_(r.day == day, r.token_id > token_id),
+                and_(r.day == day, r.token_id == token_id, r.status_code > status),
+            )
+        )
+    q = select(r).where(*conds).order_by(r.day.desc(), r.token_id, r.status_code).limit(limit + 1)
+    rows = list(session.scalars(q))
+    items = [
+        RefusedItem(token_id=x.token_id or None, day=x.day, status=x.status_code, count=x.count)
+        for x in rows[:limit]
+    ]
+    next_cursor = _encode_refused_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return RefusedPage(items=items, next_cursor=next_cursor, total=total)

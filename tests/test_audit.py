@@ -1,8 +1,11 @@
-"""Every write request is audited (token id, counts, duration, time) in a table and the log, never values."""
+"""Every write request is audited (token id, counts, duration, time) in a table and the log, never values;
+refused writes (401/403) are counted per token, day and status; both are kept for the retention period."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -11,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from app import audit
 from app.auth import ADMIN_TOKEN_ID
 from tests.conftest import Clock
 from tests.factory import OTHER_AGENCY, rec
@@ -19,11 +23,34 @@ from tests.ingesting import NDJSON, app_client, ndjson, new_token, with_token
 ZERO = {"received": 0, "created": 0, "updated": 0, "unchanged": 0, "stale": 0, "rejected": 0}
 
 
+@pytest.fixture(autouse=True)
+def no_refused_counts(engine: Engine) -> Iterator[None]:
+    """The shared reset does not clear refused_requests: start each test here without counters."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM refused_requests"))
+    yield
+
+
 def entries(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     r = client.get("/v1/audit", params=params)
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+def refused(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    r = client.get("/v1/audit/refused", params=params)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+def stored_counters(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT token_id, day, status_code, count FROM refused_requests ORDER BY day, token_id")
+        )
+        return [(t, d if isinstance(d, date) else date.fromisoformat(d), s, c) for t, d, s, c in rows]
 
 
 def summary(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -61,7 +88,7 @@ def test_put_and_delete_are_audited_with_their_results(client: TestClient) -> No
     ]
 
 
-def test_refused_writes_are_audited_too(client: TestClient) -> None:
+def test_writes_refused_for_their_body_are_audited_and_for_the_token_counted(client: TestClient) -> None:
     reader = with_token(client, new_token(client, ["read"]))
     reader_id = client.get("/v1/tokens").json()[0]["id"]
     client.post("/v1/dossiers", content=b"[]", headers={"Content-Type": "text/plain"})
@@ -70,8 +97,8 @@ def test_refused_writes_are_audited_too(client: TestClient) -> None:
     assert [summary(e) for e in reversed(entries(client))][1:] == [
         (ADMIN_TOKEN_ID, "POST", "/v1/dossiers", 415, ZERO),
         (ADMIN_TOKEN_ID, "POST", "/v1/dossiers", 400, ZERO),
-        (reader_id, "POST", "/v1/dossiers", 403, None),
     ]
+    assert refused(client) == [{"token_id": reader_id, "day": "2025-10-01", "status": 403, "count": 1}]
 
 
 def test_token_administration_is_audited(client: TestClient) -> None:
@@ -90,7 +117,7 @@ def test_reads_are_not_audited(client: TestClient) -> None:
     assert client.get("/v1/audit").json()["total"] == 0
 
 
-def test_requests_without_a_valid_token_are_logged_but_not_stored(
+def test_requests_without_a_valid_token_are_logged_and_counted_but_not_stored(
     client: TestClient, anon: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="tthc.audit"):
@@ -98,6 +125,7 @@ def test_requests_without_a_valid_token_are_logged_but_not_stored(
     assert client.get("/v1/audit").json()["total"] == 0
     [line] = [r.getMessage() for r in caplog.records if r.name == "tthc.audit"]
     assert orjson.loads(line.removeprefix("write "))["status"] == 401
+    assert refused(client) == [{"token_id": None, "day": "2025-10-01", "status": 401, "count": 1}]
 
 
 def test_a_request_that_fails_midway_is_audited_with_what_was_stored(
@@ -176,3 +204,218 @@ def test_database_errors_carry_no_record_values(engine: Engine) -> None:
     with pytest.raises(DBAPIError) as failure, engine.connect() as conn:
         conn.execute(text("SELECT * FROM no_such_table WHERE code = :code"), {"code": "Nguyễn-0912345678"})
     assert "0912345678" not in str(failure.value)
+
+
+# --- refused writes: counted, not stored one by one -----------------------------------------------
+
+
+def test_refused_writes_are_counted_per_token_day_and_status_not_stored_one_by_one(
+    client: TestClient, anon: TestClient, engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = with_token(client, new_token(client, ["read"]))
+    reader_id = client.get("/v1/tokens").json()[0]["id"]
+    assert client.get("/v1/audit").json()["total"] == 1  # the token's creation
+    with caplog.at_level(logging.INFO, logger="tthc.audit"):
+        for _ in range(300):
+            assert reader.delete("/v1/dossiers/D-1").status_code == 403
+    for _ in range(7):
+        assert anon.delete("/v1/dossiers/D-1").status_code == 401
+    for _ in range(2):  # an unknown token is no recognised token: counted under none
+        r = anon.delete("/v1/dossiers/D-1", headers={"Authorization": "Bearer tthc_unknown"})
+        assert r.status_code == 401
+    # 16:59:59 UTC is still 1 October in Vietnam, 17:00 UTC is 2 October.
+    clock.now = datetime(2025, 10, 1, 16, 59, 59, tzinfo=UTC)
+    assert reader.put("/v1/dossiers/D-1", json=rec("D-1")).status_code == 403
+    clock.now = datetime(2025, 10, 1, 17, 0, tzinfo=UTC)
+    assert reader.post("/v1/dossiers", json=[rec()]).status_code == 403
+    assert anon.post("/v1/dossiers", json=[rec()]).status_code == 401
+
+    assert client.get("/v1/audit").json()["total"] == 1  # not one row more
+    assert stored_counters(engine) == [
+        ("", date(2025, 10, 1), 401, 9),
+        (reader_id, date(2025, 10, 1), 403, 301),
+        ("", date(2025, 10, 2), 401, 1),
+        (reader_id, date(2025, 10, 2), 403, 1),
+    ]
+    body = client.get("/v1/audit/refused").json()
+    assert body == {
+        "items": [
+            {"token_id": None, "day": "2025-10-02", "status": 401, "count": 1},
+            {"token_id": reader_id, "day": "2025-10-02", "status": 403, "count": 1},
+            {"token_id": None, "day": "2025-10-01", "status": 401, "count": 9},
+            {"token_id": reader_id, "day": "2025-10-01", "status": 403, "count": 301},
+        ],
+        "next_cursor": None,
+        "total": 4,
+    }
+    # Every refusal still gives its structured log line.
+    lines = [
+        orjson.loads(r.getMessage().removeprefix("write ")) for r in caplog.records if r.name == "tthc.audit"
+    ]
+    assert len(lines) == 300
+    assert {(x["token_id"], x["method"], x["status"]) for x in lines} == {(reader_id, "DELETE", 403)}
+
+
+def test_refused_counts_page_newest_day_first_and_filter_by_day(
+    client: TestClient, anon: TestClient, clock: Clock
+) -> None:
+    for day in range(1, 6):  # 1..5 October, n refusals on day n
+        clock.now = datetime(2025, 10, day, 3, 0, tzinfo=UTC)
+        for _ in range(day):
+            anon.delete("/v1/dossiers/D-1")
+    first = client.get("/v1/audit/refused", params={"limit": 2}).json()
+    assert first["total"] == 5
+    assert [(x["day"], x["count"]) for x in first["items"]] == [("2025-10-05", 5), ("2025-10-04", 4)]
+    second = client.get("/v1/audit/refused", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [(x["day"], x["count"]) for x in second["items"]] == [("2025-10-03", 3), ("2025-10-02", 2)]
+    third = client.get("/v1/audit/refused", params={"limit": 2, "cursor": second["next_cursor"]}).json()
+    assert [(x["day"], x["count"]) for x in third["items"]] == [("2025-10-01", 1)]
+    assert third["next_cursor"] is None
+    window = client.get("/v1/audit/refused", params={"from": "2025-10-02", "to": "2025-10-03"}).json()
+    assert [(x["day"], x["count"]) for x in window["items"]] == [("2025-10-03", 3), ("2025-10-02", 2)]
+    assert window["total"] == 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cursor": "not-a-cursor!"},
+        {"cursor": "MjAyNS0xMC0wMXx8NDA0"},
+        {"from": "2025-10-02", "to": "2025-10-01"},
+    ],
+)
+def test_bad_refused_count_parameters_are_422_problems(client: TestClient, params: dict[str, str]) -> None:
+    r = client.get("/v1/audit/refused", params=params)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_refused_counts_are_for_admins(client: TestClient, anon: TestClient) -> None:
+    assert anon.get("/v1/audit/refused").status_code == 401
+    reader = with_token(client, new_token(client, ["ingest", "read"]))
+    assert reader.get("/v1/audit/refused").status_code == 403
+    # Refused reads are not writes: neither stored nor counted.
+    assert refused(client) == []
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+T0 = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)  # 08:00 on 1 October in Vietnam
+
+
+def audit_times(client: TestClient) -> list[str]:
+    return [e["at"] for e in reversed(entries(client))]
+
+
+def test_audit_rows_and_refused_counts_older_than_the_retention_go_and_recent_ones_stay(
+    engine: Engine, clock: Clock
+) -> None:
+    clock.now = T0
+    with app_client(engine, clock, TTHC_AUDIT_RETENTION_DAYS=30) as admin:
+        anon = TestClient(admin.app, base_url="http://testserver")
+        reader = with_token(admin, new_token(admin, ["read"]))  # audit row a1
+        reader_id = admin.get("/v1/tokens").json()[0]["id"]
+        admin.put("/v1/dossiers/D-1", json=rec("D-1"))  # a2
+        reader.delete("/v1/dossiers/D-1")
+        reader.delete("/v1/dossiers/D-1")  # (reader, 1 Oct, 403) = 2
+        clock.now = T0 + timedelta(days=20)
+        admin.put("/v1/dossiers/D-2", json=rec("D-2"))  # a3
+        anon.delete("/v1/dossiers/D-1")  # ("", 21 Oct, 401) = 1
+
+        # Exactly 30 days after a1 and a2: not older than the retention, both stay.
+        clock.now = T0 + timedelta(days=30)
+        admin.put("/v1/dossiers/D-3", json=rec("D-3"))  # a4
+        assert audit_times(admin) == [
+            "2025-10-01T08:00:00+07:00",
+            "2025-10-01T08:00:00+07:00",
+            "2025-10-21T08:00:00+07:00",
+            "2025-10-31T08:00:00+07:00",
+        ]
+        # An hour later a1 and a2 are older than 30 days and go; 1 October's counter stays while part of
+        # that day (its last hours) is within the 30 days.
+        clock.now = T0 + timedelta(days=30, hours=1)
+        admin.put("/v1/dossiers/D-4", json=rec("D-4"))  # a5
+        assert audit_times(admin) == [
+            "2025-10-21T08:00:00+07:00",
+            "2025-10-31T08:00:00+07:00",
+            "2025-10-31T09:00:00+07:00",
+        ]
+        assert stored_counters(engine) == [
+            (reader_id, date(2025, 10, 1), 403, 2),
+            ("", date(2025, 10, 21), 401, 1),
+        ]
+        # 1 November, 08:00: the retention starts on 2 October, so 1 October's counter goes.
+        clock.now = T0 + timedelta(days=31)
+        admin.put("/v1/dossiers/D-5", json=rec("D-5"))  # a6
+        assert admin.get("/v1/audit").json()["total"] == 4
+        assert stored_counters(engine) == [("", date(2025, 10, 21), 401, 1)]
+        # A refused write prunes too: 22 November 09:00, a3 and 21 October's counter are past 30 days.
+        clock.now = T0 + timedelta(days=51, hours=1)
+        reader.delete("/v1/dossiers/D-1")
+        assert audit_times(admin) == [
+            "2025-10-31T08:00:00+07:00",
+            "2025-10-31T09:00:00+07:00",
+            "2025-11-01T08:00:00+07:00",
+        ]
+        assert stored_counters(engine) == [(reader_id, date(2025, 11, 21), 403, 1)]
+
+
+def test_a_retention_of_zero_keeps_everything(engine: Engine, clock: Clock) -> None:
+    clock.now = T0
+    with app_client(engine, clock, TTHC_AUDIT_RETENTION_DAYS=0) as admin:
+        anon = TestClient(admin.app, base_url="http://testserver")
+        admin.put("/v1/dossiers/D-1", json=rec("D-1"))
+        anon.delete("/v1/dossiers/D-1")
+        clock.now = T0 + timedelta(days=3650)
+        admin.put("/v1/dossiers/D-2", json=rec("D-2"))
+        anon.delete("/v1/dossiers/D-1")
+        assert audit_times(admin) == ["2025-10-01T08:00:00+07:00", "2035-09-29T08:00:00+07:00"]
+        assert [(x["day"], x["count"]) for x in refused(admin)] == [("2035-09-29", 1), ("2025-10-01", 1)]
+
+
+def test_the_default_retention_is_a_year() -> None:
+    from app.config import Settings
+
+    assert Settings().audit_retention_days == 365
+
+
+def test_pruning_is_bounded_per_write_and_at_most_every_ten_minutes(
+    engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "PRUNE_BATCH", 2)
+    assert timedelta(minutes=10) == audit.PRUNE_EVERY
+    clock.now = T0
+    with app_client(engine, clock, TTHC_AUDIT_RETENTION_DAYS=1) as admin:
+        for i in range(5):
+            admin.put(f"/v1/dossiers/A-{i}", json=rec(f"A-{i}"))  # the first write prunes (nothing)
+
+        def total() -> int:
+            n: int = admin.get("/v1/audit").json()["total"]
+            return n
+
+        clock.now = T0 + timedelta(days=2)
+        admin.put("/v1/dossiers/B-0", json=rec("B-0"))
+        assert total() == 5 + 1 - 2  # a full batch: the next write prunes again
+        admin.put("/v1/dossiers/B-1", json=rec("B-1"))
+        assert total() == 4 + 1 - 2
+        admin.put("/v1/dossiers/B-2", json=rec("B-2"))
+        assert total() == 3 + 1 - 1  # the last old row: not a full batch, the backlog is gone
+        assert [e["path"] for e in entries(admin)] == [
+            "/v1/dossiers/B-2",
+            "/v1/dossiers/B-1",
+            "/v1/dossiers/B-0",
+        ]
+
+        # The B rows turn old at T0 + 3 days; two minutes later they are old, but the last pass was
+        # seven minutes ago (T0 + 3 days - 5 minutes), so they stay until the next pass.
+        clock.now = T0 + timedelta(days=3, minutes=-5)
+        admin.put("/v1/dossiers/C-0", json=rec("C-0"))
+        assert total() == 4
+        clock.now = T0 + timedelta(days=3, minutes=2)
+        admin.put("/v1/dossiers/C-1", json=rec("C-1"))
+        assert total() == 5
+        clock.now = T0 + timedelta(days=3, minutes=6)
+        admin.put("/v1/dossiers/C-2", json=rec("C-2"))  # a full batch again: B-0 and B-1
+        assert [e["path"] for e in entries(admin)][-1] == "/v1/dossiers/B-2"
+        admin.put("/v1/dossiers/C-3", json=rec("C-3"))  # and at once the rest
+        assert [e["path"] for e in entries(admin)] == [f"/v1/dossiers/C-{i}" for i in (3, 2, 1, 0)]

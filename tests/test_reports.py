@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from app.reports.render import csv_text
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
 
@@ -250,6 +251,11 @@ def _csv_rows(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+def unescape(cell: str) -> str:
+    """The value of a CSV text cell: the service adds one ' to a cell starting with = + - @ tab CR or '."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def _csv_figures(figures: dict[str, Any]) -> list[str]:
     def pct(rate: float | None) -> str:
         return "" if rate is None else f"{rate * 100:.2f}"
@@ -329,7 +335,7 @@ def test_csv_carries_the_json_figures_under_vietnamese_headings(client: TestClie
         "42.86",
     ]
     for i, (line, row) in enumerate(zip(data, body["rows"], strict=False), start=1):
-        assert line[:3] == [str(i), row["agency"], row["agency_name"]]
+        assert [line[0], unescape(line[1]), unescape(line[2])] == [str(i), row["agency"], row["agency_name"]]
         assert line[3:] == _csv_figures(row)
     assert data[-1][3:] == _csv_figures(body["totals"])
 
@@ -489,3 +495,82 @@ def test_a_name_that_looks_like_a_formula_stays_text(client: TestClient) -> None
     ).active
     cell = ws.cell(7 + 2, 3)
     assert (cell.value, cell.data_type) == (name, "s")
+
+
+# Codes and names a spreadsheet would read as formulas, and one that genuinely starts with '.
+TRICKY = {
+    "-1.H40": ("=1+2", "'-1.H40", "'=1+2"),
+    "-X": ("@SUM(A1:A9)", "'-X", "'@SUM(A1:A9)"),
+    "T.PLUS": ("+84 912 345 678", "T.PLUS", "'+84 912 345 678"),
+    "T.MINUS": ("-Ban quản lý dự án", "T.MINUS", "'-Ban quản lý dự án"),
+    "T.QUOTE": ("'Ban trích dẫn", "T.QUOTE", "''Ban trích dẫn"),
+    "T.PLAIN": ("Ban bình thường", "T.PLAIN", "Ban bình thường"),
+}
+
+
+def _tricky_agencies(client: TestClient) -> None:
+    for code, (name, _, _) in TRICKY.items():
+        r = client.put(f"/v1/agencies/{code}", json={"name": name, "level": "province"})
+        assert r.status_code in (200, 201), r.text
+    ingest(
+        client,
+        [
+            _finished(
+                f"Z{i}", "2025-09-02T09:00:00+07:00", None, "2025-09-03T09:00:00+07:00", agency_code=code
+            )
+            for i, code in enumerate(TRICKY)
+        ],
+    )
+
+
+def test_csv_and_xlsx_cells_that_could_start_a_formula_stay_text(client: TestClient) -> None:
+    _tricky_agencies(client)
+    body = client.get(URL, params={"period": "2025-09"}).json()
+    data = _csv_rows(client.get(URL, params={"period": "2025-09", "format": "csv"}).content)[4:]
+    by_code = {unescape(line[1]): line for line in data[:-1]}
+    for code, (_, code_cell, name_cell) in TRICKY.items():
+        line = by_code[code]
+        assert line[1:3] == [code_cell, name_cell]
+        # Figures are numbers, never escaped: 1 received in person, 1 finished on time (no deadline).
+        assert line[3:] == ["1", "0", "1", "0", "1", "0", "1", "0", "0", "0", "0", "100.00", "0.00"]
+    # The whole document still equals the JSON once the escape is undone, and only where it was added.
+    for i, (line, row) in enumerate(zip(data, body["rows"], strict=False), start=1):
+        assert [line[0], unescape(line[1]), unescape(line[2])] == [str(i), row["agency"], row["agency_name"]]
+        assert line[3:] == _csv_figures(row)
+
+    ws = load_workbook(
+        io.BytesIO(client.get(URL, params={"period": "2025-09", "format": "xlsx"}).content)
+    ).active
+    rows = {ws.cell(r, 2).value: r for r in range(7, ws.max_row)}
+    for code, (name, _, _) in TRICKY.items():
+        code_cell, name_cell, received = (ws.cell(rows[code], c) for c in (2, 3, 4))
+        # XLSX: typed string cells as written, no ' added; counts stay numbers.
+        assert (code_cell.value, code_cell.data_type) == (code, "s")
+        assert (name_cell.value, name_cell.data_type) == (name, "s")
+        assert (received.value, received.data_type) == (1, "n")
+    heads = [ws.cell(r, c) for r in (1, 2, 5, 6) for c in range(1, 17) if ws.cell(r, c).value is not None]
+    assert len(heads) == 2 + 3 + 4 + 1 + 12
+    assert all(cell.data_type == "s" for cell in heads)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'quoted", "''quoted"),
+        ("'=1+2", "''=1+2"),
+        ("''", "'''"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        ("it's", "it's"),
+        ("", ""),
+    ],
+)
+def test_the_csv_escape_is_undone_only_where_it_was_added(value: str, cell: str) -> None:
+    assert csv_text(value) == cell
+    assert unescape(csv_text(value)) == value

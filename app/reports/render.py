@@ -134,9 +134,22 @@ def filename(doc: Mapping[str, Any], extension: str) -> str:
     return f"{REPORT_SLUG}_{doc['period']}_{doc['unit']}{suffix}.{extension}"
 
 
-def _text(value: str) -> str:
-    """A name as inert text: a leading = + - @ would make a spreadsheet read it as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+# A cell starting with one of these is read by spreadsheets as a formula (or, for tab and carriage
+# return, has its start eaten before it is read as one); "'" is escaped too, so escaping is reversible.
+CSV_ESCAPED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def csv_text(value: str) -> str:
+    """A CSV text cell as inert text: one leading ' when it starts with = + - @ tab CR or '.
+
+    Reversible: a cell that starts with ' had exactly one added, so removing one ' from such a cell
+    gives the value back. Numbers are not text cells and are never escaped.
+    """
+    return "'" + value if value.startswith(CSV_ESCAPED_STARTS) else value
+
+
+def _texts(cells: Sequence[str]) -> list[str]:
+    return [csv_text(c) for c in cells]
 
 
 def _percent(rate: float | None) -> str:
@@ -148,16 +161,18 @@ def to_csv(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]]) -> byte
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     _, code_heading, name_heading = UNIT_WORDS[doc["unit"]]
-    w.writerow([REPORT_TITLE])
-    w.writerow([subtitle(doc, filters)])
+    w.writerow(_texts([REPORT_TITLE]))
+    w.writerow(_texts([subtitle(doc, filters)]))
     w.writerow([])
-    w.writerow(["STT", code_heading, name_heading, *(c.flat_heading for c in COLUMNS)])
+    w.writerow(_texts(["STT", code_heading, name_heading, *(c.flat_heading for c in COLUMNS)]))
     for line in _lines(doc):
+        # Figures are numbers (counts as integers, rates as "50.00"): written as they are.
         values: list[Any] = []
         for c in COLUMNS:
             v = c.value(line.figures)
             values.append(_percent(v) if c.kind == "rate" else v)
-        w.writerow(["" if line.number is None else line.number, line.code or "", _text(line.name), *values])
+        number = "" if line.number is None else line.number
+        w.writerow([number, *_texts([line.code or "", line.name]), *values])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -178,6 +193,18 @@ def _width(text: str) -> float:
     return len(text) * 1.1 + 2
 
 
+def _put(ws: Any, row: int, col: int, value: Any) -> Any:
+    """Write a cell; text is always a typed string (data type "s"), never a formula or an error value.
+
+    openpyxl would otherwise store a str starting with "=" as a formula and "#N/A" and the like as
+    errors. A string cell is shown as written and never evaluated, so no ' is added in XLSX.
+    """
+    cell = ws.cell(row, col, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
 def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of: datetime | None) -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -187,12 +214,14 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
     ncols = len(LEAD) + len(COLUMNS)
     last = get_column_letter(ncols)
 
-    ws.cell(TITLE_ROW, 1, REPORT_TITLE).font = Font(bold=True, size=14)
+    _put(ws, TITLE_ROW, 1, REPORT_TITLE).font = Font(bold=True, size=14)
     ws.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
-    ws.cell(SUBTITLE_ROW, 1, subtitle(doc, filters)).font = Font(italic=True)
+    _put(ws, SUBTITLE_ROW, 1, subtitle(doc, filters)).font = Font(italic=True)
     ws.merge_cells(f"A{SUBTITLE_ROW}:{last}{SUBTITLE_ROW}")
     if as_of is not None:
-        ws.cell(AS_OF_ROW, 1, f"Số liệu cập nhật lúc {as_of.strftime('%H:%M')} ngày {_vn_date(as_of.date())}")
+        _put(
+            ws, AS_OF_ROW, 1, f"Số liệu cập nhật lúc {as_of.strftime('%H:%M')} ngày {_vn_date(as_of.date())}"
+        )
         ws.merge_cells(f"A{AS_OF_ROW}:{last}{AS_OF_ROW}")
     for r in (TITLE_ROW, SUBTITLE_ROW, AS_OF_ROW):
         ws.cell(r, 1).alignment = Alignment(horizontal="center")
@@ -202,14 +231,14 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
     lead_heads = ("STT", code_heading, name_heading)
     col = 1
     for text in lead_heads:
-        ws.cell(HEAD_ROW, col, text)
+        _put(ws, HEAD_ROW, col, text)
         ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW + 1, end_column=col)
         col += 1
     i = 0
     while i < len(COLUMNS):
         c = COLUMNS[i]
         if c.group is None:
-            ws.cell(HEAD_ROW, col, c.heading)
+            _put(ws, HEAD_ROW, col, c.heading)
             ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW + 1, end_column=col)
             col += 1
             i += 1
@@ -217,10 +246,10 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
         span = 1
         while i + span < len(COLUMNS) and COLUMNS[i + span].group == c.group:
             span += 1
-        ws.cell(HEAD_ROW, col, c.group)
+        _put(ws, HEAD_ROW, col, c.group)
         ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW, end_column=col + span - 1)
         for k in range(span):
-            ws.cell(HEAD_ROW + 1, col + k, COLUMNS[i + k].heading)
+            _put(ws, HEAD_ROW + 1, col + k, COLUMNS[i + k].heading)
         col += span
         i += span
     for r in (HEAD_ROW, HEAD_ROW + 1):
@@ -237,9 +266,7 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
         values: list[Any] = [line.number, line.code, line.name]
         values += [c.value(line.figures) for c in COLUMNS]
         for cidx, v in enumerate(values, start=1):
-            cell = ws.cell(row_no, cidx, v)
-            if isinstance(v, str):
-                cell.data_type = "s"  # never a formula, whatever a name starts with
+            cell = _put(ws, row_no, cidx, v)  # a name or code is text, whatever it starts with
             cell.border = _BOX
             if total:
                 cell.font = head_font
