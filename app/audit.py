@@ -6,8 +6,9 @@ missing scope), so no endpoint can forget it. Endpoints only leave their result 
 
 Every write gives one structured log line. What is stored depends on the outcome:
 - a write refused with 401 or 403 adds one to a counter in `refused_requests`, keyed by token (""
-  when none was recognised), local day and status: one upsert, so refused traffic, however much of
-  it, cannot grow the store beyond one row per token, day and status;
+  when none was recognised), local day and status, so refused traffic, however much of it, cannot
+  grow the store beyond one row per token, day and status; the counts are gathered in memory and
+  written at most every REFUSED_FLUSH_EVERY (see RefusalCounter), so refusals cost no write each;
 - any other write by a recognised token is a row of `audit_log`; anonymous writes are only logged.
 
 Both are kept for TTHC_AUDIT_RETENTION_DAYS (0: forever). Writes prune in the same transaction:
@@ -20,8 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -40,6 +42,7 @@ REFUSED_STATUSES = frozenset({401, 403})
 NO_TOKEN = ""  # the token id under which refusals without a recognised token are counted
 PRUNE_EVERY = timedelta(minutes=10)
 PRUNE_BATCH = 1000
+REFUSED_FLUSH_EVERY = 5.0  # seconds between two writes of the refusal counts, at most
 
 _AUDIT = cast(Table, AuditEntry.__table__)
 _REFUSED = cast(Table, RefusedRequests.__table__)
@@ -78,18 +81,57 @@ class Pruner:
         return int(deleted)
 
 
-def count_refused(conn: Connection, token_id: str | None, at: datetime, status: int) -> None:
-    """count + 1 for (token, local day, status): one INSERT ... ON CONFLICT DO UPDATE, on both stores."""
+def count_refused(conn: Connection, token_id: str | None, day: date, status: int, n: int = 1) -> None:
+    """count + n for (token, local day, status): one INSERT ... ON CONFLICT DO UPDATE, on both stores."""
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_REFUSED).values(
-        token_id=token_id or NO_TOKEN, day=local_date(at), status_code=status, count=1
-    )
+    stmt = insert(_REFUSED).values(token_id=token_id or NO_TOKEN, day=day, status_code=status, count=n)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[_REFUSED.c.token_id, _REFUSED.c.day, _REFUSED.c.status_code],
-            set_={"count": _REFUSED.c.count + 1},
+            set_={"count": _REFUSED.c.count + n},
         )
     )
+
+
+class RefusalCounter:
+    """Refusals counted in memory and added to `refused_requests` at most every REFUSED_FLUSH_EVERY.
+
+    A refused request costs no database write of its own: a flood of them (no token needed for a
+    401) would otherwise queue for the write lock behind the ingest and hold a worker thread each.
+    The counts go to the store with the next audit row, when an admin reads them, or when the last
+    flush is older than the interval; a crash loses at most that interval's counts.
+    """
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, date, int]] = Counter()
+        self._lock = threading.Lock()
+        self._flushed = time.monotonic()
+
+    def add(self, token_id: str | None, day: date, status: int) -> bool:
+        """Count one refusal; True when a flush is due."""
+        with self._lock:
+            self._counts[(token_id or NO_TOKEN, day, status)] += 1
+            return time.monotonic() - self._flushed >= REFUSED_FLUSH_EVERY
+
+    def flush(self, conn: Connection) -> None:
+        """Add the pending counts in the caller's transaction (given back if it fails)."""
+        with self._lock:
+            pending, self._counts = self._counts, Counter()
+            self._flushed = time.monotonic()
+        try:
+            for (token_id, day, status), n in sorted(pending.items()):
+                count_refused(conn, token_id, day, status, n)
+        except Exception:
+            with self._lock:
+                self._counts.update(pending)
+            raise
+
+    def flush_now(self, engine: Engine) -> None:
+        with self._lock:
+            if not self._counts:
+                return
+        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+            self.flush(conn)
 
 
 def record(
@@ -102,6 +144,7 @@ def record(
     counts: dict[str, int] | None,
     duration_ms: float,
     pruner: Pruner | None = None,
+    refusals: RefusalCounter | None = None,
 ) -> None:
     """Write one entry to the structured log, and count it (refused) or store it (recognised token)."""
     entry = {
@@ -115,13 +158,18 @@ def record(
     }
     log.info("write %s", orjson.dumps(entry).decode())
     refused = status in REFUSED_STATUSES
-    if token_id is None and not refused:
+    if refused and refusals is not None:
+        if not refusals.add(token_id, local_date(at), status):
+            return  # counted; written with the next flush
+    elif token_id is None:
         # Other requests without a valid token stay out of the store, so anonymous traffic cannot fill it.
         return
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        if refused:
-            count_refused(conn, token_id, at, status)
-        else:
+        if refusals is not None:
+            refusals.flush(conn)
+        elif refused:
+            count_refused(conn, token_id, local_date(at), status)
+        if not refused:
             conn.execute(
                 _AUDIT.insert().values(
                     at=at,
@@ -181,6 +229,7 @@ class AuditMiddleware:
                     state.get("audit_counts"),
                     (time.perf_counter() - started) * 1000,
                     self._pruner_for(app),
+                    app.state.refusals,
                 )
             except Exception:
                 # The request's own work is done and answered; a failed audit write must not undo that.

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from app import health, tokens
-from app.audit import AuditMiddleware
+from app.audit import AuditMiddleware, RefusalCounter
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.dashboard.router import install_dashboard
@@ -82,6 +82,7 @@ def create_app(
     app.state.response_cache = ResponseCache(settings.cache_bytes, settings.cache_max_body)
     app.state.heavy_slots = HeavySlots(settings.heavy_reads, settings.heavy_read_wait)
     app.state.names_memo = NamesMemo()
+    app.state.refusals = RefusalCounter()
     app.state.bound_memo = BoundMemo()
     app.state.alembic_head = head_revision()
     if engine is not None:

@@ -244,6 +244,7 @@ def _decode_refused_cursor(cursor: str) -> tuple[date, str, int]:
     ),
 )
 def list_refused_requests(
+    request: Request,
     session: SessionDep,
     _admin: AdminDep,
     from_: Annotated[date | None, Query(alias="from", description="first local day (inclusive)")] = None,
@@ -256,6 +257,8 @@ def list_refused_requests(
             "from is after to.",
             errors=[{"loc": ["query", "from"], "msg": "from is after to", "type": "value_error"}],
         )
+    # This process's counts not yet written go first, so the answer includes every refusal it saw.
+    request.app.state.refusals.flush_now(request.app.state.engine)
     r = RefusedRequests
     conds = []
     if from_ is not None:

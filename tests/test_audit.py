@@ -4,7 +4,6 @@ refused writes (401/403) are counted per token, day and status; both are kept fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,14 +20,6 @@ from tests.factory import OTHER_AGENCY, rec
 from tests.ingesting import NDJSON, app_client, ndjson, new_token, with_token
 
 ZERO = {"received": 0, "created": 0, "updated": 0, "unchanged": 0, "stale": 0, "rejected": 0}
-
-
-@pytest.fixture(autouse=True)
-def no_refused_counts(engine: Engine) -> Iterator[None]:
-    """The shared reset does not clear refused_requests: start each test here without counters."""
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM refused_requests"))
-    yield
 
 
 def entries(client: TestClient, **params: Any) -> list[dict[str, Any]]:
@@ -231,12 +222,10 @@ def test_refused_writes_are_counted_per_token_day_and_status_not_stored_one_by_o
     assert anon.post("/v1/dossiers", json=[rec()]).status_code == 401
 
     assert client.get("/v1/audit").json()["total"] == 1  # not one row more
-    assert stored_counters(engine) == [
-        ("", date(2025, 10, 1), 401, 9),
-        (reader_id, date(2025, 10, 1), 403, 301),
-        ("", date(2025, 10, 2), 401, 1),
-        (reader_id, date(2025, 10, 2), 403, 1),
-    ]
+    # Counted in memory, not one write each: none of them is stored yet (the first flush is due 5 s
+    # after the app started) ...
+    assert stored_counters(engine) == []
+    # ... until an admin reads them.
     body = client.get("/v1/audit/refused").json()
     assert body == {
         "items": [
@@ -248,6 +237,12 @@ def test_refused_writes_are_counted_per_token_day_and_status_not_stored_one_by_o
         "next_cursor": None,
         "total": 4,
     }
+    assert stored_counters(engine) == [
+        ("", date(2025, 10, 1), 401, 9),
+        (reader_id, date(2025, 10, 1), 403, 301),
+        ("", date(2025, 10, 2), 401, 1),
+        (reader_id, date(2025, 10, 2), 403, 1),
+    ]
     # Every refusal still gives its structured log line.
     lines = [
         orjson.loads(r.getMessage().removeprefix("write ")) for r in caplog.records if r.name == "tthc.audit"
@@ -349,13 +344,16 @@ def test_audit_rows_and_refused_counts_older_than_the_retention_go_and_recent_on
         admin.put("/v1/dossiers/D-5", json=rec("D-5"))  # a6
         assert admin.get("/v1/audit").json()["total"] == 4
         assert stored_counters(engine) == [("", date(2025, 10, 21), 401, 1)]
-        # A refused write prunes too: 22 November 09:00, a3 and 21 October's counter are past 30 days.
+        # 21 November 09:00: a refused write is counted in memory; the next stored write adds it and
+        # prunes: a3 and 21 October's counter are past 30 days.
         clock.now = T0 + timedelta(days=51, hours=1)
         reader.delete("/v1/dossiers/D-1")
+        admin.put("/v1/dossiers/D-6", json=rec("D-6"))  # a7
         assert audit_times(admin) == [
             "2025-10-31T08:00:00+07:00",
             "2025-10-31T09:00:00+07:00",
             "2025-11-01T08:00:00+07:00",
+            "2025-11-21T09:00:00+07:00",
         ]
         assert stored_counters(engine) == [(reader_id, date(2025, 11, 21), 403, 1)]
 
