@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
+    # Issue 12 (ingest)
+    ingest_chunk_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, validation_alias=AliasChoices("TTHC_INGEST_CHUNK_BYTES")
+    )
+    upload_idle_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("TTHC_UPLOAD_IDLE_TIMEOUT"))
 
     @field_validator("admin_token")
     @classmethod
