@@ -91,7 +91,9 @@ log = logging.getLogger("tthc.ingest")
 
 def capped(errors: Errors) -> Errors:
     """A record's errors, at most MAX_RECORD_ERRORS of them and then one saying how many more."""
-    if len(errors) <= MAX_RECORD_ERRORS:
+    if len(errors) <= MAX_RECORD_ERRORS or (
+        len(errors) == MAX_RECORD_ERRORS + 1 and errors[-1].get("type") == "too_many_errors"
+    ):
         return errors
     more = len(errors) - MAX_RECORD_ERRORS
     return [
