@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         365, ge=0, le=36500, validation_alias=AliasChoices("TTHC_AUDIT_RETENTION_DAYS")
     )  # audit_log rows and refused-request counts older than this go; 0 keeps them forever
+    # How ingestion bounds its memory and waits for a slow client.
+    ingest_chunk_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, validation_alias=AliasChoices("TTHC_INGEST_CHUNK_BYTES")
+    )
+    upload_idle_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("TTHC_UPLOAD_IDLE_TIMEOUT"))
 
     @field_validator("admin_token")
     @classmethod

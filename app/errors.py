@@ -62,6 +62,16 @@ class Conflict(AppError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class RequestTimeout(AppError):
+    """The client stopped sending its body for longer than the upload idle timeout."""
+
+    status, slug, title = 408, "request-timeout", "Request timeout"
+
+    def __init__(self, detail: str) -> None:
+        # The rest of the body will not be read: the connection cannot carry another request.
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

@@ -202,7 +202,11 @@ def success_examples() -> dict[str, Any]:
                     "method": "POST",
                     "path": "/v1/dossiers",
                     "status_code": 200,
-                    "counts": {k: v for k, v in ingest_report.items() if k != "errors"},
+                    "counts": {
+                        k: v
+                        for k, v in ingest_report.items()
+                        if k not in ("errors", "errors_omitted", "errors_summary")
+                    },
                     "duration_ms": 12.5,
                 }
             ],

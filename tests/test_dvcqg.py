@@ -64,6 +64,8 @@ def test_the_envelope_is_stored_under_madonvi_with_the_agency_commune(client: Te
     assert report == {
         **only(received=1, created=1),
         "errors": [],
+        "errors_omitted": 0,
+        "errors_summary": [],
         "skipped_records": [],
         "warnings": [],
     }

@@ -58,6 +58,8 @@ def test_a_long_stream_is_stored_in_several_chunks(engine: Engine, clock: Clock)
         "stale": 0,
         "rejected": 0,
         "errors": [],
+        "errors_omitted": 0,
+        "errors_summary": [],
     }
     assert stored_count(engine) == 250
     with engine.connect() as conn, conn.begin():

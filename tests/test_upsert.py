@@ -50,7 +50,7 @@ def rollups_clean(engine: Engine) -> None:
 
 def test_a_new_code_is_created(client: TestClient) -> None:
     report = post(client, [rec("D-1")])
-    assert report == {**tally(received=1, created=1), "errors": []}
+    assert report == {**tally(received=1, created=1), "errors": [], "errors_omitted": 0, "errors_summary": []}
     assert stored(client, "D-1")["updated_at"] == V1
 
 
@@ -89,6 +89,8 @@ def test_the_same_updated_at_with_other_content_is_a_conflict(client: TestClient
     assert report == {
         **tally(received=1, rejected=1),
         "errors": [{"index": 0, "code": "D-1", "errors": [CONFLICT]}],
+        "errors_omitted": 0,
+        "errors_summary": [],
     }
     assert stored(client, "D-1")["sector"] == "ho_tich"
 

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import binascii
 import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -35,6 +37,7 @@ from app.dossiers.schemas import (
 )
 from app.dossiers.service import (
     IngestTotals,
+    Unreadable,
     Verdict,
     current_registry,
     delete_dossier,
@@ -45,11 +48,14 @@ from app.dossiers.service import (
 )
 from app.dossiers.validation import Registry
 from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_BASE,
     BadRequest,
     Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -108,25 +114,79 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+# A UTF-8 byte order mark, which some Windows tools write at the start of a JSON or NDJSON file.
+BOM = b"\xef\xbb\xbf"
+
+# The 408 of every operation that reads a body of its own (the pieces stopped coming).
+REQUEST_TIMEOUT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    408: {
+        "description": "The body stopped arriving: no piece of it came for longer than the upload idle "
+        "timeout (TTHC_UPLOAD_IDLE_TIMEOUT, 30 s by default). A slow upload that keeps moving is never "
+        "cut. Chunks of an NDJSON stream already stored stay stored.",
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": {
+                    "type": PROBLEM_TYPE_BASE + "request-timeout",
+                    "title": "Request timeout",
+                    "status": 408,
+                    "detail": "No part of the body arrived for 30 seconds.",
+                },
+            }
+        },
+    }
+}
+
+
+async def body_pieces(request: Request) -> AsyncIterator[bytes]:
+    """The body's pieces as they arrive; 408 when none comes for the upload idle timeout.
+
+    The timeout runs between pieces, not over the whole body: a slow import that keeps moving is fine.
+    """
+    timeout: float = request.app.state.settings.upload_idle_timeout
+    pieces = request.stream().__aiter__()
+    while True:
+        try:
+            piece = await asyncio.wait_for(pieces.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise RequestTimeout(f"No part of the body arrived for {timeout:g} seconds.") from exc
+        yield piece
+
+
 async def read_body_limited(request: Request, limit: int) -> bytes:
-    """The whole body, refusing it as soon as it passes `limit` bytes."""
+    """The whole body without a leading UTF-8 BOM, refusing it as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes; send NDJSON for large imports.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_pieces(request):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"The body is larger than {limit} bytes; send NDJSON for large imports.")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    return body[len(BOM) :] if body.startswith(BOM) else body
 
 
 def registry_for(request: Request, engine: Engine) -> Registry:
+    """Registered agencies and the province's wards (a database read: call it in a worker thread)."""
     settings = request.app.state.settings
     with engine.connect() as conn:
         return current_registry(conn, communes_of(settings.province_code).keys(), request.app.state.clock())
+
+
+async def load_registry(request: Request, engine: Engine) -> Registry:
+    """registry_for off the event loop."""
+    return await run_in_threadpool(registry_for, request, engine)
+
+
+def at_clock(request: Request, registry: Registry) -> Registry:
+    """The registry judged against the clock now: each chunk reads it (a long stream outlives it)."""
+    now: datetime = request.app.state.clock()
+    return replace(registry, now=now)
 
 
 @router.post(
@@ -135,54 +195,41 @@ def registry_for(request: Request, engine: Engine) -> Registry:
     summary="Upsert a batch (JSON array) or a stream (NDJSON) of dossier records",
     response_model=IngestReport,
     openapi_extra={"requestBody": INGEST_BODY},
-    responses=problem_responses(
-        400,
-        401,
-        403,
-        413,
-        415,
-        422,
-        descriptions={
-            422: "The JSON body is not an array of 1 to 5,000 items. Records inside a valid body are "
-            "never refused this way: each is judged on its own and an invalid one is listed under "
-            "`errors` of the 200 report.",
-        },
-    ),
+    responses={
+        **problem_responses(
+            400,
+            401,
+            403,
+            413,
+            415,
+            422,
+            descriptions={
+                422: "The JSON body is not an array of 1 to 5,000 items. Records inside a valid body are "
+                "never refused this way: each is judged on its own and an invalid one is listed under "
+                "`errors` of the 200 report.",
+            },
+        ),
+        **REQUEST_TIMEOUT_RESPONSE,
+    },
 )
 async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
     engine: Engine = request.app.state.engine
     kind = media_type(request)
     totals = IngestTotals()
     chunk_size: int = request.app.state.settings.ingest_chunk_size
-    registry = registry_for(request, engine)
     try:
         if kind in JSON_TYPES:
             body = await read_body_limited(request, MAX_JSON_BYTES)
-            try:
-                records = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest("The body is not valid JSON; send a JSON array of records.") from exc
-            if not isinstance(records, list):
-                raise ValidationFailed(
-                    "The body must be a JSON array of records (or NDJSON).",
-                    errors=[{"loc": [], "msg": "must be an array", "type": "list_type"}],
-                )
-            if not 1 <= len(records) <= MAX_RECORDS:
-                raise ValidationFailed(
-                    f"A JSON array carries 1 to {MAX_RECORDS} records; send NDJSON for more.",
-                    errors=[
-                        {
-                            "loc": [],
-                            "msg": f"must hold 1 to {MAX_RECORDS} records",
-                            "type": "too_long" if records else "too_short",
-                        }
-                    ],
-                )
+            records = await run_in_threadpool(_json_array, body)
+            del body
+            registry = await load_registry(request, engine)
             for start in range(0, len(records), chunk_size):
                 items = list(enumerate(records[start : start + chunk_size], start))
-                totals.add(await run_in_threadpool(process_chunk, engine, items, principal, registry))
+                chunk_registry = at_clock(request, registry)
+                totals.add(await run_in_threadpool(process_chunk, engine, items, principal, chunk_registry))
         elif kind in NDJSON_TYPES:
-            await _ingest_ndjson(request, engine, principal, registry, totals, chunk_size)
+            registry = await load_registry(request, engine)
+            await _ingest_ndjson(request, engine, principal, registry, totals)
         else:
             raise UnsupportedMediaType(
                 "Send application/json (an array of records) or application/x-ndjson (one record a line)."
@@ -190,67 +237,103 @@ async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
     finally:
         # Chunks already committed stay stored even when a later one fails; the audit trail says so.
         request.state.audit_counts = totals.counts()
-    totals.errors.sort(key=lambda e: e["index"])
     return Response(dumps(totals.as_dict()), media_type="application/json")
 
 
-async def _ingest_ndjson(
-    request: Request,
-    engine: Engine,
-    principal: Principal,
-    registry: Registry,
-    totals: IngestTotals,
-    chunk_size: int,
-) -> None:
-    """Read the stream line by line; every `chunk_size` lines form one committed chunk.
+def _json_array(body: bytes) -> list[Any]:
+    """The records of a JSON array body (parsed in a worker thread: 10 MB take a while)."""
+    try:
+        records = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("The body is not valid JSON; send a JSON array of records.") from exc
+    if not isinstance(records, list):
+        raise ValidationFailed(
+            "The body must be a JSON array of records (or NDJSON).",
+            errors=[{"loc": [], "msg": "must be an array", "type": "list_type"}],
+        )
+    if not 1 <= len(records) <= MAX_RECORDS:
+        raise ValidationFailed(
+            f"A JSON array carries 1 to {MAX_RECORDS} records; send NDJSON for more.",
+            errors=[
+                {
+                    "loc": [],
+                    "msg": f"must hold 1 to {MAX_RECORDS} records",
+                    "type": "too_long" if records else "too_short",
+                }
+            ],
+        )
+    return records
 
-    Chunks are written one after another (a later line sees an earlier one), but the next chunk is
-    read and validated while the previous one is being written, so both cores are used.
+
+BROKEN_LINE = {"loc": [], "msg": "the line is not a valid JSON object", "type": "json_invalid"}
+LONG_LINE = Unreadable(
+    [{"loc": [], "msg": f"the line is longer than {MAX_LINE_BYTES} bytes", "type": "too_long"}]
+)
+
+
+def parse_lines(items: Iterable[tuple[int, bytes | Unreadable]]) -> Iterator[tuple[int, Any]]:
+    """Each line parsed only when its chunk is validated (in the worker thread), then let go."""
+    for index, line in items:
+        if isinstance(line, Unreadable):
+            yield index, line
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            yield index, Unreadable([dict(BROKEN_LINE)])
+            continue
+        del line
+        yield index, record
+
+
+async def _ingest_ndjson(
+    request: Request, engine: Engine, principal: Principal, registry: Registry, totals: IngestTotals
+) -> None:
+    """Read the stream line by line; lines form one committed chunk every `TTHC_INGEST_CHUNK` lines or
+    `TTHC_INGEST_CHUNK_BYTES` bytes of lines, whichever comes first.
+
+    Lines are kept as raw bytes until their chunk is validated, so a chunk costs its bytes, not the
+    many times more of its parsed objects. Chunks are written one after another (a later line sees an
+    earlier one), but the next chunk is read and validated while the previous one is being written,
+    so both cores are used. Each chunk is judged against the clock when it is validated.
     """
-    pending: list[tuple[int, Any]] = []
-    broken: list[Verdict] = []
+    settings = request.app.state.settings
+    chunk_size: int = settings.ingest_chunk_size
+    chunk_bytes: int = settings.ingest_chunk_bytes
+    pending: list[tuple[int, bytes | Unreadable]] = []
+    pending_bytes = 0
     writing: asyncio.Future[list[Verdict]] | None = None
     buffer = b""
     line_no = 0
     skipping = False  # inside an over-long line
 
     async def flush() -> None:
-        nonlocal pending, broken, writing
-        prepared = await run_in_threadpool(prepare_chunk, drain(pending), registry, engine.dialect.name)
+        nonlocal pending, pending_bytes, writing
+        lines = parse_lines(drain(pending))
+        chunk_registry = at_clock(request, registry)
+        prepared = await run_in_threadpool(prepare_chunk, lines, chunk_registry, engine.dialect.name)
+        pending, pending_bytes = [], 0
         if writing is not None:
             totals.add(await writing)
-        totals.add(broken)
         writing = asyncio.ensure_future(run_in_threadpool(write_chunk, engine, prepared, principal))
-        pending, broken = [], []
-
-    def too_long(index: int) -> Verdict:
-        msg = f"the line is longer than {MAX_LINE_BYTES} bytes"
-        return Verdict(index, None, None, [{"loc": [], "msg": msg, "type": "too_long"}])
 
     def take(line: bytes) -> None:
-        nonlocal line_no
+        nonlocal line_no, pending_bytes
         index = line_no
         line_no += 1
-        if not line.strip():
+        if index == 0 and line.startswith(BOM):
+            line = line[len(BOM) :]
+        if not line or line.isspace():
             return
         # The same limit whether the line arrived whole or spread over several pieces of the stream.
         if len(line) > MAX_LINE_BYTES:
-            broken.append(too_long(index))
+            pending.append((index, LONG_LINE))
             return
-        try:
-            pending.append((index, orjson.loads(line)))
-        except orjson.JSONDecodeError:
-            broken.append(
-                Verdict(
-                    index,
-                    None,
-                    None,
-                    [{"loc": [], "msg": "the line is not a valid JSON object", "type": "json_invalid"}],
-                )
-            )
+        pending.append((index, line))
+        pending_bytes += len(line)
 
     try:
-        async for chunk in request.stream():
+        async for chunk in body_pieces(request):
             # Split each network chunk once; slicing the buffer line by line would copy it per line.
             lines = (buffer + chunk).split(b"\n")
             buffer = lines.pop()
@@ -260,16 +343,19 @@ async def _ingest_ndjson(
                     line_no += 1
                     continue
                 take(line)
-                if len(pending) + len(broken) >= chunk_size:
+                if len(pending) >= chunk_size or pending_bytes >= chunk_bytes:
                     await flush()
+            del lines
             if len(buffer) > MAX_LINE_BYTES and not skipping:
-                broken.append(too_long(line_no))
+                pending.append((line_no, LONG_LINE))
                 buffer, skipping = b"", True
             elif skipping:
                 buffer = b""
-        if buffer.strip() and not skipping:
+        if buffer and not buffer.isspace() and not skipping:
             take(buffer)
-        await flush()
+        buffer = b""
+        if pending:
+            await flush()
     finally:
         if writing is not None:
             totals.add(await writing)
@@ -304,6 +390,7 @@ async def _ingest_ndjson(
             422,
             descriptions={422: RECORD_RULES_422},
         ),
+        **REQUEST_TIMEOUT_RESPONSE,
     },
 )
 async def put_dossier(
@@ -322,7 +409,7 @@ async def put_dossier(
             errors=[{"loc": ["code"], "msg": "must equal the path's code", "type": "value_error"}],
         )
     engine: Engine = request.app.state.engine
-    registry = registry_for(request, engine)
+    registry = await load_registry(request, engine)
     verdict = (await run_in_threadpool(process_chunk, engine, [(0, raw)], principal, registry))[0]
     status = {"created": 201}.get(verdict.result or "", 200)
     request.state.audit_counts = _single_counts(verdict)
@@ -337,10 +424,14 @@ async def put_dossier(
             + ", ".join(".".join(str(p) for p in e["loc"]) or "record" for e in verdict.errors),
             errors=verdict.errors,
         )
-    with engine.connect() as conn:
-        row = conn.execute(select(Dossier.__table__).where(Dossier.code == code)).one()
+    row = await run_in_threadpool(_stored_row, engine, code)
     out = PutResult(result=verdict.result, dossier=dossier_out(row, request.app.state.clock()))
     return Response(out.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _stored_row(engine: Engine, code: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(Dossier.__table__).where(Dossier.code == code)).one()
 
 
 def _single_counts(v: Verdict) -> dict[str, int]:

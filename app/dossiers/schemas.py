@@ -270,11 +270,26 @@ INGEST_REPORT_EXAMPLE: dict[str, Any] = {
             "errors": [{"loc": ["due_at"], "msg": "due_at is before received_at", "type": "value_error"}],
         }
     ],
+    "errors_omitted": 0,
+    "errors_summary": [],
 }
 
 
+class ErrorCount(BaseModel):
+    loc: list[str | int]
+    type: str
+    count: int = Field(description="how many errors of the omitted records have this loc and type")
+
+
 class IngestReport(BaseModel):
-    """The per-request result of POST /v1/dossiers (contract §3)."""
+    """The per-request result of POST /v1/dossiers (contract §3).
+
+    `errors` lists the first 1,000 rejected records in full, by index (a record with more than 100
+    errors lists 100 and one `too_many_errors` entry saying how many more). The records past those
+    are counted in `errors_omitted`, and their errors per (loc, type) in `errors_summary`, so the
+    report stays small however many records are rejected. Both fields are always present: 0 and []
+    when nothing was left out.
+    """
 
     model_config = ConfigDict(json_schema_extra={"examples": [INGEST_REPORT_EXAMPLE]})
 
@@ -284,7 +299,14 @@ class IngestReport(BaseModel):
     unchanged: int
     stale: int
     rejected: int
-    errors: list[IngestError]
+    errors: list[IngestError] = Field(
+        description="the first 1,000 rejected records (lowest indexes), in full, by index"
+    )
+    errors_omitted: int = Field(description="rejected records past the first 1,000, not listed in `errors`")
+    errors_summary: list[ErrorCount] = Field(
+        description="every error of the omitted records, counted per (loc, type), most frequent first; "
+        "past 1,000 distinct pairs a new pair is counted under loc []"
+    )
 
 
 class PutResult(BaseModel):

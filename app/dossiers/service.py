@@ -8,13 +8,17 @@ are written, and the rollups receive the stored versions' contributions negated 
 
 from __future__ import annotations
 
+import heapq
+import logging
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import orjson
+from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from sqlalchemy import (
     ARRAY,
     Connection,
@@ -74,26 +78,91 @@ class Verdict:
     errors: Errors = field(default_factory=list)
 
 
+# The report lists this many rejected records in full (the lowest indexes); the others are counted.
+MAX_LISTED_ERRORS = 1000
+# A record lists at most this many errors; one more entry says how many were left out. Only unknown
+# fields (or the portal's long lists) can make more, and each would otherwise cost memory until the end.
+MAX_RECORD_ERRORS = 100
+# errors_summary keeps this many (loc, type) pairs; past that a new pair is counted under loc [].
+MAX_SUMMARY_ENTRIES = 1000
+
+log = logging.getLogger("tthc.ingest")
+
+
+def capped(errors: Errors) -> Errors:
+    """A record's errors, at most MAX_RECORD_ERRORS of them and then one saying how many more."""
+    if len(errors) <= MAX_RECORD_ERRORS or (
+        len(errors) == MAX_RECORD_ERRORS + 1 and errors[-1].get("type") == "too_many_errors"
+    ):
+        return errors
+    more = len(errors) - MAX_RECORD_ERRORS
+    return [
+        *errors[:MAX_RECORD_ERRORS],
+        {"loc": [], "msg": f"{more} more errors of this record are not listed", "type": "too_many_errors"},
+    ]
+
+
 @dataclass(slots=True)
 class IngestTotals:
+    """The counts of a request and its rejected records, in memory bounded whatever their number.
+
+    The first MAX_LISTED_ERRORS rejected records (lowest indexes) are kept whole; every error of the
+    others is counted per (loc, type) in `summary`.
+    """
+
     received: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     stale: int = 0
     rejected: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    # A max-heap on index (negated) of the listed records: the one to leave out first is on top.
+    _listed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    omitted: int = 0
+    summary: dict[tuple[tuple[str | int, ...], str], int] = field(default_factory=dict)
 
     def add(self, verdicts: Sequence[Verdict]) -> None:
         for v in verdicts:
             self.received += 1
             if v.result is None:
                 self.rejected += 1
-                self.errors.append({"index": v.index, "code": v.code, "errors": v.errors})
+                self._reject({"index": v.index, "code": v.code, "errors": capped(v.errors)})
             else:
                 setattr(self, v.result, getattr(self, v.result) + 1)
 
+    def _reject(self, entry: dict[str, Any]) -> None:
+        if len(self._listed) < MAX_LISTED_ERRORS:
+            heapq.heappush(self._listed, (-entry["index"], entry))
+            return
+        if entry["index"] < -self._listed[0][0]:
+            # Records mostly arrive in index order; one that does not takes the place of the highest.
+            entry = heapq.heappushpop(self._listed, (-entry["index"], entry))[1]
+        self.omitted += 1
+        for e in entry["errors"]:
+            key = (tuple(e.get("loc", ())), str(e.get("type", "")))
+            if key not in self.summary and len(self.summary) >= MAX_SUMMARY_ENTRIES:
+                key = ((), key[1])
+            self.summary[key] = self.summary.get(key, 0) + 1
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The listed rejected records, by index."""
+        return [entry for _, entry in sorted(self._listed, key=lambda pair: -pair[0])]
+
+    def errors_summary(self) -> list[dict[str, Any]]:
+        """The omitted records' errors counted per (loc, type), most frequent first."""
+        ordered = sorted(self.summary.items(), key=lambda kv: (-kv[1], [str(p) for p in kv[0][0]], kv[0][1]))
+        return [{"loc": list(loc), "type": kind, "count": n} for (loc, kind), n in ordered]
+
     def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.counts(),
+            "errors": self.errors,
+            "errors_omitted": self.omitted,
+            "errors_summary": self.errors_summary(),
+        }
+
+    def counts(self) -> dict[str, int]:
         return {
             "received": self.received,
             "created": self.created,
@@ -101,13 +170,7 @@ class IngestTotals:
             "unchanged": self.unchanged,
             "stale": self.stale,
             "rejected": self.rejected,
-            "errors": self.errors,
         }
-
-    def counts(self) -> dict[str, int]:
-        d = self.as_dict()
-        d.pop("errors")
-        return d
 
 
 def _judge(new: dict[str, Any], current: dict[str, Any] | None) -> Result | Literal["conflict"]:
@@ -236,22 +299,75 @@ class PreparedChunk:
     dialect: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Stands in for a raw record that could not even be read (a broken or over-long NDJSON line)."""
+
+    errors: Errors
+
+
+UNREADABLE_RECORD = "the record could not be read"
+
+
+def unreadable_errors(raw: Any) -> Errors:
+    """The error of a record whose validation failed unexpectedly, naming the field when one is found.
+
+    Each known field present is validated alone; the first that fails in the same unexpected way is
+    the one named. The value itself is never echoed (nor the exception: it may quote it).
+    """
+    if isinstance(raw, dict):
+        for name, value in raw.items():
+            adapter = _FIELD_ADAPTERS.get(name) if isinstance(name, str) else None
+            if adapter is None:
+                continue
+            try:
+                adapter.validate_python(value)
+            except ValidationError:
+                continue
+            except Exception:
+                return [{"loc": [name], "msg": "the value could not be read", "type": "value_error"}]
+    return [{"loc": [], "msg": UNREADABLE_RECORD, "type": "value_error"}]
+
+
+def _field_adapter(info: FieldInfo) -> TypeAdapter[Any]:
+    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
+
+
+_FIELD_ADAPTERS = {name: _field_adapter(info) for name, info in DossierIn.model_fields.items()}
+
+
 def prepare_chunk(
     items: Iterable[tuple[int, Any]], registry: Registry, dialect: str | None = None
 ) -> PreparedChunk:
-    """Validate records on their own (no database): this can run while the previous chunk is written."""
+    """Validate records on their own (no database): this can run while the previous chunk is written.
+
+    A record that fails in an unexpected way is rejected on its own, the failure logged: it never
+    costs the chunk's other records.
+    """
     verdicts: list[Verdict] = []
     valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]] = []
     now = registry.now
     for index, raw in items:
-        record, errors = validate_record(raw, registry)
-        v = Verdict(index, record.code if record is not None else record_code(raw))
+        if isinstance(raw, Unreadable):
+            verdicts.append(Verdict(index, None, None, raw.errors))
+            continue
+        v = Verdict(index, None)
         verdicts.append(v)
-        if record is None:
-            v.errors = errors
-        else:
+        try:
+            v.code = record_code(raw)
+            record, errors = validate_record(raw, registry)
+            if record is None:
+                v.errors = capped(errors)
+                continue
+            v.code = record.code
             row = row_from_record(record, now)
-            valid.append((v, row, db_values(row, dialect) if dialect is not None else None))
+            values = db_values(row, dialect) if dialect is not None else None
+        except Exception as exc:
+            log.error("record %d could not be validated: %s", index, type(exc).__name__, exc_info=exc)
+            v.errors = unreadable_errors(raw)
+            continue
+        valid.append((v, row, values))
     return PreparedChunk(verdicts, valid, now, dialect)
 
 

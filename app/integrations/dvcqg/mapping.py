@@ -11,6 +11,7 @@ where strings are expected, `null` and missing fields read as empty strings, mis
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -24,6 +25,7 @@ from app.metrics.counters import FINISHED_STATUSES
 from app.timeutil import VN_TZ, to_utc
 
 Errors = list[dict[str, Any]]
+log = logging.getLogger("tthc.ingest")
 
 SCALAR_FIELDS: Final = (
     "MaHoSo",
@@ -193,7 +195,10 @@ def text(value: Any) -> str:
     if isinstance(value, bool):
         raise FieldError("must be a string", "string_type")
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError as exc:  # past Python's 4,300-digit limit of int → str
+            raise FieldError("must be a string (this number is too long to read)", "string_type") from exc
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
@@ -205,14 +210,18 @@ def text(value: Any) -> str:
 def code_value(value: Any) -> str:
     """A small code (status, channel, flag): leading zeros do not matter ("04" is 4)."""
     t = "1" if value is True else "0" if value is False else text(value)
-    return str(int(t)) if t.isdigit() else t
+    # ASCII digits only: str.isdigit also accepts "²" or "٣", which int() refuses or reads otherwise.
+    # Leading zeros are cut as text: int() refuses strings of more than 4,300 digits.
+    if t.isascii() and t.isdigit():
+        return t.lstrip("0") or "0"
+    return t
 
 
 def flag(value: Any) -> str:
     """A 0/1/2 flag; anything unreadable counts as not set (the format says "else: not")."""
     try:
         return code_value(value)
-    except FieldError:
+    except Exception:
         return ""
 
 
@@ -259,7 +268,12 @@ def price_above_zero(value: Any) -> bool:
         return False
     if isinstance(value, bool):
         raise FieldError("must be a price (a number of 0 or more)", "decimal_type")
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        # No float conversion: an int past a float's range would overflow it.
+        if value < 0:
+            raise FieldError("must be a price (a number of 0 or more)", "decimal_parsing")
+        return value > 0
+    if isinstance(value, float):
         if not math.isfinite(value) or value < 0:
             raise FieldError("must be a price (a number of 0 or more)", "decimal_parsing")
         return value > 0
@@ -307,6 +321,15 @@ def _err(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": kind}
 
 
+def _unexpected(loc: list[str | int], exc: Exception) -> dict[str, Any]:
+    """The error of a field whose reading failed in a way the mapping does not foresee: logged (the
+    exception's type only: its message may quote the value), and named by field, never echoed."""
+    log.error(
+        "portal field %s could not be read: %s", ".".join(map(str, loc)), type(exc).__name__, exc_info=exc
+    )
+    return _err(loc, "could not be read", "value_error")
+
+
 class _Reader:
     """Reads fields of one kept record, collecting errors instead of stopping at the first."""
 
@@ -319,14 +342,18 @@ class _Reader:
             return text(self.kept.get(name))
         except FieldError as exc:
             self.errors.append(_err([name], exc.msg, exc.kind))
-            return ""
+        except Exception as exc:
+            self.errors.append(_unexpected([name], exc))
+        return ""
 
     def time(self, name: str, *, deadline: bool = False) -> datetime | None:
         try:
             return portal_time(self.kept.get(name), deadline=deadline)
         except FieldError as exc:
             self.errors.append(_err([name], exc.msg, exc.kind))
-            return None
+        except Exception as exc:
+            self.errors.append(_unexpected([name], exc))
+        return None
 
     def items(self, name: str) -> list[tuple[int, dict[str, Any]]]:
         value = self.kept.get(name, [])
@@ -364,6 +391,9 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
     except FieldError as exc:
         r.errors.append(_err(["TrangThaiHoSo"], exc.msg, exc.kind))
         status_code = ""
+    except Exception as exc:
+        r.errors.append(_unexpected(["TrangThaiHoSo"], exc))
+        status_code = ""
     if status_code in SKIPPED_STATUSES:
         out.skipped_status = status_code
         return out
@@ -399,6 +429,8 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
             r.errors.append(_err(["KenhThucHien"], "must be 1 (in person), 2 (online) or 3 (postal)", "enum"))
     except FieldError as exc:
         r.errors.append(_err(["KenhThucHien"], exc.msg, exc.kind))
+    except Exception as exc:
+        r.errors.append(_unexpected(["KenhThucHien"], exc))
 
     received = r.time("NgayTiepNhan")
     if received is None and not any(e["loc"] == ["NgayTiepNhan"] for e in r.errors):
@@ -420,6 +452,8 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
             fee_required = price_above_zero(fee.get("Gia")) or fee_required
         except FieldError as exc:
             r.errors.append(_err(["DanhSachLePhi", i, "Gia"], exc.msg, exc.kind))
+        except Exception as exc:
+            r.errors.append(_unexpected(["DanhSachLePhi", i, "Gia"], exc))
     files = [item for _, item in r.items("TaiLieuNop")]
     results = [item for _, item in r.items("DanhSachGiayToKetQua")]
 

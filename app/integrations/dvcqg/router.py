@@ -12,7 +12,15 @@ from sqlalchemy import Engine, select
 
 from app.auth import AdminDep, IngestDep, Principal, ReadDep
 from app.db import SessionDep, WriteSessionDep
-from app.dossiers.router import JSON_TYPES, MAX_JSON_BYTES, media_type, read_body_limited, registry_for
+from app.dossiers.router import (
+    JSON_TYPES,
+    MAX_JSON_BYTES,
+    REQUEST_TIMEOUT_RESPONSE,
+    at_clock,
+    load_registry,
+    media_type,
+    read_body_limited,
+)
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import IngestTotals
 from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
@@ -136,20 +144,23 @@ def choose_agency(principal: Principal, named: list[str | None]) -> str:
     ),
     response_model=DvcqgIngestReport,
     openapi_extra={"requestBody": INGEST_BODY},
-    responses=problem_responses(
-        400,
-        401,
-        403,
-        413,
-        415,
-        422,
-        descriptions={
-            422: "The body is neither the envelope nor an array of 1 to 5,000 records, its `service` is "
-            "not DongBoHoSoMC, or the agency is missing (no `madonvi` in the body or the query, and a "
-            "token not limited to exactly one agency), differs between body and query, or is not "
-            "registered. Records inside a valid body are judged one by one in the 200 report."
-        },
-    ),
+    responses={
+        **problem_responses(
+            400,
+            401,
+            403,
+            413,
+            415,
+            422,
+            descriptions={
+                422: "The body is neither the envelope nor an array of 1 to 5,000 records, its `service` "
+                "is not DongBoHoSoMC, or the agency is missing (no `madonvi` in the body or the query, "
+                "and a token not limited to exactly one agency), differs between body and query, or is "
+                "not registered. Records inside a valid body are judged one by one in the 200 report."
+            },
+        ),
+        **REQUEST_TIMEOUT_RESPONSE,
+    },
 )
 async def ingest_dvcqg_dossiers(
     request: Request,
@@ -168,14 +179,53 @@ async def ingest_dvcqg_dossiers(
     if media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType("Send the portal's JSON body as application/json.")
     body = await read_body_limited(request, MAX_JSON_BYTES)
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest("The body is not valid JSON.") from exc
+    payload = await run_in_threadpool(_parse_json, body)
+    del body
     records, envelope_agency = read_envelope(payload)
     agency_code = choose_agency(principal, [envelope_agency, madonvi, MaDinhDanhDV])
 
     engine: Engine = request.app.state.engine
+    ctx = await run_in_threadpool(_mapping_context, engine, agency_code)
+    registry = await load_registry(request, engine)
+    chunk_size: int = request.app.state.settings.ingest_chunk_size
+
+    totals = IngestTotals()
+    skipped: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(records), chunk_size):
+            items = list(enumerate(records[start : start + chunk_size], start))
+            chunk_registry = at_clock(request, registry)
+            outcome = await run_in_threadpool(
+                ingest_portal_chunk, engine, items, ctx, principal, chunk_registry
+            )
+            totals.add(outcome.verdicts)
+            skipped += outcome.skipped
+            warnings += outcome.warnings
+    except Exception:
+        # The audit middleware records the chunks already committed.
+        request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
+        raise
+    totals.received += len(skipped)
+    request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
+    report = {
+        **totals.as_dict(),
+        "skipped": len(skipped),
+        "skipped_records": sorted(skipped, key=lambda s: s["index"]),
+        "warnings": sorted(warnings, key=lambda w: w["index"]),
+    }
+    return Response(dumps(report), media_type="application/json")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("The body is not valid JSON.") from exc
+
+
+def _mapping_context(engine: Engine, agency_code: str) -> MappingContext:
+    """The agency (422 when unregistered) and the sector mapping: database reads, for a worker thread."""
     with engine.connect() as conn:
         agency = conn.execute(
             select(Agency.code, Agency.commune_code).where(Agency.code == agency_code)
@@ -185,34 +235,7 @@ async def ingest_dvcqg_dossiers(
         raise _invalid(
             "madonvi", "is not a registered agency (PUT /v1/agencies/{code} registers one)", "unknown_agency"
         )
-    ctx = MappingContext(agency_code=agency.code, commune_code=agency.commune_code, sectors=sectors)
-    registry = registry_for(request, engine)
-    chunk_size: int = request.app.state.settings.ingest_chunk_size
-
-    totals = IngestTotals()
-    skipped: list[dict[str, Any]] = []
-    warnings: list[dict[str, Any]] = []
-    try:
-        for start in range(0, len(records), chunk_size):
-            items = list(enumerate(records[start : start + chunk_size], start))
-            outcome = await run_in_threadpool(ingest_portal_chunk, engine, items, ctx, principal, registry)
-            totals.add(outcome.verdicts)
-            skipped += outcome.skipped
-            warnings += outcome.warnings
-    except Exception:
-        # The audit middleware records the chunks already committed.
-        request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
-        raise
-    totals.received += len(skipped)
-    totals.errors.sort(key=lambda e: e["index"])
-    request.state.audit_counts = {**totals.counts(), "skipped": len(skipped)}
-    report = {
-        **totals.as_dict(),
-        "skipped": len(skipped),
-        "skipped_records": sorted(skipped, key=lambda s: s["index"]),
-        "warnings": sorted(warnings, key=lambda w: w["index"]),
-    }
-    return Response(dumps(report), media_type="application/json")
+    return MappingContext(agency_code=agency.code, commune_code=agency.commune_code, sectors=sectors)
 
 
 def _sector_out(m: SectorMapping) -> SectorOut:

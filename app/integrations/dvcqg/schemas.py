@@ -277,6 +277,8 @@ class DvcqgIngestReport(IngestReport):
                             ],
                         }
                     ],
+                    "errors_omitted": 0,
+                    "errors_summary": [],
                     "skipped_records": [{"index": 1, "code": "000.00.07.H40-250714-0002", "status": "1"}],
                     "warnings": [
                         {

@@ -3,6 +3,7 @@ version rule, then name the portal's fields in the errors."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -10,10 +11,12 @@ from typing import Any, Final
 from sqlalchemy import Engine
 
 from app.auth import Principal
-from app.dossiers.service import Result, Verdict, content, process_chunk
+from app.dossiers.service import UNREADABLE_RECORD, Result, Verdict, capped, content, process_chunk
 from app.dossiers.validation import Registry
-from app.integrations.dvcqg.mapping import MappingContext, map_record, translate_errors
+from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors
 from app.metrics.counters import FINISHED_STATUSES
+
+log = logging.getLogger("tthc.ingest")
 
 # How far a dossier has progressed. The open statuses share a rank: the format carries no date for
 # a move between them (received → supplement requested → back to processing), so a same-time record
@@ -74,11 +77,16 @@ def ingest_portal_chunk(
     sources: dict[int, dict[str, str]] = {}
     warnings: dict[int, list[dict[str, Any]]] = {}
     for index, raw in items:
-        mapped = map_record(raw, ctx)
+        try:
+            mapped = map_record(raw, ctx)
+        except Exception as exc:
+            # A record the mapping cannot read is that record's error; the others go on.
+            log.error("portal record %d could not be mapped: %s", index, type(exc).__name__, exc_info=exc)
+            mapped = Mapped(None, errors=[{"loc": [], "msg": UNREADABLE_RECORD, "type": "value_error"}])
         if mapped.skipped_status is not None:
             out.skipped.append({"index": index, "code": mapped.code, "status": mapped.skipped_status})
         elif mapped.record is None:
-            out.verdicts.append(Verdict(index, mapped.code, None, mapped.errors))
+            out.verdicts.append(Verdict(index, mapped.code, None, capped(mapped.errors)))
         else:
             records.append((index, mapped.record))
             sources[index] = mapped.sources
@@ -90,4 +98,5 @@ def ingest_portal_chunk(
             elif warnings[v.index]:
                 out.warnings.append({"index": v.index, "code": v.code, "warnings": warnings[v.index]})
             out.verdicts.append(v)
+    out.verdicts.sort(key=lambda v: v.index)
     return out
