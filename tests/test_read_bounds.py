@@ -274,3 +274,41 @@ def test_the_response_cache_is_bounded_by_bytes() -> None:
     assert cache.get("d", 1) is None and cache.bytes == 80
     cache.put("e", 1, Rendered((b"x" * 30, b"y" * 30), "application/json", '"e"'))
     assert cache.bytes == 100 and len(cache) == 2 and cache.get("a", 1) is None
+
+
+class _Leaving:
+    """A request whose client leaves after `after` seconds (what Starlette's is_disconnected reports)."""
+
+    def __init__(self, after: float) -> None:
+        self.gone_at = time.monotonic() + after
+
+    async def is_disconnected(self) -> bool:
+        return time.monotonic() >= self.gone_at
+
+
+def test_the_work_of_a_read_stops_when_its_client_leaves() -> None:
+    import anyio
+
+    from app.metrics.http import _watching_client
+
+    cancel = Cancel(60)
+    steps = []
+
+    def work() -> Rendered:
+        # A long loop that looks at the flag between steps, as compute() does between buckets.
+        for i in range(600):
+            steps.append(i)
+            cancel.check()
+            time.sleep(0.01)
+        return Rendered(b"done", "text/plain", '"x"')
+
+    async def main() -> None:
+        with pytest.raises(ReadCancelled) as caught:
+            await _watching_client(_Leaving(0.3), cancel, work)  # type: ignore[arg-type]
+        assert caught.value.reason == CLIENT_LEFT
+
+    started = time.monotonic()
+    anyio.run(main)
+    # Stopped within a look of the watcher (every 0.25 s) after the client left, not after 6 s.
+    assert time.monotonic() - started < 1.5
+    assert len(steps) < 150

@@ -37,6 +37,10 @@ HEAVY_GROUPS = frozenset({"day", "procedure"})
 _JOIN_BELOW = 1 << 20
 
 
+READ_503 = (
+    "The read passed its deadline (TTHC_READ_TIMEOUT, default 30 s) and was stopped; `Retry-After` says "
+    "when to try again."
+)
 FILTERS_422 = (
     "A parameter is unknown or malformed, or an `agency` or `commune` value is not a registered agency "
     "or a ward of the configured province"
@@ -242,9 +246,8 @@ def metrics_body(
                 "with group_by=day), or a group key repeats; or the answer could pass the row limit "
                 "(TTHC_METRICS_MAX_ROWS, default 100,000): time buckets x the keys present in the range, "
                 "an upper bound decided before computing (error type `too_large`).",
-                503: "The read passed its deadline (TTHC_READ_TIMEOUT, default 30 s), or it is heavy "
-                "(grouped by day or procedure, or a large row bound) and no slot for heavy reads freed up "
-                "within 2 s. `Retry-After` says when to try again.",
+                503: READ_503 + " Or it is heavy (grouped by day or procedure, or a large row bound) and "
+                "no slot for heavy reads freed up within 2 s.",
             },
         ),
     },

@@ -24,6 +24,7 @@ from app.metrics.router import (
     DIMENSIONS,
     FILTERS_422,
     MAX_VALUES,
+    READ_503,
     check_range,
     read_context,
     unit_names,
@@ -84,7 +85,9 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
             401,
             403,
             422,
+            503,
             descriptions={
+                503: READ_503,
                 422: FILTERS_422 + "; or the period does not exist (a month 13, a year before the "
                 "calendar's first), or its dates fall outside the calendar."
             },
@@ -165,7 +168,9 @@ async def get_dossier_processing_report(
             401,
             403,
             422,
+            503,
             descriptions={
+                503: READ_503,
                 422: "A parameter is unknown or malformed, or the parameters do not go together: "
                 "`from` without `to` (or the reverse), `year` with `from`/`to`, `basis` with "
                 "`from`/`to`, `to` before `from`, or a range of more than 30 years."
