@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))
     cache_seconds: int = Field(60, ge=0, validation_alias=AliasChoices("TTHC_CACHE_SECONDS"))
+    # Issue 12 (server)
+    read_pool_size: int = Field(8, ge=1, le=200, validation_alias=AliasChoices("TTHC_READ_POOL_SIZE"))
+    write_pool_size: int = Field(8, ge=1, le=200, validation_alias=AliasChoices("TTHC_WRITE_POOL_SIZE"))
+    pool_timeout: float = Field(5.0, gt=0, le=300, validation_alias=AliasChoices("TTHC_POOL_TIMEOUT"))
+    ready_timeout: float = Field(2.0, gt=0, le=60, validation_alias=AliasChoices("TTHC_READY_TIMEOUT"))
+    shutdown_grace: float = Field(10.0, ge=0, le=600, validation_alias=AliasChoices("TTHC_SHUTDOWN_GRACE"))
+    max_header_bytes: int = Field(
+        65536, ge=4096, le=16 * 1024 * 1024, validation_alias=AliasChoices("TTHC_MAX_HEADER_BYTES")
+    )
 
     @field_validator("admin_token")
     @classmethod
