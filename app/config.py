@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     write_pool_size: int = Field(8, ge=1, le=200, validation_alias=AliasChoices("TTHC_WRITE_POOL_SIZE"))
     pool_timeout: float = Field(5.0, gt=0, le=300, validation_alias=AliasChoices("TTHC_POOL_TIMEOUT"))
     ready_timeout: float = Field(2.0, gt=0, le=60, validation_alias=AliasChoices("TTHC_READY_TIMEOUT"))
-    shutdown_grace: float = Field(10.0, ge=0, le=600, validation_alias=AliasChoices("TTHC_SHUTDOWN_GRACE"))
+    shutdown_grace: int = Field(10, ge=0, le=600, validation_alias=AliasChoices("TTHC_SHUTDOWN_GRACE"))
     max_header_bytes: int = Field(
         65536, ge=4096, le=16 * 1024 * 1024, validation_alias=AliasChoices("TTHC_MAX_HEADER_BYTES")
     )
