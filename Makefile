@@ -44,8 +44,11 @@ bench: install
 
 # A long contract-fuzzing session (schemathesis, every check) against the real server on SQLite and
 # PostgreSQL; `make test` runs a short seeded one. ARGS="--examples 1000 --seed N --keep DIR".
+# Then the hostile load (tests/trust/load.py) on 150,000 dossiers for a minute, 2 workers;
+# LOAD_ARGS="--dossiers N --seconds S --ingest N --sqlite-only".
 fuzz: install
 	$(BIN)/python -m tests.trust.fuzz $(ARGS)
+	$(BIN)/python -m tests.trust.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

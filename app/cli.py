@@ -34,13 +34,11 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from app.server import serve
 
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))
-    uvicorn.run(
-        "app.asgi:app", host=host, port=port, workers=args.workers, log_level="info", proxy_headers=False
-    )
+    serve(host, port, args.workers, get_settings())
     return 0
 
 

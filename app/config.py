@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         16 * 1024 * 1024, ge=1, validation_alias=AliasChoices("TTHC_INGEST_CHUNK_BYTES")
     )
     upload_idle_timeout: float = Field(30.0, gt=0, validation_alias=AliasChoices("TTHC_UPLOAD_IDLE_TIMEOUT"))
+    # Pools, probes, request heads and shutdown of a server process.
+    read_pool_size: int = Field(8, ge=1, le=200, validation_alias=AliasChoices("TTHC_READ_POOL_SIZE"))
+    write_pool_size: int = Field(8, ge=1, le=200, validation_alias=AliasChoices("TTHC_WRITE_POOL_SIZE"))
+    pool_timeout: float = Field(5.0, gt=0, le=300, validation_alias=AliasChoices("TTHC_POOL_TIMEOUT"))
+    ready_timeout: float = Field(2.0, gt=0, le=60, validation_alias=AliasChoices("TTHC_READY_TIMEOUT"))
+    shutdown_grace: int = Field(10, ge=0, le=600, validation_alias=AliasChoices("TTHC_SHUTDOWN_GRACE"))
+    max_header_bytes: int = Field(
+        65536, ge=4096, le=16 * 1024 * 1024, validation_alias=AliasChoices("TTHC_MAX_HEADER_BYTES")
+    )
 
     @field_validator("admin_token")
     @classmethod

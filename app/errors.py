@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.jsonutil import dumps
@@ -17,6 +18,8 @@ log = logging.getLogger("tthc.errors")
 
 PROBLEM_TYPE_BASE = "https://tthc-metrics.local/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# Seconds a client is asked to wait after a 503 for a busy connection pool.
+POOL_RETRY_AFTER = 2
 
 
 class AppError(Exception):
@@ -181,6 +184,18 @@ def install_error_handlers(app: FastAPI) -> None:
             titles.get(exc.status_code, "HTTP error"),
             detail,
             headers=headers or None,
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_timeout(_req: Request, _exc: PoolTimeoutError) -> Response:
+        # Every pooled connection stayed busy for TTHC_POOL_TIMEOUT: shed the request, do not fail it.
+        log.warning("no database connection became free within the pool timeout; answered 503")
+        return problem(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "The service is busy: no database connection became free in time. Retry later.",
+            headers={"Retry-After": str(POOL_RETRY_AFTER)},
         )
 
     @app.exception_handler(Exception)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from app.errors import ServiceUnavailable
 from app.openapi_docs import problem_responses
 
 router = APIRouter(tags=["health"])
+
+# A probe stuck on a dead connection is abandoned after its budget; a second thread lets the next one
+# run (and meet the probe pool's timeout) instead of queueing behind it.
+PROBE_THREADS = 2
 
 
 class Health(BaseModel):
@@ -24,8 +32,23 @@ class Ready(BaseModel):
 
 
 @router.get("/healthz", operation_id="healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
+async def healthz() -> Health:
+    # On the event loop itself: no database, no thread, so it answers while every thread is busy.
     return Health(status="ok")
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        current: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return current
+
+
+def _probe_limiter(state: Any) -> anyio.CapacityLimiter:
+    """Threads of the probe's own: /readyz never queues behind requests holding the shared pool's."""
+    limiter: anyio.CapacityLimiter | None = getattr(state, "probe_limiter", None)
+    if limiter is None:
+        limiter = state.probe_limiter = anyio.CapacityLimiter(PROBE_THREADS)
+    return limiter
 
 
 @router.get(
@@ -35,12 +58,20 @@ def healthz() -> Health:
     summary="The database is reachable and its schema at the migrations' head",
     responses=problem_responses(503),
 )
-def readyz(request: Request) -> JSONResponse:
-    engine = request.app.state.engine
-    head: str = request.app.state.alembic_head
+async def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    # Its own one-connection engine with short timeouts (app.db.make_probe_engine); the request
+    # engine when the lifespan has not run (tests) or the database is in memory.
+    engine: Engine = getattr(state, "probe_engine", None) or state.engine
+    head: str = state.alembic_head
+    budget: float = state.settings.ready_timeout + 1.0
     try:
-        with engine.connect() as conn:
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        with anyio.fail_after(budget):
+            current = await anyio.to_thread.run_sync(
+                _revision, engine, limiter=_probe_limiter(state), abandon_on_cancel=True
+            )
+    except TimeoutError as exc:
+        raise ServiceUnavailable(f"The database did not answer within {budget:g} s.") from exc
     except Exception as exc:
         raise ServiceUnavailable("The database is not reachable or not migrated.") from exc
     if current != head:

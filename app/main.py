@@ -17,7 +17,7 @@ from app.audit import AuditMiddleware, RefusalCounter
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.dashboard.router import install_dashboard
-from app.db import make_engine
+from app.db import open_engines
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
 from app.errors import install_error_handlers
@@ -52,20 +52,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = engine is None
-        eng = engine if engine is not None else make_engine(settings.database_url)
-        read = make_engine(settings.database_read_url) if settings.database_read_url else eng
-        app.state.engine = eng
-        app.state.session_factory = sessionmaker(bind=eng, expire_on_commit=False)
-        app.state.read_engine = read
-        app.state.read_session_factory = sessionmaker(bind=read, expire_on_commit=False)
+        engines = open_engines(settings, engine)
+        app.state.engine = engines.write
+        app.state.session_factory = sessionmaker(bind=engines.write, expire_on_commit=False)
+        app.state.read_engine = engines.read
+        app.state.read_session_factory = sessionmaker(bind=engines.read, expire_on_commit=False)
+        app.state.probe_engine = engines.probe
         try:
             yield
         finally:
-            if read is not eng:
-                read.dispose()
-            if own:
-                eng.dispose()
+            engines.dispose()
 
     app = FastAPI(
         title="tthc-metrics",
