@@ -89,7 +89,7 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
             descriptions={
                 503: READ_503,
                 422: FILTERS_422 + "; or the period does not exist (a month 13, a year before the "
-                "calendar's first), or its dates fall outside the calendar."
+                "calendar's first), or its dates fall outside the calendar.",
             },
         ),
     },
@@ -173,7 +173,7 @@ async def get_dossier_processing_report(
                 503: READ_503,
                 422: "A parameter is unknown or malformed, or the parameters do not go together: "
                 "`from` without `to` (or the reverse), `year` with `from`/`to`, `basis` with "
-                "`from`/`to`, `to` before `from`, or a range of more than 30 years."
+                "`from`/`to`, `to` before `from`, or a range of more than 30 years.",
             },
         ),
     },
