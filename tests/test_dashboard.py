@@ -84,6 +84,13 @@ def test_dashboard_refers_to_nothing_outside_the_service(page_client: TestClient
         assert re.findall(r"url\(", text) == [], name
 
 
+def test_dashboard_sums_the_rate_terms_instead_of_parsing_the_formula_text(page_client: TestClient) -> None:
+    js = page_client.get("/dashboard/static/dashboard.js").text
+    assert "numerator_terms" in js and "denominator_terms" in js
+    # A definition's text forms ("finished_early + finished_on_time") are for people: never parsed here.
+    assert not re.search(r"\bdef\.(numerator|denominator)\b(?!_)", js)
+
+
 def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> None:
     js = page_client.get("/dashboard/static/dashboard.js").text
     paths = set(re.findall(r'apiUrl\("([a-z/-]+)"', js))
@@ -229,6 +236,9 @@ def browser() -> Iterator[Any]:
         driver.execute_cdp_cmd(
             "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
         )
+        # Headless Chromium's page never has the window's focus (document.hasFocus() is false), so
+        # :focus would never match an element focused by script; emulate a focused page.
+        driver.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})
         yield driver
     finally:
         driver.quit()
@@ -353,6 +363,10 @@ def _expr(expr: str, counts: dict[str, int]) -> int:
     return total
 
 
+def _terms(terms: list[dict[str, Any]], counts: dict[str, int]) -> int:
+    return sum(t["sign"] * counts[t["count"]] for t in terms)
+
+
 def _passes(value: float | None, comparator: str, threshold: float) -> bool | None:
     if value is None:
         return None
@@ -419,6 +433,9 @@ def _check_page_against_api(
         value = totals["rates"][rate]
         assert _number(tile["value"]) == value, rate
         d = definitions[rate]
+        # The page sums the definition's terms; the text form of the same definition agrees.
+        assert tile["numerator"] == _terms(d["numerator_terms"], totals["counts"]), rate
+        assert tile["denominator"] == _terms(d["denominator_terms"], totals["counts"]), rate
         assert tile["numerator"] == _expr(d["numerator"], totals["counts"]), rate
         assert tile["denominator"] == _expr(d["denominator"], totals["counts"]), rate
         if rate in tile_targets:
@@ -536,6 +553,22 @@ def test_dashboard_in_a_real_browser(browser: Any, server: Server) -> None:
     assert tile.find_element(By.CSS_SELECTOR, ".fraction").text == (
         f"{on_time['numerator']:,} / {on_time['denominator']:,}".replace(",", ".")
     )
+    # The counts, written out independently of the definitions.
+    counts = server.api.get("/v1/metrics", params={"from": page["from"], "to": page["to"]}).json()["totals"][
+        "counts"
+    ]
+    assert (on_time["numerator"], on_time["denominator"]) == (
+        counts["finished_early"] + counts["finished_on_time"],
+        counts["finished"],
+    )
+    # A denominator of two counts.
+    apology = next(t for t in page["tiles"] if t["rate"] == "apology")
+    late = counts["finished_late"] + counts["pending_overdue"]
+    assert (apology["numerator"], apology["denominator"]) == (counts["late_apologised"], late)
+    assert driver.find_element(By.CSS_SELECTOR, '.tile[data-rate="apology"]').get_attribute("title") == (
+        f"Tử số: số hồ sơ quá hạn đã có văn bản xin lỗi = {counts['late_apologised']:,}. "
+        f"Mẫu số: số hồ sơ giải quyết quá hạn + số hồ sơ đang giải quyết quá hạn = {late:,}."
+    ).replace(",", ".")
     assert not more.is_displayed()
     driver.execute_script("arguments[0].focus()", tile)
     assert more.is_displayed() and more.text == words

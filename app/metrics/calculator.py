@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.metrics.counters import COUNTERS
-from app.metrics.definitions import COUNT_NAMES
+from app.metrics.definitions import COUNT_NAMES, RATES, Definition, Terms
 
 FLOW_COUNTS = tuple(c for c in COUNT_NAMES if c in COUNTERS)
 STATE_KEYS = ("pending", "pending_overdue", "overdue_apologised")
@@ -36,20 +36,17 @@ def counts(flows: Mapping[str, int], carried: Mapping[str, int], end: Mapping[st
     return {name: out[name] for name in COUNT_NAMES}
 
 
+def term_sum(terms: Terms, c: Mapping[str, int]) -> int:
+    """A numerator or denominator: the signed sum of its counts (every count must be present)."""
+    return sum(t.sign * int(c[t.count]) for t in terms)
+
+
+def fraction(rate: Definition, c: Mapping[str, int]) -> tuple[int, int]:
+    """(numerator, denominator) of a rate of the catalogue, from its terms."""
+    assert rate.numerator_terms is not None and rate.denominator_terms is not None, rate.name
+    return term_sum(rate.numerator_terms, c), term_sum(rate.denominator_terms, c)
+
+
 def rates(c: Mapping[str, int]) -> dict[str, float | None]:
-    """Every rate of contract §4.3."""
-    return {
-        "on_time": ratio(c["finished_early"] + c["finished_on_time"], c["finished"]),
-        "on_time_766": ratio(
-            c["finished_early"] + c["finished_on_time"] + c["pending"] - c["pending_overdue"],
-            c["finished"] + c["pending"],
-        ),
-        "online": ratio(c["received_online"], c["received"]),
-        "full_online": ratio(c["received_full_online"], c["received"]),
-        "online_payment": ratio(c["paid_online"], c["fee_required"]),
-        "intake_digitisation": ratio(c["digitised_intake"], c["received"]),
-        "result_digitisation": ratio(c["digitised_result"], c["finished"]),
-        "data_reuse": ratio(c["reused_digital_data"], c["received"]),
-        "apology": ratio(c["late_apologised"], c["finished_late"] + c["pending_overdue"]),
-        "satisfaction": ratio(c["satisfied"], c["rated"]),
-    }
+    """Every rate of contract §4.3, each from its numerator and denominator terms in the catalogue."""
+    return {d.name: ratio(*fraction(d, c)) for d in RATES}

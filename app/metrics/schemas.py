@@ -51,14 +51,33 @@ class MetricsResponse(BaseModel):
     totals: Figures
 
 
+class TermOut(BaseModel):
+    """One count of a rate's numerator or denominator, with its sign."""
+
+    count: str = Field(description="the name of a count of the catalogue", examples=["finished_early"])
+    sign: Literal[1, -1] = Field(description="1: the count is added; -1: it is subtracted")
+
+
 class DefinitionOut(BaseModel):
     name: str
     kind: Literal["count", "rate"]
     basis: Literal["received", "finished", "state", "rate"]
     label_vi: str
     label_en: str
-    numerator: str | None
-    denominator: str | None
+    numerator: str | None = Field(
+        description="a rate's numerator as text, written from `numerator_terms` "
+        '("finished_early + finished_on_time"); null for a count'
+    )
+    denominator: str | None = Field(
+        description="a rate's denominator as text, written from `denominator_terms`; null for a count"
+    )
+    numerator_terms: list[TermOut] | None = Field(
+        description="a rate's numerator: the sum of these counts, each times its sign; null for a count"
+    )
+    denominator_terms: list[TermOut] | None = Field(
+        description="a rate's denominator: the sum of these counts, each times its sign; null for a count. "
+        "The rate is numerator / denominator, null when the denominator is 0"
+    )
     description: str
 
 

@@ -15,6 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from app.metrics.calculator import term_sum
+from app.metrics.definitions import PENDING_WITHIN_DEADLINE, RECEIVED_NOT_ONLINE, Terms
+
 REPORT_TITLE = "BÁO CÁO TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 REPORT_SLUG = "bao-cao-giai-quyet-ho-so"
 TOTAL_LABEL = "Tổng cộng"
@@ -54,6 +57,11 @@ def _count(name: str) -> Callable[[Figures], int | float | None]:
     return lambda f: int(f["counts"][name])
 
 
+def _derived(terms: Terms) -> Callable[[Figures], int | float | None]:
+    """A count derived from the catalogue's counts (app/metrics/definitions.py), as a signed sum."""
+    return lambda f: term_sum(terms, f["counts"])
+
+
 def _rate(name: str) -> Callable[[Figures], int | float | None]:
     return lambda f: f["rates"][name]
 
@@ -69,7 +77,7 @@ COLUMNS: tuple[Column, ...] = (
         RECEIVED,
         "Trực tiếp, bưu chính công ích",
         "count",
-        lambda f: int(f["counts"]["received"]) - int(f["counts"]["received_online"]),
+        _derived(RECEIVED_NOT_ONLINE),
     ),
     Column(None, "Số hồ sơ kỳ trước chuyển qua", "count", _count("carried_over")),
     Column(FINISHED, "Tổng số", "count", _count("finished")),
@@ -81,7 +89,7 @@ COLUMNS: tuple[Column, ...] = (
         PENDING,
         "Trong hạn",
         "count",
-        lambda f: int(f["counts"]["pending"]) - int(f["counts"]["pending_overdue"]),
+        _derived(PENDING_WITHIN_DEADLINE),
     ),
     Column(PENDING, "Quá hạn", "count", _count("pending_overdue")),
     Column(RATES, "Giải quyết đúng hạn", "rate", _rate("on_time"), "Tỷ lệ giải quyết đúng hạn (%)"),

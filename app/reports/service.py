@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 from app.metrics import repository
 from app.metrics import service as metrics
-from app.metrics.calculator import ratio
+from app.metrics.calculator import fraction, ratio
+from app.metrics.definitions import COUNT_NAMES, RATES_BY_NAME
 from app.metrics.periods import ReportPeriod
 from app.reports.targets import LAND_CONSTRUCTION_INVESTMENT, EffectiveTarget, passes
 from app.timeutil import to_local
@@ -96,25 +97,32 @@ def _idle(c: Mapping[str, int]) -> bool:
     return not any(c[k] for k in ("received", "carried_over", "finished", "withdrawn", "pending"))
 
 
+# The scorecard's targets that are rates of the catalogue: (the rate, whether over the pooled land,
+# construction and investment sectors instead of all of the unit's dossiers). Their numerator and
+# denominator come from the rate's terms (app/metrics/definitions.py), never written again here.
+_RATE_TARGETS: dict[str, tuple[str, bool]] = {
+    "on_time": ("on_time", False),
+    "online": ("online", False),
+    "satisfaction": ("satisfaction", False),
+    "satisfaction_land_construction_investment": ("satisfaction", True),
+    "apology": ("apology", False),
+}
+
+
 def _target_figure(
     name: str, c: Mapping[str, int], lci: Mapping[str, int]
 ) -> tuple[float | None, int | None, int | None]:
     """(value, numerator, denominator) of one named target for one unit."""
-    if name == "on_time":
-        num, den = c["finished_early"] + c["finished_on_time"], c["finished"]
-    elif name == "online":
-        num, den = c["received_online"], c["received"]
-    elif name == "satisfaction":
-        num, den = c["satisfied"], c["rated"]
-    elif name == "satisfaction_land_construction_investment":
-        num, den = lci.get("satisfied", 0), lci.get("rated", 0)
-    elif name == "apology":
-        num, den = c["late_apologised"], c["finished_late"] + c["pending_overdue"]
-    else:  # pending_overdue: a count, judged only for a unit that handled something
-        if _idle(c):
-            return None, None, None
-        return c["pending_overdue"], c["pending_overdue"], None
-    return ratio(num, den), num, den
+    if name in _RATE_TARGETS:
+        rate, pooled = _RATE_TARGETS[name]
+        # A unit with no dossier in the pooled sectors has no row there: every count is 0.
+        counts = {k: lci.get(k, 0) for k in COUNT_NAMES} if pooled else c
+        num, den = fraction(RATES_BY_NAME[rate], counts)
+        return ratio(num, den), num, den
+    # pending_overdue: a count, judged only for a unit that handled something
+    if _idle(c):
+        return None, None, None
+    return c["pending_overdue"], c["pending_overdue"], None
 
 
 def _rank_key(row: Mapping[str, Any], unit: str) -> tuple[Any, ...]:

@@ -406,22 +406,21 @@
     { rate: "satisfaction", target: "satisfaction" },
   ];
 
-  // A definition's numerator or denominator is a sum of counts ("finished_early + finished_on_time").
-  function evalCounts(expr, counts) {
+  // A rate's numerator and denominator come as terms in its definition (numerator_terms,
+  // denominator_terms): counts, each added (sign 1) or subtracted (sign -1).
+  function sumTerms(terms, counts) {
     let total = 0;
-    let sign = 1;
-    for (const tok of expr.split(/\s+/)) {
-      if (tok === "+") sign = 1;
-      else if (tok === "-") sign = -1;
-      else total += sign * counts[tok];
-    }
+    for (const t of terms) total += t.sign * counts[t.count];
     return total;
   }
 
-  function countsText(expr) {
-    return expr
-      .split(/\s+/)
-      .map((tok) => (tok === "+" || tok === "-" ? tok : (ref.counts.get(tok)?.label_vi ?? tok).toLowerCase()))
+  function termsText(terms) {
+    return terms
+      .map((t, i) => {
+        const label = (ref.counts.get(t.count)?.label_vi ?? t.count).toLowerCase();
+        const op = t.sign < 0 ? "-" : "+";
+        return i === 0 ? (t.sign < 0 ? `${op} ${label}` : label) : `${op} ${label}`;
+      })
       .join(" ");
   }
 
@@ -431,8 +430,8 @@
     for (const tile of TILES) {
       const def = ref.rates.get(tile.rate);
       const value = totals.rates[tile.rate];
-      const numerator = evalCounts(def.numerator, totals.counts);
-      const denominator = evalCounts(def.denominator, totals.counts);
+      const numerator = sumTerms(def.numerator_terms, totals.counts);
+      const denominator = sumTerms(def.denominator_terms, totals.counts);
       const target = tile.target ? targets.get(tile.target) : null;
       const passed = target ? passes(value, target.comparator, target.threshold) : null;
       const status = !target ? "none" : passed === null ? "nodata" : passed ? "pass" : "fail";
@@ -442,8 +441,8 @@
         nodata: "Chưa có số liệu để đánh giá",
         none: "Chưa đặt chỉ tiêu",
       }[status];
-      const fraction = `Tử số: ${countsText(def.numerator)} = ${num(numerator)}. Mẫu số: ${countsText(
-        def.denominator,
+      const fraction = `Tử số: ${termsText(def.numerator_terms)} = ${num(numerator)}. Mẫu số: ${termsText(
+        def.denominator_terms,
       )} = ${num(denominator)}.`;
       const detailId = `tile-${tile.rate}-detail`;
       box.append(
@@ -504,8 +503,8 @@
     const points = rows.map((r) => ({
       month: r.month,
       value: r.rates[rate],
-      numerator: evalCounts(def.numerator, r.counts),
-      denominator: evalCounts(def.denominator, r.counts),
+      numerator: sumTerms(def.numerator_terms, r.counts),
+      denominator: sumTerms(def.denominator_terms, r.counts),
     }));
     const values = points.map((p) => p.value).filter((v) => v !== null);
     if (target) values.push(target.threshold);
