@@ -28,12 +28,11 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.models import AuditEntry, RefusedRequests
+from app.store.dialect import dialect_of
 from app.timeutil import local_date, to_local
 
 log = logging.getLogger("tthc.audit")
@@ -83,11 +82,11 @@ class Pruner:
 
 def count_refused(conn: Connection, token_id: str | None, day: date, status: int, n: int = 1) -> None:
     """count + n for (token, local day, status): one INSERT ... ON CONFLICT DO UPDATE, on both stores."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(_REFUSED).values(token_id=token_id or NO_TOKEN, day=day, status_code=status, count=n)
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[_REFUSED.c.token_id, _REFUSED.c.day, _REFUSED.c.status_code],
+        dialect_of(conn).upsert(
+            _REFUSED,
+            {"token_id": token_id or NO_TOKEN, "day": day, "status_code": status, "count": n},
+            keys=("token_id", "day", "status_code"),
             set_={"count": _REFUSED.c.count + n},
         )
     )

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.db import SessionDep, WriteSessionDep
-from app.dossiers.schemas import CODE_PATTERN, OptionalTimestamp
+from app.dossiers.schemas import CODE_PATTERN, IsoDate, OptionalTimestamp
 from app.errors import NotFound, ValidationFailed
 from app.jsonutil import loads
 from app.models import ApiToken, AuditEntry, RefusedRequests
@@ -247,8 +247,8 @@ def list_refused_requests(
     request: Request,
     session: SessionDep,
     _admin: AdminDep,
-    from_: Annotated[date | None, Query(alias="from", description="first local day (inclusive)")] = None,
-    to: Annotated[date | None, Query(description="last local day (inclusive)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="first local day (inclusive)")] = None,
+    to: Annotated[IsoDate | None, Query(description="last local day (inclusive)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> RefusedPage:

@@ -425,3 +425,11 @@ def test_refusals_are_written_together_not_one_write_each() -> None:
     counter._flushed -= REFUSED_FLUSH_EVERY  # the interval has passed
     assert counter.add(None, day, 401) is True
     assert sorted(counter._counts.items()) == [(("", day, 401), 1), (("t1", day, 403), 3)]
+
+
+def test_refused_count_days_are_iso_dates(client: TestClient) -> None:
+    # A number is no date, though pydantic would read 0 as 1970-01-01.
+    for params in ({"to": "0"}, {"from": "20251001"}):
+        r = client.get("/v1/audit/refused", params=params)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["loc"] == ["query", next(iter(params))]

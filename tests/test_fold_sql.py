@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from app.metrics import rollups
+from app.store.dialect import dialect_of
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def fold_statements(dialect: str) -> str:
+def fold_statements(name: str) -> str:
+    dialect = dialect_of(name)
     parts = [
         "-- staging tables (per connection)",
         *rollups._temp_ddl(dialect),

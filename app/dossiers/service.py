@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,19 +28,18 @@ from sqlalchemy import (
     any_,
     bindparam,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.auth import Principal
-from app.db import insert_rows, sqlite_instant
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
 from app.metrics.rollups import RollupWriter
 from app.models import DataState, Dossier
 from app.models.base import UTCDateTime
+from app.store.dialect import dialect_of
 from app.timeutil import VN_OFFSET, utcnow
 
 Result = Literal["created", "updated", "unchanged", "stale"]
@@ -183,24 +181,6 @@ def _judge(new: dict[str, Any], current: dict[str, Any] | None) -> Result | Lite
     return "unchanged" if content(current) == content(new) else "conflict"
 
 
-# Codes are locked by bucket: a lock per code would take one of PostgreSQL's shared lock slots each
-# (64 per connection by default, max_locks_per_transaction) and a chunk of thousands of codes would
-# fail with "out of shared memory". With 64 buckets a transaction never holds more than its share.
-LOCK_BUCKETS = 64
-_LOCK_NAMESPACE = 0x7443_0000  # keeps these advisory keys apart from any other use of the function
-
-
-def _lock_codes(conn: Connection, codes: Sequence[str]) -> None:
-    """On PostgreSQL, serialise writers of the same codes; keys in one order, so no deadlock."""
-    if conn.dialect.name != "postgresql" or not codes:
-        return
-    keys = sorted({_LOCK_NAMESPACE + zlib.crc32(c.encode()) % LOCK_BUCKETS for c in codes})
-    conn.execute(
-        text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-        {"keys": keys},
-    )
-
-
 _COLUMNS = tuple(c.name for c in dossiers_table.columns)
 
 _INSTANTS = tuple(i for i, c in enumerate(dossiers_table.columns) if isinstance(c.type, UTCDateTime))
@@ -216,15 +196,7 @@ def db_values(row: dict[str, Any], dialect: str) -> tuple[Any, ...]:
     On SQLite instants and dates become the text UTCDateTime and Date store, so the writer binds
     plain values; this runs while the previous chunk is written, off the writer's critical path.
     """
-    values = [row[c] for c in _COLUMNS]
-    if dialect == "sqlite":
-        for i in _INSTANTS:
-            if (v := values[i]) is not None:
-                values[i] = sqlite_instant(v)
-        for i in _DATES:
-            if (v := values[i]) is not None:
-                values[i] = v.isoformat()
-    return tuple(values)
+    return dialect_of(dialect).driver_values([row[c] for c in _COLUMNS], _INSTANTS, _DATES)
 
 
 _STAGING_DDL = {
@@ -240,16 +212,12 @@ def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
 
     The rollup fold reads the same staging table, so each row is bound (or copied) only once.
     """
-    dialect = conn.dialect.name
-    conn.exec_driver_sql(_STAGING_DDL["postgresql" if dialect == "postgresql" else "sqlite"])
+    dialect = dialect_of(conn)
+    conn.exec_driver_sql(_STAGING_DDL[dialect.name])
     cols = ", ".join(_COLUMNS)
-    insert_rows(conn, "_dossiers_new", _COLUMNS, values)
-    # SQLite needs a WHERE to tell ON CONFLICT apart from a join's ON.
-    order = " ORDER BY code" if dialect == "postgresql" else " WHERE 1 = 1"
-    conn.exec_driver_sql(
-        f"INSERT INTO dossiers ({cols}) SELECT {cols} FROM _dossiers_new{order} "
-        f"ON CONFLICT (code) DO UPDATE SET {_SET}"
-    )
+    dialect.insert_rows(conn, "_dossiers_new", _COLUMNS, values)
+    source = dialect.upsert_select(f"SELECT {cols} FROM _dossiers_new")
+    conn.exec_driver_sql(f"INSERT INTO dossiers ({cols}) {source} ON CONFLICT (code) DO UPDATE SET {_SET}")
 
 
 def bump_data_version(conn: Connection, now: datetime) -> None:
@@ -416,7 +384,7 @@ def _stored_rows(conn: Connection, codes: list[str]) -> dict[str, dict[str, Any]
     would be a step, and every step hands the GIL back and forth with the validating thread (see
     insert_rows): a chunk of re-sent records would crawl.
     """
-    if conn.dialect.name == "postgresql":
+    if not dialect_of(conn).reads_rows_as_json:
         where = dossiers_table.c.code == any_(cast(Any, bindparam("codes", codes, type_=ARRAY(String))))
         return {r.code: dict(r._mapping) for r in conn.execute(select(dossiers_table).where(where))}
     found = conn.exec_driver_sql(_JSON_ROWS, (orjson.dumps(codes).decode(),)).scalar()
@@ -443,7 +411,7 @@ def _write_chunk(
     prepare: RowPrepare | None = None,
 ) -> None:
     codes = sorted({row["code"] for _, row, _ in valid})
-    _lock_codes(conn, codes)
+    dialect_of(conn).lock_codes(conn, codes)
     stored = _stored_rows(conn, codes)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
@@ -502,7 +470,7 @@ def _write_chunk(
 def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
     """Remove a dossier and its contribution to every figure; False when unknown."""
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        _lock_codes(conn, [code])
+        dialect_of(conn).lock_codes(conn, [code])
         found = conn.execute(select(dossiers_table).where(dossiers_table.c.code == code)).first()
         if found is None:
             return False

@@ -15,7 +15,6 @@ taking every thread and connection the cheap requests need.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,9 +26,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from app.errors import ServiceUnavailable
+from app.store.dialect import dialect_of
 
-# Virtual-machine steps of SQLite between two looks at the cancel flag (microseconds of work each).
-_SQLITE_STEPS = 20_000
 DEADLINE_REASON = "deadline"
 CLIENT_LEFT = "client left"
 
@@ -89,38 +87,19 @@ class Cancel:
                 self._hooks.remove(hook)
 
 
-def _is_interruption(exc: DBAPIError) -> bool:
-    orig = exc.orig
-    if isinstance(orig, sqlite3.OperationalError):
-        return str(orig) == "interrupted"
-    # psycopg: QueryCanceled (57014), raised by statement_timeout and by a cancel request.
-    return getattr(orig, "sqlstate", None) == "57014"
-
-
 @contextmanager
 def interruptible(conn: Connection, cancel: Cancel) -> Iterator[Connection]:
-    """Run the block's statements on `conn` under the read's deadline and cancel flag.
-
-    On PostgreSQL the deadline is a SET LOCAL statement_timeout: it holds for the transaction the
-    connection is in (SQLAlchemy begins one at the first statement) and ends with it.
-    """
+    """Run the block's statements on `conn` under the read's deadline and cancel flag (each store
+    interrupts a statement its own way: see Dialect.interruptible)."""
     cancel.check()
-    raw = conn.connection.driver_connection
+    dialect = dialect_of(conn)
     try:
-        if conn.dialect.name == "sqlite":
-            assert isinstance(raw, sqlite3.Connection)
-            raw.set_progress_handler(lambda: 1 if cancel.reason is not None else 0, _SQLITE_STEPS)
-            try:
-                yield conn
-            finally:
-                raw.set_progress_handler(None, 0)
-        else:
-            ms = max(1, int(cancel.remaining() * 1000))
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
-            with cancel.on_set(getattr(raw, "cancel_safe", getattr(raw, "cancel", lambda: None))):
-                yield conn
+        with dialect.interruptible(
+            conn, lambda: cancel.reason is not None, cancel.remaining(), cancel.on_set
+        ):
+            yield conn
     except DBAPIError as exc:
-        if _is_interruption(exc):
+        if dialect.is_interruption(exc):
             raise ReadCancelled(cancel.reason or DEADLINE_REASON) from None
         raise
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from app.metrics.counters import COUNTERS, STATE_COUNTERS
 from app.metrics.periods import DAY, MONTH, Bucket, Piece, decompose, next_month, prefix
 from app.metrics.rollups import CUBE_GRAINS, YEAR
+from app.store.dialect import dialect_of
 
 Key = tuple[str | None, ...]
 Filters = Mapping[str, Sequence[str]]
@@ -182,10 +183,11 @@ def today_changes(
     """
     params = _Params()
     cols = [f"COALESCE({_DOSSIER_COLUMN[d]}, '')" for d in dims]
-    t, n_ = params.add(today), params.add(db_instant(conn, now))
+    dialect = dialect_of(conn)
+    t, n_ = params.add(today), params.add(dialect.instant(now))
     closed_now = f"(close_date IS NOT NULL AND resolved_at < {n_})"
     closed_today = f"(close_date = {t} AND resolved_at < {n_})"
-    apology = "apology_issued" if conn.dialect.name == "postgresql" else "apology_issued <> 0"
+    apology = dialect.true("apology_issued")
     due_now = f"due_date = {t} AND due_at < {n_} AND NOT {closed_now}"
     sums = {
         "received": f"received_date = {t} AND received_at < {n_}",
@@ -207,13 +209,6 @@ def today_changes(
     for row in conn.execute(text(sql), params.values):
         out[_key(row, 0, n)] = dict(zip(sums, (int(v or 0) for v in row[n:]), strict=True))
     return out
-
-
-def db_instant(conn: Connection, value: datetime) -> Any:
-    """An instant as the store compares it: naive UTC text on SQLite (as UTCDateTime writes it)."""
-    if conn.dialect.name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
 
 
 def data_state(conn: Connection) -> tuple[int, datetime | None]:

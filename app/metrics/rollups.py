@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.db import insert_rows
 from app.metrics.counters import COUNTERS, FinishClass
+from app.store.dialect import Dialect, dialect_of
 
 DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
@@ -82,15 +82,11 @@ def choose_cube(dims: Iterable[str]) -> int:
     raise ValueError(f"no cube holds {sorted(wanted)}")
 
 
-def _bool(dialect: str, column: str) -> str:
-    return column if dialect == "postgresql" else f"{column} <> 0"
-
-
-def _contrib_select(dialect: str, source: str, sign: str) -> str:
+def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
     """SELECT of (d, dimension keys, counters...) contributions of every row of `source`."""
 
     def b(column: str) -> str:
-        return _bool(dialect, f"s.{column}")
+        return dialect.true(f"s.{column}")
 
     dims = ", ".join(f"COALESCE(s.{_DIM_SOURCE[d]}, '') AS {d}" for d in DIMENSIONS)
 
@@ -142,17 +138,7 @@ def _contrib_select(dialect: str, source: str, sign: str) -> str:
     return "\nUNION ALL\n".join(selects)
 
 
-def _period_expr(dialect: str, grain: int, column: str) -> str:
-    if grain == DAY:
-        return column
-    unit = "month" if grain == MONTH else "year"
-    if dialect == "postgresql":
-        return f"CAST(date_trunc('{unit}', {column}) AS DATE)"
-    # Dates are ISO text on SQLite: cutting the text is several times cheaper than date(..., 'start of').
-    return f"substr({column}, 1, 8) || '01'" if grain == MONTH else f"substr({column}, 1, 5) || '01-01'"
-
-
-def _accumulate(dialect: str, table: str, keys: Sequence[str], select: str) -> str:
+def _accumulate(dialect: Dialect, table: str, keys: Sequence[str], select: str) -> str:
     """INSERT the rows of `select` (d, m, y, keys..., counters...) into a staging table, summed by key.
 
     On SQLite the staging tables are keyed by (d, keys) and rows accumulate through ON CONFLICT,
@@ -160,7 +146,7 @@ def _accumulate(dialect: str, table: str, keys: Sequence[str], select: str) -> s
     summed. PostgreSQL's ON CONFLICT may not touch a row twice in one statement, so it groups.
     """
     cols = f"d, m, y, {', '.join(keys)}, {', '.join(COUNTERS)}"
-    if dialect == "postgresql":
+    if not dialect.accumulates_by_conflict:
         sums = ", ".join(f"SUM({c})" for c in COUNTERS)
         return (
             f"INSERT INTO {table} ({cols}) SELECT d, m, y, {', '.join(keys)}, {sums} "
@@ -173,9 +159,9 @@ def _accumulate(dialect: str, table: str, keys: Sequence[str], select: str) -> s
     )
 
 
-def _fill_contrib_sql(dialect: str, sources: Sequence[tuple[str, str]]) -> str:
+def _fill_contrib_sql(dialect: Dialect, sources: Sequence[tuple[str, str]]) -> str:
     """Stage the contributions of the rows of each (table, sign expression), summed by day and dimensions."""
-    month, year = _period_expr(dialect, MONTH, "d"), _period_expr(dialect, YEAR, "d")
+    month, year = dialect.month_start("d"), dialect.year_start("d")
     union = "\nUNION ALL\n".join(_contrib_select(dialect, table, sign) for table, sign in sources)
     select = (
         f"SELECT d, {month} AS m, {year} AS y, {', '.join(DIMENSIONS)}, {', '.join(COUNTERS)} "
@@ -184,14 +170,14 @@ def _fill_contrib_sql(dialect: str, sources: Sequence[tuple[str, str]]) -> str:
     return _accumulate(dialect, "_contrib", DIMENSIONS, select)
 
 
-def _stage_cube_sql(dialect: str, cube: int) -> str:
+def _stage_cube_sql(dialect: Dialect, cube: int) -> str:
     """A cube's day-level contributions, from which its day, month and year rows are taken."""
     dims = CUBES[cube]
     select = f"SELECT d, m, y, {', '.join(dims)}, {', '.join(COUNTERS)} FROM {CUBE_SOURCE[cube]}"
     return _accumulate(dialect, f"_cube{cube}", dims, select)
 
 
-def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
+def _upsert_sql(dialect: Dialect, target: str, cube: int, grain: int) -> str:
     """Add one cube's contributions at one grain to `target`.
 
     The source is already grouped by day and the cube's dimensions, so day rows are copied as they
@@ -203,7 +189,7 @@ def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
     source = "_contrib" if cube == 0 else f"_cube{cube}"
     dim_exprs = [d if d in kept else "''" for d in DIMENSIONS]
     group = [period, *(d for d in DIMENSIONS if d in kept)]
-    if grain == DAY or (cube == 0 and dialect != "postgresql"):
+    if grain == DAY or (cube == 0 and dialect.accumulates_by_conflict):
         # The full cube's month rows merge few contributions: SQLite adds them row by row in the
         # upsert itself, cheaper than sorting them first (see _accumulate).
         values = ", ".join(COUNTERS)
@@ -211,7 +197,7 @@ def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
     else:
         values = ", ".join(f"SUM({c})" for c in COUNTERS)
         grouping = f" GROUP BY {', '.join(group)}"
-    order = f" ORDER BY {', '.join(group)}" if dialect == "postgresql" else ""
+    order = f" ORDER BY {', '.join(group)}" if dialect.orders_upserts else ""
     updates = ", ".join(f"{c} = {target}.{c} + excluded.{c}" for c in COUNTERS)
     return (
         f"INSERT INTO {target} ({', '.join(_KEY)}, {', '.join(COUNTERS)}) "
@@ -220,7 +206,7 @@ def _upsert_sql(dialect: str, target: str, cube: int, grain: int) -> str:
     )
 
 
-def _keys_sql(dialect: str) -> str:
+def _keys_sql(dialect: Dialect) -> str:
     """Record the full cube's keys that the staged contributions add to, with their first day.
 
     A dossier's received date is its earliest contribution (due and close dates are never before
@@ -228,7 +214,7 @@ def _keys_sql(dialect: str) -> str:
     never removed: a count over the table bounds the keys a range can show, from above.
     """
     dims = ", ".join(DIMENSIONS)
-    if dialect == "postgresql":
+    if not dialect.accumulates_by_conflict:
         select = f"SELECT {dims}, MIN(d) FROM _contrib WHERE received > 0 GROUP BY {dims} ORDER BY {dims}"
     else:
         select = f"SELECT {dims}, d FROM _contrib WHERE received > 0"
@@ -238,7 +224,7 @@ def _keys_sql(dialect: str) -> str:
     )
 
 
-def _fold_sql(dialect: str, target: str) -> list[str]:
+def _fold_sql(dialect: Dialect, target: str) -> list[str]:
     """The statements that fold the staged contributions (_contrib) into `target`, in lock order."""
     out = [_keys_sql(dialect)] if target == "rollups" else []
     for cube, grains in CUBE_GRAINS.items():
@@ -248,9 +234,9 @@ def _fold_sql(dialect: str, target: str) -> list[str]:
     return out
 
 
-def _temp_ddl(dialect: str) -> list[str]:
-    boolean = "BOOLEAN" if dialect == "postgresql" else "INTEGER"
-    suffix = " ON COMMIT DELETE ROWS" if dialect == "postgresql" else ""
+def _temp_ddl(dialect: Dialect) -> list[str]:
+    boolean = dialect.boolean_type
+    suffix = dialect.temp_suffix
     types = {
         "fee_required": boolean,
         "paid_online": boolean,
@@ -269,8 +255,8 @@ def _temp_ddl(dialect: str) -> list[str]:
     days = "d DATE NOT NULL, m DATE NOT NULL, y DATE NOT NULL"
 
     def keyed(keys: Sequence[str]) -> str:
-        # SQLite: keyed, so rows accumulate by key (see _accumulate); PostgreSQL groups instead.
-        return f", PRIMARY KEY (d, {', '.join(keys)})) WITHOUT ROWID" if dialect != "postgresql" else ")"
+        # Keyed where rows accumulate by key (see _accumulate); else grouped first.
+        return dialect.keyed_temp_end(keys) if dialect.accumulates_by_conflict else ")"
 
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS _delta (sign INTEGER NOT NULL, {cols}){suffix}",
@@ -293,7 +279,7 @@ class RollupWriter:
     sources: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for ddl in _temp_ddl(self.conn.dialect.name):
+        for ddl in _temp_ddl(dialect_of(self.conn)):
             self.conn.exec_driver_sql(ddl)
 
     def apply(self, removed: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]]) -> None:
@@ -313,7 +299,9 @@ class RollupWriter:
         if ("_delta", "s.sign") not in self.sources:
             self.sources.append(("_delta", "s.sign"))
         pick = itemgetter(*(columns.index(c) for c in STAGED_COLUMNS))
-        insert_rows(self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows])
+        dialect_of(self.conn).insert_rows(
+            self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows]
+        )
 
     def stage_table(self, table: str, sign: int) -> None:
         """Count every row of `table` (a staging table with the dossier columns) with `sign` at the fold.
@@ -327,7 +315,7 @@ class RollupWriter:
         """Add the staged versions' contributions to every cube and grain, then empty the staging."""
         if not self.sources:
             return
-        dialect = self.conn.dialect.name
+        dialect = dialect_of(self.conn)
         self.conn.exec_driver_sql(_fill_contrib_sql(dialect, self.sources))
         statements = _fold_sql(dialect, "rollups")
         if self.conn.exec_driver_sql(statements[0]).rowcount:
@@ -345,7 +333,7 @@ def bump_keys_version(conn: Connection) -> None:
 
 def rebuild(conn: Connection, target: str = "rollups") -> None:
     """Recompute `target` (the rollups, or a scratch copy) from the stored dossiers."""
-    dialect = conn.dialect.name
+    dialect = dialect_of(conn)
     for ddl in _temp_ddl(dialect):
         conn.exec_driver_sql(ddl)
     conn.exec_driver_sql(f"DELETE FROM {target}")
