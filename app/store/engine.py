@@ -1,18 +1,13 @@
-"""Engine and sessions. One request is one transaction; the ingest loop commits per chunk."""
+"""Engines: SQLite (WAL, busy timeout, explicit BEGIN) or PostgreSQL (psycopg 3), each process's pools."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from app.config import Settings
@@ -156,99 +151,3 @@ def _configure_sqlite(engine: Engine, busy_timeout: float = 30.0) -> None:
         # Writers take the write lock up front, so two writers queue instead of failing on upgrade.
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-# Parameters per multi-row INSERT on SQLite (its bound: 32,766 since 3.32).
-_MAX_PARAMS = 32_000
-
-
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Load many rows into `table`: COPY on PostgreSQL, multi-row INSERTs on SQLite.
-
-    On SQLite one statement carries hundreds of rows. With executemany each row is a statement
-    step, and the driver releases and takes back the GIL around every step: while another thread
-    runs Python (the next chunk being validated), each take-back waits for a switch interval, and
-    the writer crawls. Few, large steps keep both threads going.
-    """
-    if conn.dialect.name == "postgresql":
-        copy_rows(conn, table, columns, rows)
-        return
-    if not rows:
-        return
-    one = f"({', '.join('?' for _ in columns)})"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-    per = max(1, _MAX_PARAMS // len(columns))
-    for start in range(0, len(rows), per):
-        batch = rows[start : start + per]
-        conn.exec_driver_sql(head + ", ".join(one for _ in batch), tuple(chain.from_iterable(batch)))
-
-
-def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """PostgreSQL: load rows with COPY, an order of magnitude faster than batched INSERTs."""
-    if not rows:
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def sqlite_instant(v: datetime) -> str:
-    """An instant as UTCDateTime stores it on SQLite: naive UTC text, always with microseconds."""
-    if v.tzinfo is not UTC:
-        v = v.astimezone(UTC)
-    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: cheaper than replace(tzinfo=None) first.
-    return v.isoformat(" ", "microseconds")[:26]
-
-
-def is_sqlite(engine_or_session: Engine | Session) -> bool:
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
-    return bind.dialect.name == "sqlite"
-
-
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def read_engine(request: Request) -> Engine:
-    """The engine for reads of figures: DATABASE_READ_URL when set (a replica), else the primary."""
-    engine: Engine = request.app.state.read_engine
-    return engine
-
-
-def _request_session(request: Request, writer: bool) -> Iterator[Session]:
-    state = request.app.state
-    factory: sessionmaker[Session] = state.session_factory if writer else state.read_session_factory
-    with factory() as session:
-        if writer and is_sqlite(session):
-            session.connection(execution_options={"sqlite_immediate": True})
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request that only reads: on DATABASE_READ_URL when one is set (a replica)."""
-    yield from _request_session(request, writer=False)
-
-
-def get_write_session(request: Request) -> Iterator[Session]:
-    """A session for a request that writes through it; committed when the endpoint returns.
-
-    On SQLite it takes the write lock when its transaction begins: one that read first and wrote
-    later would fail at once (not after the busy timeout) when another writer committed in between.
-    """
-    yield from _request_session(request, writer=True)
-
-
-# scope="function": the commit happens before the response is sent. With FastAPI's default
-# ("request") it would run after, so a client could be told 201 for a token or an agency that is not
-# yet visible to its next request, or that a failed commit then loses.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
-EngineDep = Annotated[Engine, Depends(get_engine)]
