@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.models import AuditEntry, RefusedRequests
 from app.store.dialect import dialect_of
+from app.store.uow import write_transaction
 from app.timeutil import local_date, to_local
 
 log = logging.getLogger("tthc.audit")
@@ -129,7 +130,7 @@ class RefusalCounter:
         with self._lock:
             if not self._counts:
                 return
-        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        with write_transaction(engine) as conn:
             self.flush(conn)
 
 
@@ -163,7 +164,7 @@ def record(
     elif token_id is None:
         # Other requests without a valid token stay out of the store, so anonymous traffic cannot fill it.
         return
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with write_transaction(engine) as conn:
         if refusals is not None:
             refusals.flush(conn)
         elif refused:

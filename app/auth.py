@@ -7,7 +7,6 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -15,32 +14,15 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.access import ANONYMOUS, SCOPES, Principal
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.jsonutil import loads
 from app.models import ApiToken
+from app.store.uow import read_session
 
-SCOPES = ("ingest", "read", "admin")
 ADMIN_TOKEN_ID = "env-admin"
 _BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/=-]{1,512})$")
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the token's id, its scopes and the agencies it may write for (None: all)."""
-
-    token_id: str | None
-    scopes: frozenset[str]
-    agencies: frozenset[str] | None
-
-    def may_write(self, agency_code: str) -> bool:
-        return self.agencies is None or agency_code in self.agencies
-
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes or "admin" in self.scopes
-
-
-ANONYMOUS = Principal(token_id=None, scopes=frozenset(), agencies=None)
 
 
 def hash_secret(secret: str) -> str:
@@ -92,7 +74,7 @@ def get_principal(request: Request) -> Principal:
         return ANONYMOUS
     settings: Settings = request.app.state.settings
     # Its own short session: the request's session may be a writer's, and the lookup only reads.
-    with request.app.state.session_factory() as session:
+    with read_session(request.app.state.engine) as session:
         # The app's clock, the same one that stamps created_at and revoked_at.
         principal = resolve_principal(secret, settings, session, request.app.state.clock())
     request.state.token_id = principal.token_id

@@ -13,7 +13,7 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.api.problems import problem
 
 SMALL_BODY_BYTES = 64 * 1024
 # (method, path) of the operations that bound their bodies themselves.

@@ -12,21 +12,19 @@ from app.config import get_settings
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Apply the migrations and load the reference data (idempotent)."""
-    from sqlalchemy.orm import Session
-
-    from app.db import make_engine
     from app.integrations.dvcqg.sectors import load_sector_seed
     from app.migrate import upgrade
     from app.reference.agencies import load_seed
+    from app.store.engine import make_engine
+    from app.store.uow import write_session
 
     settings = get_settings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with Session(engine) as session:
+        with write_session(engine) as session:
             added = load_seed(session, settings.province_code, settings.agency_seed)
             mapped = load_sector_seed(session, settings.sector_seed)
-            session.commit()
     finally:
         engine.dispose()
     print(f"database at head; {added} agencies and {mapped} sector mappings added from the seeds")
@@ -43,12 +41,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_rollups(args: argparse.Namespace) -> int:
-    from app.db import make_engine
     from app.metrics import rollups
+    from app.store.engine import make_engine
+    from app.store.uow import write_transaction
 
     engine = make_engine(get_settings().database_url)
     try:
-        with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        with write_transaction(engine) as conn:
             if args.action == "rebuild":
                 rollups.rebuild(conn)
                 from app.dossiers.service import bump_data_version

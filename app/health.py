@@ -60,7 +60,7 @@ def _probe_limiter(state: Any) -> anyio.CapacityLimiter:
 )
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
-    # Its own one-connection engine with short timeouts (app.db.make_probe_engine); the request
+    # Its own one-connection engine with short timeouts (app.store.engine.make_probe_engine); the request
     # engine when the lifespan has not run (tests) or the database is in memory.
     engine: Engine = getattr(state, "probe_engine", None) or state.engine
     head: str = state.alembic_head

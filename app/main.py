@@ -10,27 +10,27 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from app import health, tokens
+from app.api.problems import install_error_handlers
 from app.audit import AuditMiddleware, RefusalCounter
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.dashboard.router import install_dashboard
-from app.db import open_engines
 from app.dossiers import router as dossiers
 from app.dossiers.schemas import DossierIn
-from app.errors import install_error_handlers
 from app.integrations.dvcqg import router as dvcqg
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.metrics import router as metrics
 from app.metrics.guard import HeavySlots
 from app.metrics.http import ResponseCache
-from app.metrics.router import BoundMemo, NamesMemo
+from app.metrics.reads import NamesMemo
+from app.metrics.router import BoundMemo
 from app.migrate import head_revision
 from app.openapi_docs import install_openapi
 from app.reference import router as reference
 from app.reports import router as reports
+from app.store.engine import open_engines
 from app.timeutil import utcnow
 
 DESCRIPTION = """\
@@ -54,9 +54,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = open_engines(settings, engine)
         app.state.engine = engines.write
-        app.state.session_factory = sessionmaker(bind=engines.write, expire_on_commit=False)
         app.state.read_engine = engines.read
-        app.state.read_session_factory = sessionmaker(bind=engines.read, expire_on_commit=False)
         app.state.probe_engine = engines.probe
         try:
             yield
@@ -84,9 +82,7 @@ def create_app(
     if engine is not None:
         # Available before the lifespan runs too, for tests that skip it.
         app.state.engine = engine
-        app.state.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
         app.state.read_engine = engine
-        app.state.read_session_factory = app.state.session_factory
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, func, or_, select
 
+from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
-from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import CODE_PATTERN, IsoDate, OptionalTimestamp
 from app.errors import NotFound, ValidationFailed
 from app.jsonutil import loads

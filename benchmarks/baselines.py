@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.db import make_engine
+from app.store.engine import make_engine
 from benchmarks.common import log, summary_ms
 
 Rows = dict[tuple[Any, ...], dict[str, int]]

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.db import make_engine
+from app.store.engine import make_engine
 from benchmarks import baselines, data, ingest, profile, queries, report, server, throughput
 from benchmarks.common import ROOT, human_count, load_average, log, machine_cpu
 from benchmarks.stores import PostgresStore, SqliteStore, Store

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import create_engine, text
 
-from app.db import make_engine
+from app.store.engine import make_engine
 from benchmarks.common import VENV_BIN, log
 from tests.pg import PgServer, find_pg_bin
 

@@ -25,10 +25,11 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 
-from app.auth import ADMIN_TOKEN_ID, SCOPES, Principal
-from app.db import make_engine
+from app.access import SCOPES, Principal
+from app.auth import ADMIN_TOKEN_ID
 from app.dossiers.service import current_registry, prepare_chunk, write_chunk
 from app.reference.communes import communes_of
+from app.store.engine import make_engine
 from benchmarks.common import ROOT, VENV_BIN
 from benchmarks.data import NOW
 

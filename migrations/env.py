@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.config import DEFAULT_DATABASE_URL
-from app.db import make_engine, normalise_url
+from app.store.engine import make_engine, normalise_url
 from app.models import metadata
 
 config = context.config

@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import make_engine, normalise_url
 from app.integrations.dvcqg.sectors import load_sector_seed
 from app.migrate import upgrade
 from app.reference.agencies import load_seed
+from app.store.engine import make_engine, normalise_url
 from tests import pg
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from app.auth import ADMIN_TOKEN_ID, SCOPES, Principal
-from app.dossiers.service import LOCK_BUCKETS, Verdict, _lock_codes, process_chunk
+from app.access import SCOPES, Principal
+from app.auth import ADMIN_TOKEN_ID
+from app.dossiers.service import Verdict, process_chunk
 from app.dossiers.validation import Registry
 from app.metrics import rollups
 from app.models import Agency, Dossier
 from app.reference.communes import communes_of
+from app.store.dialect import LOCK_BUCKETS, dialect_of
 from tests.factory import open_rec, rec
 
 NOW = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)
@@ -102,7 +104,7 @@ def test_a_chunk_holds_at_most_one_lock_per_bucket_of_codes(engine: Engine) -> N
     # advisory lock per code made a chunk of 20,000 new codes fail with "out of shared memory".
     codes = [f"K-{i:05d}" for i in range(5000)]
     with engine.connect() as conn, conn.begin():
-        _lock_codes(conn, codes)
+        dialect_of(conn).lock_codes(conn, codes)
         if engine.dialect.name != "postgresql":
             return  # SQLite serialises writers with its write lock; nothing is taken here
         held = conn.scalar(

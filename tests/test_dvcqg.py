@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select, update
 
 from app import cli
 from app.config import get_settings
-from app.db import make_engine
 from app.integrations.dvcqg.sectors import sector_map, seed_sectors
 from app.models import SectorMapping, metadata
+from app.store.engine import make_engine
 from tests.dvcqg_factory import URL, envelope, open_portal, portal
 from tests.factory import AGENCY, OTHER_AGENCY, rec
 

@@ -61,7 +61,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
 
 
 def test_readyz_is_503_when_the_database_is_not_migrated(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
-    from app.db import make_engine
+    from app.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
     app = create_app(settings, engine=engine)

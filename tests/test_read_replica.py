@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from app.db import make_engine
 from app.migrate import upgrade
 from app.models import Dossier
+from app.store.engine import make_engine
 from tests.conftest import Clock, reset_database
 from tests.factory import open_rec, rec
 from tests.ingesting import app_client, counts, metric_totals, post

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
-from app.auth import ADMIN_TOKEN_ID, SCOPES, Principal
+from app.access import SCOPES, Principal
+from app.auth import ADMIN_TOKEN_ID
 from app.dossiers.service import delete_dossier, process_chunk
 from app.dossiers.validation import Registry
 from app.metrics import rollups

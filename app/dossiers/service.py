@@ -30,9 +30,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from app.auth import Principal
+from app.access import Principal
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, finish_class
@@ -40,6 +39,7 @@ from app.metrics.rollups import RollupWriter
 from app.models import DataState, Dossier
 from app.models.base import UTCDateTime
 from app.store.dialect import dialect_of
+from app.store.uow import run_write, write_transaction
 from app.timeutil import VN_OFFSET, utcnow
 
 Result = Literal["created", "updated", "unchanged", "stale"]
@@ -351,24 +351,19 @@ def write_chunk(
     valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
     if not valid:
         return verdicts
-    for attempt in range(5):
-        try:
-            with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-                if prepared.dialect != conn.dialect.name:
-                    valid = [(v, row, None) for v, row, _ in valid]
-                _write_chunk(conn, valid, principal, now, judge, prepare)
-            break
-        except (OperationalError, DBAPIError) as exc:
-            if attempt == 4 or not _retryable(exc):
-                raise
-            for v, _, _ in valid:
-                v.result, v.errors = None, []
+
+    def attempt(conn: Connection) -> None:
+        nonlocal valid
+        if prepared.dialect != conn.dialect.name:
+            valid = [(v, row, None) for v, row, _ in valid]
+        _write_chunk(conn, valid, principal, now, judge, prepare)
+
+    def forget_attempt() -> None:
+        for v, _, _ in valid:
+            v.result, v.errors = None, []
+
+    run_write(engine, attempt, before_retry=forget_attempt)
     return verdicts
-
-
-def _retryable(exc: Exception) -> bool:
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    return sqlstate in {"40P01", "40001"} or "database is locked" in str(exc)
 
 
 _JSON_ROWS = (
@@ -469,7 +464,7 @@ def _write_chunk(
 
 def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
     """Remove a dossier and its contribution to every figure; False when unknown."""
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+    with write_transaction(engine) as conn:
         dialect_of(conn).lock_codes(conn, [code])
         found = conn.execute(select(dossiers_table).where(dossiers_table.c.code == code)).first()
         if found is None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from app.auth import ReadDep
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
@@ -19,102 +19,25 @@ from app.metrics.definitions import COUNTS, RATES
 from app.metrics.guard import Cancel
 from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import TIME_UNITS, buckets
+from app.metrics.reads import (
+    DIMENSIONS,
+    FILTERS_422,
+    MAX_VALUES,
+    READ_503,
+    check_range,
+    read_context,
+)
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
-from app.models import Agency
 from app.openapi_docs import problem_responses
-from app.reference.communes import communes_of
 from app.timeutil import local_date, to_local
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 
-DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 METRIC_PARAMS = ("from", "to", "group_by", *DIMENSIONS)
-MAX_DAY_BUCKETS = 3700
-MAX_VALUES = 500
 # Group keys whose reads are heavy whatever their bound: many buckets, or many keys per bucket.
 HEAVY_GROUPS = frozenset({"day", "procedure"})
 # Bodies smaller than this are sent (and cached) as one piece.
 _JOIN_BELOW = 1 << 20
-
-
-READ_503 = (
-    "The read passed its deadline (TTHC_READ_TIMEOUT, default 30 s) and was stopped; `Retry-After` says "
-    "when to try again."
-)
-FILTERS_422 = (
-    "A parameter is unknown or malformed, or an `agency` or `commune` value is not a registered agency "
-    "or a ward of the configured province"
-)
-
-
-def _bad(field: str, msg: str, kind: str = "value_error") -> ValidationFailed:
-    return ValidationFailed(f"{field}: {msg}", errors=[{"loc": ["query", field], "msg": msg, "type": kind}])
-
-
-class NamesMemo:
-    """Agency and ward names of one data version, shared by a process's requests.
-
-    Replaced in one assignment, never changed in place: a reader takes `current` once and has a
-    consistent (version, names) pair whatever other threads do meanwhile.
-    """
-
-    def __init__(self) -> None:
-        self.current: tuple[int, dict[str, dict[str, str]]] | None = None
-
-
-def unit_names(
-    conn: Connection, province_code: int, version: int | None = None, memo: NamesMemo | None = None
-) -> dict[str, dict[str, str]]:
-    """Agency and ward names by code; with a memo, read once per data version (a rename moves it)."""
-    current = memo.current if memo is not None else None
-    if current is not None and current[0] == version:
-        return current[1]
-    agencies = {code: name for code, name in conn.execute(select(Agency.code, Agency.name))}
-    communes = {c.code: c.name for c in communes_of(province_code).values()}
-    names = {"agency": agencies, "commune": communes}
-    if memo is not None and version is not None:
-        memo.current = (version, names)
-    return names
-
-
-def check_filters(
-    request: Request, names: dict[str, dict[str, str]], raw: Mapping[str, Sequence[str] | None]
-) -> dict[str, list[str]]:
-    """Filters with values that exist: an unknown agency or ward is a 422 (the parameters' schemas
-    already refused malformed values, and channels outside the enum)."""
-    out: dict[str, list[str]] = {}
-    for dim, values in raw.items():
-        if not values:
-            continue
-        if len(values) > MAX_VALUES:
-            raise _bad(dim, f"at most {MAX_VALUES} values")
-        for v in values:
-            if dim == "agency" and v not in names["agency"]:
-                raise _bad(dim, "not a registered agency", "unknown_agency")
-            if dim == "commune" and v not in names["commune"]:
-                raise _bad(dim, "not a ward of the configured province", "unknown_commune")
-        out[dim] = sorted(set(values))
-    return out
-
-
-def read_context(
-    request: Request, conn: Connection, raw_filters: dict[str, Any]
-) -> tuple[int, dict[str, dict[str, str]], dict[str, list[str]]]:
-    """The data version, the unit names (read once per version) and the checked filters of a read."""
-    version, _ = repository.data_state(conn)
-    names = unit_names(conn, request.app.state.settings.province_code, version, request.app.state.names_memo)
-    return version, names, check_filters(request, names, raw_filters)
-
-
-def check_range(start: date, end: date, group_by: list[str]) -> None:
-    if end < start:
-        raise _bad("to", "must not be before from")
-    if (end - start).days > 366 * 30:
-        raise _bad("to", "the range covers at most 30 years")
-    if "day" in group_by and (end - start).days + 1 > MAX_DAY_BUCKETS:
-        raise _bad("group_by", f"group_by=day covers at most {MAX_DAY_BUCKETS} days")
-    if len(set(group_by)) != len(group_by):
-        raise _bad("group_by", "each group key at most once")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, ReadDep
-from app.db import SessionDep, WriteSessionDep
 from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
@@ -20,7 +20,7 @@ from app.metrics import repository
 from app.metrics.guard import Cancel
 from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import report_period, year_range
-from app.metrics.router import (
+from app.metrics.reads import (
     DIMENSIONS,
     FILTERS_422,
     MAX_VALUES,

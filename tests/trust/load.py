@@ -35,8 +35,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from app.db import normalise_url
 from app.demo import generate_demo, write_ndjson
+from app.store.engine import normalise_url
 from tests.conftest import ROOT
 from tests.trust.live import LiveServer, _env
 

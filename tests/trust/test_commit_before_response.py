@@ -11,7 +11,7 @@ import typing
 
 from fastapi.testclient import TestClient
 
-from app.db import SessionDep, WriteSessionDep, get_session, get_write_session
+from app.api.deps import SessionDep, WriteSessionDep, get_session, get_write_session
 
 
 def test_request_sessions_end_before_the_response() -> None:

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from app.db import make_engine
 from app.dossiers.schemas import parse_timestamp
 from app.metrics import rollups
+from app.store.engine import make_engine
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts
 from tests.trust.live import ADMIN_TOKEN, Database, LiveServer, start_server

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app.db import make_engine
 from app.metrics import rollups
+from app.store.engine import make_engine
 from tests.trust.fuzz import run_schemathesis
 from tests.trust.live import ADMIN_TOKEN, LiveServer
 

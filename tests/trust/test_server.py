@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
 
 from app.config import Settings
-from app.db import make_engine
 from app.main import create_app
+from app.store.engine import make_engine
 from tests.conftest import ADMIN_TOKEN, ROOT
 from tests.trust.live import Database, LiveServer, _env, free_port
 

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, select
 
-from app.auth import AdminDep, IngestDep, Principal, ReadDep
-from app.db import SessionDep, WriteSessionDep
-from app.dossiers.router import (
+from app.access import Principal
+from app.api.bodies import (
     JSON_TYPES,
     MAX_JSON_BYTES,
     REQUEST_TIMEOUT_RESPONSE,
@@ -21,6 +20,8 @@ from app.dossiers.router import (
     media_type,
     read_body_limited,
 )
+from app.api.deps import SessionDep, WriteSessionDep
+from app.auth import AdminDep, IngestDep, ReadDep
 from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import IngestTotals
 from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine
 
-from app.auth import Principal
+from app.access import Principal
 from app.dossiers.service import UNREADABLE_RECORD, Result, Verdict, capped, content, process_chunk
 from app.dossiers.validation import Registry
 from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors

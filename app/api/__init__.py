@@ -1,0 +1,1 @@
+"""The HTTP layer's shared pieces: the typed application state and the request dependencies."""

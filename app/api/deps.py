@@ -1,0 +1,47 @@
+"""Request dependencies: sessions from the unit of work, typed as readers or writers.
+
+A write endpoint gets a `WriteSession` in one write transaction, committed before the response is
+sent; a read endpoint gets a `ReadSession` on the read engine (a replica when configured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from app.store.uow import ReadSession, WriteSession, read_session, write_session
+
+
+def write_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def read_engine(request: Request) -> Engine:
+    """Figures, reports and lists: DATABASE_READ_URL when set (a replica), else the primary."""
+    engine: Engine = request.app.state.read_engine
+    return engine
+
+
+def get_session(request: Request) -> Iterator[ReadSession]:
+    """A session for one request that only reads."""
+    with read_session(read_engine(request)) as session:
+        yield session
+
+
+def get_write_session(request: Request) -> Iterator[WriteSession]:
+    """A session for a request that writes through it: one unit of work, committed when the endpoint
+    returns. On SQLite it holds the write lock from its first statement, so a request that reads
+    first and writes later never fails when another writer committed in between."""
+    with write_session(write_engine(request)) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response is sent. With FastAPI's default
+# ("request") it would run after, so a client could be told 201 for a token or an agency that is not
+# yet visible to its next request, or that a failed commit then loses.
+SessionDep = Annotated[ReadSession, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]
