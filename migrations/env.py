@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from app.config import DEFAULT_DATABASE_URL
-from app.store.engine import make_engine, normalise_url
 from app.models import metadata
+from app.store.engine import make_engine, normalise_url
 
 config = context.config
 target_metadata = metadata
