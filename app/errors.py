@@ -83,7 +83,8 @@ class ServiceUnavailable(AppError):
 
 
 def clean_loc(loc: Any) -> list[str | int]:
-    """A validation location without FastAPI's leading 'body'/'query' where it adds nothing."""
+    """A validation location as a plain list of field names (str) and positions (int), whatever
+    sequence pydantic gave; every part kept, FastAPI's leading 'body' or 'query' included."""
     out: list[str | int] = [p if isinstance(p, int) else str(p) for p in loc]
     return out
 

@@ -15,12 +15,13 @@ from sqlalchemy import and_, func, or_, select
 
 from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
-from app.dossiers.schemas import CODE_PATTERN, IsoDate, OptionalTimestamp
+from app.dossiers.schemas import IsoDate, OptionalTimestamp
 from app.errors import NotFound, ValidationFailed
 from app.jsonutil import loads
 from app.models import ApiToken, AuditEntry, RefusedRequests
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
+from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(tags=["access"])
 Scope = Literal["ingest", "read", "admin"]

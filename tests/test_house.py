@@ -26,6 +26,7 @@ CORE = (
     "app.jsonutil",
     "app.runtime",
     "app.timeutil",
+    "app.vocabulary",
     "app.metrics.calculator",
     "app.metrics.counters",
     "app.metrics.definitions",

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, not_, or_
 
-from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, FinishClass
+from app.metrics.counters import FinishClass
 from app.models import Dossier
+from app.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 
-OUTCOMES = ("early", "on_time", "late", "pending", "pending_overdue", "withdrawn")
 _FINISH_NAMES = {FinishClass.EARLY: "early", FinishClass.ON_TIME: "on_time", FinishClass.LATE: "late"}
 
 

@@ -31,17 +31,14 @@ from app.api.deps import SessionDep
 from app.auth import AdminDep, IngestDep, ReadDep
 from app.dossiers.outcome import outcome_at, outcome_condition
 from app.dossiers.schemas import (
-    CODE_PATTERN,
     EXAMPLE_RECORD,
     AgencyParam,
-    Channel,
     CommuneParam,
     DossierIn,
     DossierOut,
     DossierPage,
     IngestReport,
     IsoDate,
-    Outcome,
     ProcedureParam,
     PutResult,
     SectorParam,
@@ -70,6 +67,7 @@ from app.metrics.http import reject_unknown_params
 from app.models import Dossier
 from app.openapi_docs import problem_responses
 from app.timeutil import end_of_day, local_date, to_local
+from app.vocabulary import CODE_PATTERN, Channel, Outcome
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 

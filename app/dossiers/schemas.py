@@ -19,19 +19,17 @@ from pydantic import (
 
 from app.metrics.periods import EPOCH, LAST_DAY
 from app.timeutil import VN_TZ
-
-Channel = Literal["online", "in_person", "postal"]
-OnlineLevel = Literal["full", "partial"]
-Status = Literal["processing", "supplement_requested", "resolved", "returned", "rejected", "withdrawn"]
-Rating = Literal["very_satisfied", "satisfied", "neutral", "dissatisfied"]
-Outcome = Literal["early", "on_time", "late", "pending", "pending_overdue", "withdrawn"]
-
-CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-SECTOR_PATTERN = r"^[a-z0-9_]{1,64}$"
-# Printable text without control characters, for codes that are not constrained further.
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-
-COMMUNE_PATTERN = r"^[0-9]{5}$"
+from app.vocabulary import (
+    CODE_PATTERN,
+    COMMUNE_PATTERN,
+    SECTOR_PATTERN,
+    TEXT_PATTERN,
+    Channel,
+    OnlineLevel,
+    Outcome,
+    Rating,
+    Status,
+)
 
 # Items of the repeatable filter parameters (drill-down, metrics, report): the document states each
 # value's shape, so a malformed one is refused as such; an unknown agency or ward is refused by the

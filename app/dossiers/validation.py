@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from app.dossiers.schemas import DossierIn
 from app.errors import validation_errors
-from app.metrics.counters import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 from app.timeutil import VN_TZ
+from app.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST_RECEIVED = datetime(1900, 1, 1, tzinfo=VN_TZ)

@@ -8,7 +8,6 @@ from app.metrics.counters import COUNTERS
 from app.metrics.definitions import COUNT_NAMES, RATES, Definition, Terms
 
 FLOW_COUNTS = tuple(c for c in COUNT_NAMES if c in COUNTERS)
-STATE_KEYS = ("pending", "pending_overdue", "overdue_apologised")
 
 
 def ratio(num: int, den: int) -> float | None:

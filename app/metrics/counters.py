@@ -43,11 +43,6 @@ COUNTERS: tuple[str, ...] = RECEIVED_COUNTERS + FINISH_COUNTERS + DUE_COUNTERS +
 # The counters whose running sums give the states at the end of a day.
 STATE_COUNTERS = ("received", "closed", "due", "due_closed", "due_apology", "due_closed_apology")
 
-OPEN_STATUSES = frozenset({"processing", "supplement_requested"})
-FINISHED_STATUSES = frozenset({"resolved", "returned", "rejected"})
-CLOSED_STATUSES = FINISHED_STATUSES | {"withdrawn"}
-SATISFIED_RATINGS = frozenset({"very_satisfied", "satisfied"})
-
 
 class FinishClass(IntEnum):
     """How a finished dossier ended against its deadline (contract §4.1)."""

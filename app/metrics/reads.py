@@ -15,7 +15,6 @@ from app.metrics import repository
 from app.models import Agency
 from app.reference.communes import communes_of
 
-DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 MAX_DAY_BUCKETS = 3700
 MAX_VALUES = 500
 

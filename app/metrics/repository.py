@@ -12,16 +12,10 @@ from app.metrics.counters import COUNTERS, STATE_COUNTERS
 from app.metrics.periods import DAY, MONTH, Bucket, Piece, decompose, next_month, prefix
 from app.metrics.rollups import CUBE_GRAINS, YEAR
 from app.store.dialect import dialect_of
+from app.vocabulary import DIMENSION_COLUMNS
 
 Key = tuple[str | None, ...]
 Filters = Mapping[str, Sequence[str]]
-_DOSSIER_COLUMN = {
-    "agency": "agency_code",
-    "commune": "commune_code",
-    "sector": "sector",
-    "procedure": "procedure_code",
-    "channel": "channel",
-}
 
 
 class _Params:
@@ -182,7 +176,7 @@ def today_changes(
     not closed before now.
     """
     params = _Params()
-    cols = [f"COALESCE({_DOSSIER_COLUMN[d]}, '')" for d in dims]
+    cols = [f"COALESCE({DIMENSION_COLUMNS[d]}, '')" for d in dims]
     dialect = dialect_of(conn)
     t, n_ = params.add(today), params.add(dialect.instant(now))
     closed_now = f"(close_date IS NOT NULL AND resolved_at < {n_})"
@@ -202,7 +196,7 @@ def today_changes(
     group = f" GROUP BY {', '.join(cols)}" if cols else ""
     sql = (
         f"SELECT {select_dims}{sum_sql} FROM dossiers WHERE (received_date = {t} OR close_date = {t} "
-        f"OR due_date = {t}){_filter_sql(filters, params, _DOSSIER_COLUMN)}{group}"
+        f"OR due_date = {t}){_filter_sql(filters, params, DIMENSION_COLUMNS)}{group}"
     )
     out: dict[Key, dict[str, int]] = {}
     n = len(dims)

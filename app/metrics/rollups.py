@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
 
 from app.metrics.counters import COUNTERS, FinishClass
 from app.store.dialect import Dialect, dialect_of
+from app.vocabulary import DIMENSION_COLUMNS, DIMENSIONS, SATISFIED_RATINGS, WITHDRAWN
 
-DIMENSIONS = ("agency", "commune", "sector", "procedure", "channel")
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
 CUBES: dict[int, tuple[str, ...]] = {
     0: DIMENSIONS,
@@ -62,13 +61,6 @@ STAGED_COLUMNS = (
     "close_date",
     "due_date",
 )
-_DIM_SOURCE = {
-    "agency": "agency_code",
-    "commune": "commune_code",
-    "sector": "sector",
-    "procedure": "procedure_code",
-    "channel": "channel",
-}
 _KEY = ("cube", "grain", "period", *DIMENSIONS)
 _TEMP_TABLES = ("_delta", "_contrib", *(f"_cube{c}" for c in CUBES if c != 0))
 
@@ -88,12 +80,13 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
     def b(column: str) -> str:
         return dialect.true(f"s.{column}")
 
-    dims = ", ".join(f"COALESCE(s.{_DIM_SOURCE[d]}, '') AS {d}" for d in DIMENSIONS)
+    dims = ", ".join(f"COALESCE(s.{DIMENSION_COLUMNS[d]}, '') AS {d}" for d in DIMENSIONS)
 
     def when(cond: str) -> str:
         return f"CASE WHEN {cond} THEN {sign} ELSE 0 END"
 
-    finished = "s.status <> 'withdrawn'"
+    finished = f"s.status <> '{WITHDRAWN}'"
+    satisfied = ", ".join(f"'{r}'" for r in SATISFIED_RATINGS)
     # Overdue at the end of D = sum(due, <= D) - sum(due_closed, <= D). A dossier closed no later
     # than its due date would add 1 to both on the same day, so it adds to neither: only dossiers
     # still open, or closed on a later date than their due date, carry these counters.
@@ -118,8 +111,8 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
             ),
             "digitised_result": when(f"{finished} AND {b('digitised_result')}"),
             "rated": when(f"{finished} AND s.rating IS NOT NULL"),
-            "satisfied": when(f"{finished} AND s.rating IN ('very_satisfied', 'satisfied')"),
-            "withdrawn": when("s.status = 'withdrawn'"),
+            "satisfied": when(f"{finished} AND s.rating IN ({satisfied})"),
+            "withdrawn": when(f"s.status = '{WITHDRAWN}'"),
             "closed": sign,
             "due_closed": when(late_close),
             "due_closed_apology": when(f"{late_close} AND {b('apology_issued')}"),
@@ -290,17 +283,16 @@ class RollupWriter:
 
     def stage_rows(self, sign: int, rows: Sequence[Mapping[str, Any]]) -> None:
         """Stage dossier rows given as mappings (stored versions as read) with a sign."""
-        self.stage(sign, STAGED_COLUMNS, [tuple(r[c] for c in STAGED_COLUMNS) for r in rows])
+        self.stage(sign, [tuple(r[c] for c in STAGED_COLUMNS) for r in rows])
 
-    def stage(self, sign: int, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Stage dossier rows (value tuples in `columns` order, as the driver takes them) with a sign."""
+    def stage(self, sign: int, rows: Sequence[Sequence[Any]]) -> None:
+        """Stage dossier rows (value tuples in STAGED_COLUMNS order, as the driver takes them) with a sign."""
         if not rows:
             return
         if ("_delta", "s.sign") not in self.sources:
             self.sources.append(("_delta", "s.sign"))
-        pick = itemgetter(*(columns.index(c) for c in STAGED_COLUMNS))
         dialect_of(self.conn).insert_rows(
-            self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *pick(r)) for r in rows]
+            self.conn, "_delta", ("sign", *STAGED_COLUMNS), [(sign, *r) for r in rows]
         )
 
     def stage_table(self, table: str, sign: int) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.auth import ReadDep
-from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
+from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.errors import ValidationFailed
 from app.jsonutil import dumps
 from app.metrics import repository, service
@@ -19,17 +19,11 @@ from app.metrics.definitions import COUNTS, RATES
 from app.metrics.guard import Cancel
 from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import TIME_UNITS, buckets
-from app.metrics.reads import (
-    DIMENSIONS,
-    FILTERS_422,
-    MAX_VALUES,
-    READ_503,
-    check_range,
-    read_context,
-)
+from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
 from app.openapi_docs import problem_responses
 from app.timeutil import local_date, to_local
+from app.vocabulary import DIMENSIONS, Channel
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, ReadDep
-from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
 from app.models import Agency
 from app.openapi_docs import problem_responses
 from app.reference.communes import communes_of, province_name
+from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 

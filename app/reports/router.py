@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, ReadDep
-from app.dossiers.schemas import AgencyParam, Channel, CommuneParam, IsoDate, ProcedureParam, SectorParam
+from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
 from app.jsonutil import dumps
@@ -20,15 +20,7 @@ from app.metrics import repository
 from app.metrics.guard import Cancel
 from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import report_period, year_range
-from app.metrics.reads import (
-    DIMENSIONS,
-    FILTERS_422,
-    MAX_VALUES,
-    READ_503,
-    check_range,
-    read_context,
-    unit_names,
-)
+from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context, unit_names
 from app.openapi_docs import problem_responses
 from app.reports import render, service
 from app.reports.schemas import (
@@ -45,6 +37,7 @@ from app.reports.schemas import (
 from app.reports.service import Names
 from app.reports.targets import BY_NAME, EffectiveTarget, replace_targets, targets_for_year
 from app.timeutil import local_date
+from app.vocabulary import DIMENSIONS, Channel
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 

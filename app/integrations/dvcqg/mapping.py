@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 from app.dossiers.schemas import parse_timestamp
-from app.metrics.counters import FINISHED_STATUSES
 from app.timeutil import VN_TZ, to_utc
+from app.vocabulary import CODE_PATTERN, FINISHED_STATUSES
 
 Errors = list[dict[str, Any]]
 log = logging.getLogger("tthc.ingest")
@@ -119,7 +119,7 @@ PORTAL_FIELD: Final = {
     "updated_at": "NgayTiepNhan",
 }
 
-_CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CODE = re.compile(CODE_PATTERN)
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -22,7 +22,6 @@ from app.api.bodies import (
 )
 from app.api.deps import SessionDep, WriteSessionDep
 from app.auth import AdminDep, IngestDep, ReadDep
-from app.dossiers.schemas import CODE_PATTERN
 from app.dossiers.service import IngestTotals
 from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
 from app.integrations.dvcqg.mapping import FieldError, MappingContext, text
@@ -39,6 +38,7 @@ from app.jsonutil import dumps
 from app.models import Agency, SectorMapping
 from app.openapi_docs import problem_responses
 from app.timeutil import to_local
+from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(prefix="/v1/integrations/dvcqg", tags=["integrations"])
 sectors_router = APIRouter(prefix="/v1/sectors", tags=["reference"])

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.dossiers.schemas import CODE_PATTERN, IngestReport, RecordError
+from app.dossiers.schemas import IngestReport, RecordError
 from app.integrations.dvcqg.sectors import SLUG_PATTERN
+from app.vocabulary import CODE_PATTERN
 
 DATE_PATTERN = r"^(\d{14})?$"
 DATE_DESCRIPTION = "yyyyMMddHHmmss in Vietnam local time; an empty string means no value."

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from app.models import SectorMapping
 from app.timeutil import utcnow
+from app.vocabulary import CODE_PATTERN, SECTOR_PATTERN
 
 SEED_FILE = Path(__file__).parent / "sectors.json"
-SECTOR_CODE_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-SLUG_PATTERN = r"^[a-z0-9_]{1,64}$"
+SECTOR_CODE_PATTERN = CODE_PATTERN
+SLUG_PATTERN = SECTOR_PATTERN
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from app.access import Principal
 from app.dossiers.service import UNREADABLE_RECORD, Result, Verdict, capped, content, process_chunk
 from app.dossiers.validation import Registry
 from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors
-from app.metrics.counters import FINISHED_STATUSES
+from app.vocabulary import FINISHED_STATUSES
 
 log = logging.getLogger("tthc.ingest")
 
