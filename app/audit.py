@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -31,21 +30,19 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.models import AuditEntry, RefusedRequests
-from app.store.dialect import dialect_of
+from app.api.state import state_of
+from app.models import AuditEntry
+from app.refusals import REFUSED, RefusalCounter, count_refused
 from app.store.uow import write_transaction
 from app.timeutil import local_date, to_local
 
 log = logging.getLogger("tthc.audit")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED_STATUSES = frozenset({401, 403})
-NO_TOKEN = ""  # the token id under which refusals without a recognised token are counted
 PRUNE_EVERY = timedelta(minutes=10)
 PRUNE_BATCH = 1000
-REFUSED_FLUSH_EVERY = 5.0  # seconds between two writes of the refusal counts, at most
 
 _AUDIT = cast(Table, AuditEntry.__table__)
-_REFUSED = cast(Table, RefusedRequests.__table__)
 
 
 class Pruner:
@@ -73,65 +70,12 @@ class Pruner:
     def prune(self, conn: Connection, now: datetime) -> int:
         """Delete expired counters and up to PRUNE_BATCH expired audit rows; returns the audit rows gone."""
         cutoff = now - timedelta(days=self.retention_days)
-        conn.execute(delete(_REFUSED).where(_REFUSED.c.day < local_date(cutoff)))
+        conn.execute(delete(REFUSED).where(REFUSED.c.day < local_date(cutoff)))
         oldest = select(_AUDIT.c.id).where(_AUDIT.c.at < cutoff).order_by(_AUDIT.c.at).limit(PRUNE_BATCH)
         deleted = conn.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(oldest))).rowcount
         with self._lock:
             self._backlog = deleted >= PRUNE_BATCH
         return int(deleted)
-
-
-def count_refused(conn: Connection, token_id: str | None, day: date, status: int, n: int = 1) -> None:
-    """count + n for (token, local day, status): one INSERT ... ON CONFLICT DO UPDATE, on both stores."""
-    conn.execute(
-        dialect_of(conn).upsert(
-            _REFUSED,
-            {"token_id": token_id or NO_TOKEN, "day": day, "status_code": status, "count": n},
-            keys=("token_id", "day", "status_code"),
-            set_={"count": _REFUSED.c.count + n},
-        )
-    )
-
-
-class RefusalCounter:
-    """Refusals counted in memory and added to `refused_requests` at most every REFUSED_FLUSH_EVERY.
-
-    A refused request costs no database write of its own: a flood of them (no token needed for a
-    401) would otherwise queue for the write lock behind the ingest and hold a worker thread each.
-    The counts go to the store with the next audit row, when an admin reads them, or when the last
-    flush is older than the interval; a crash loses at most that interval's counts.
-    """
-
-    def __init__(self) -> None:
-        self._counts: Counter[tuple[str, date, int]] = Counter()
-        self._lock = threading.Lock()
-        self._flushed = time.monotonic()
-
-    def add(self, token_id: str | None, day: date, status: int) -> bool:
-        """Count one refusal; True when a flush is due."""
-        with self._lock:
-            self._counts[(token_id or NO_TOKEN, day, status)] += 1
-            return time.monotonic() - self._flushed >= REFUSED_FLUSH_EVERY
-
-    def flush(self, conn: Connection) -> None:
-        """Add the pending counts in the caller's transaction (given back if it fails)."""
-        with self._lock:
-            pending, self._counts = self._counts, Counter()
-            self._flushed = time.monotonic()
-        try:
-            for (token_id, day, status), n in sorted(pending.items()):
-                count_refused(conn, token_id, day, status, n)
-        except Exception:
-            with self._lock:
-                self._counts.update(pending)
-            raise
-
-    def flush_now(self, engine: Engine) -> None:
-        with self._lock:
-            if not self._counts:
-                return
-        with write_transaction(engine) as conn:
-            self.flush(conn)
 
 
 def record(
@@ -194,7 +138,7 @@ class AuditMiddleware:
 
     def _pruner_for(self, app: Any) -> Pruner:
         if self._pruner is None:
-            self._pruner = Pruner(app.state.settings.audit_retention_days)
+            self._pruner = Pruner(state_of(app).settings.audit_retention_days)
         return self._pruner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -216,11 +160,12 @@ class AuditMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             app = scope["app"]
-            clock: Callable[[], datetime] = app.state.clock
+            st = state_of(app)
+            clock: Callable[[], datetime] = st.clock
             try:
                 await run_in_threadpool(
                     record,
-                    app.state.engine,
+                    st.engine,
                     clock(),
                     state.get("token_id"),
                     scope["method"],
@@ -229,7 +174,7 @@ class AuditMiddleware:
                     state.get("audit_counts"),
                     (time.perf_counter() - started) * 1000,
                     self._pruner_for(app),
-                    app.state.refusals,
+                    st.refusals,
                 )
             except Exception:
                 # The request's own work is done and answered; a failed audit write must not undo that.

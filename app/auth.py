@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access import ANONYMOUS, SCOPES, Principal
+from app.api.state import state_of
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.jsonutil import loads
@@ -72,11 +73,11 @@ def get_principal(request: Request) -> Principal:
     secret = _bearer(request)
     if secret is None:
         return ANONYMOUS
-    settings: Settings = request.app.state.settings
+    settings: Settings = state_of(request).settings
     # Its own short session: the request's session may be a writer's, and the lookup only reads.
-    with read_session(request.app.state.engine) as session:
+    with read_session(state_of(request).engine) as session:
         # The app's clock, the same one that stamps created_at and revoked_at.
-        principal = resolve_principal(secret, settings, session, request.app.state.clock())
+        principal = resolve_principal(secret, settings, session, state_of(request).clock())
     request.state.token_id = principal.token_id
     return principal
 
@@ -97,7 +98,7 @@ def require(scope: str) -> Callable[..., Principal]:
 
 def read_access(request: Request, principal: Principal = Depends(get_principal)) -> Principal:
     """Reads are open unless TTHC_READ_REQUIRES_TOKEN is set; then a read (or admin) token is needed."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = state_of(request).settings
     if settings.read_requires_token:
         if principal.token_id is None:
             raise Unauthorized("Reading needs a bearer token with the 'read' scope.")

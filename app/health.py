@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
+from app.api.state import state_of
 from app.errors import ServiceUnavailable
 from app.openapi_docs import problem_responses
 
@@ -59,10 +60,10 @@ def _probe_limiter(state: Any) -> anyio.CapacityLimiter:
     responses=problem_responses(503),
 )
 async def readyz(request: Request) -> JSONResponse:
-    state = request.app.state
+    state = state_of(request)
     # Its own one-connection engine with short timeouts (app.store.engine.make_probe_engine); the request
     # engine when the lifespan has not run (tests) or the database is in memory.
-    engine: Engine = getattr(state, "probe_engine", None) or state.engine
+    engine: Engine = state.probe_engine
     head: str = state.alembic_head
     budget: float = state.settings.ready_timeout + 1.0
     try:

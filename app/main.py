@@ -12,8 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from app import health, tokens
+from app.api.cache import ResponseCache
 from app.api.problems import install_error_handlers
-from app.audit import AuditMiddleware, RefusalCounter
+from app.api.state import AppState
+from app.audit import AuditMiddleware
 from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
 from app.dashboard.router import install_dashboard
@@ -23,14 +25,11 @@ from app.integrations.dvcqg import router as dvcqg
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.metrics import router as metrics
 from app.metrics.guard import HeavySlots
-from app.metrics.http import ResponseCache
-from app.metrics.reads import NamesMemo
-from app.metrics.router import BoundMemo
 from app.migrate import head_revision
 from app.openapi_docs import install_openapi
 from app.reference import router as reference
 from app.reports import router as reports
-from app.store.engine import open_engines
+from app.store.engine import Engines, open_engines
 from app.timeutil import utcnow
 
 DESCRIPTION = """\
@@ -53,9 +52,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = open_engines(settings, engine)
-        app.state.engine = engines.write
-        app.state.read_engine = engines.read
-        app.state.probe_engine = engines.probe
+        state.engines = engines
         try:
             yield
         finally:
@@ -71,18 +68,17 @@ def create_app(
             for n in ("dossiers", "integrations", "metrics", "reports", "reference", "access", "health")
         ],
     )
-    app.state.settings = settings
-    app.state.clock = clock
-    app.state.response_cache = ResponseCache(settings.cache_bytes, settings.cache_max_body)
-    app.state.heavy_slots = HeavySlots(settings.heavy_reads, settings.heavy_read_wait)
-    app.state.names_memo = NamesMemo()
-    app.state.refusals = RefusalCounter()
-    app.state.bound_memo = BoundMemo()
-    app.state.alembic_head = head_revision()
+    state = AppState(
+        settings=settings,
+        clock=clock,
+        alembic_head=head_revision(),
+        response_cache=ResponseCache(settings.cache_bytes, settings.cache_max_body),
+        heavy_slots=HeavySlots(settings.heavy_reads, settings.heavy_read_wait),
+    )
     if engine is not None:
         # Available before the lifespan runs too, for tests that skip it.
-        app.state.engine = engine
-        app.state.read_engine = engine
+        state.engines = Engines(write=engine, read=engine, probe=engine, owned=[])
+    app.state.tthc = state
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

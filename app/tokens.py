@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, func, or_, select
 
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.state import state_of
 from app.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.dossiers.schemas import IsoDate, OptionalTimestamp
 from app.errors import NotFound, ValidationFailed
@@ -119,7 +120,7 @@ def create_token(
         scopes=",".join(body.scopes),
         agencies=None if body.agencies is None else json.dumps(sorted(set(body.agencies))),
         expires_at=body.expires_at,
-        created_at=request.app.state.clock(),
+        created_at=state_of(request).clock(),
         revoked_at=None,
     )
     session.add(token)
@@ -166,7 +167,7 @@ def revoke_token(
     if token is None:
         raise NotFound(f"No token has id {token_id}.")
     if token.revoked_at is None:
-        token.revoked_at = request.app.state.clock()
+        token.revoked_at = state_of(request).clock()
     return Response(status_code=204)
 
 
@@ -259,7 +260,7 @@ def list_refused_requests(
             errors=[{"loc": ["query", "from"], "msg": "from is after to", "type": "value_error"}],
         )
     # This process's counts not yet written go first, so the answer includes every refusal it saw.
-    request.app.state.refusals.flush_now(request.app.state.engine)
+    state_of(request).refusals.flush_now(state_of(request).engine)
     r = RefusedRequests
     conds = []
     if from_ is not None:

@@ -167,9 +167,9 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
     """Server-side processing time of the uncached path: the app in this process, timed inside ASGI."""
     from starlette.types import Message, Receive, Scope, Send
 
+    from app.api.cache import Rendered, ResponseCache
     from app.config import Settings
     from app.main import create_app
-    from app.metrics.http import Rendered, ResponseCache
     from app.runtime import tune_interpreter
 
     with warnings.catch_warnings():
@@ -184,7 +184,9 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
             return None
 
     app = create_app(Settings(database_url=database_url, log_level="WARNING"))
-    app.state.response_cache = NoCache()
+    from app.api.state import state_of
+
+    state_of(app).response_cache = NoCache()
     # The interpreter as a server process runs it (app/asgi.py): collector thresholds, frozen objects.
     thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
     tune_interpreter()

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from app import audit
-from app.audit import REFUSED_FLUSH_EVERY, RefusalCounter
 from app.auth import ADMIN_TOKEN_ID
+from app.refusals import REFUSED_FLUSH_EVERY, RefusalCounter
 from tests.conftest import Clock
 from tests.factory import OTHER_AGENCY, rec
 from tests.ingesting import NDJSON, app_client, ndjson, new_token, with_token

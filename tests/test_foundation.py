@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app.api.state import state_of
 from app.main import create_app
 from app.models import metadata
 from tests.conftest import ROOT
@@ -57,7 +58,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["revision"] == client.app.state.alembic_head  # type: ignore[attr-defined]
+    assert ready.json()["revision"] == state_of(client.app).alembic_head
 
 
 def test_readyz_is_503_when_the_database_is_not_migrated(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]

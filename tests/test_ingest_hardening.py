@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
+from app.api import bodies
 from app.dossiers import router as dossier_router
 from app.dossiers import service
 from app.integrations.dvcqg import router as dvcqg_router
@@ -367,7 +368,7 @@ def test_ingest_endpoints_read_the_database_off_the_event_loop(
 
         monkeypatch.setattr(module, name, watched)
 
-    watch(dossier_router, "current_registry")
+    watch(bodies, "current_registry")
     watch(dossier_router, "_stored_row")
     watch(dvcqg_router, "sector_map")
     assert client.post("/v1/dossiers", json=[rec("E-1")]).status_code == 200

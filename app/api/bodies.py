@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from app.api.state import state_of
 from app.dossiers.service import current_registry
 from app.dossiers.validation import Registry
 from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, PayloadTooLarge, RequestTimeout
@@ -57,7 +58,7 @@ async def body_pieces(request: Request) -> AsyncIterator[bytes]:
 
     The timeout runs between pieces, not over the whole body: a slow import that keeps moving is fine.
     """
-    timeout: float = request.app.state.settings.upload_idle_timeout
+    timeout: float = state_of(request).settings.upload_idle_timeout
     pieces = request.stream().__aiter__()
     while True:
         try:
@@ -87,9 +88,9 @@ async def read_body_limited(request: Request, limit: int) -> bytes:
 
 def registry_for(request: Request, engine: Engine) -> Registry:
     """Registered agencies and the province's wards (a database read: call it in a worker thread)."""
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     with engine.connect() as conn:
-        return current_registry(conn, communes_of(settings.province_code).keys(), request.app.state.clock())
+        return current_registry(conn, communes_of(settings.province_code).keys(), state_of(request).clock())
 
 
 async def load_registry(request: Request, engine: Engine) -> Registry:
@@ -99,5 +100,5 @@ async def load_registry(request: Request, engine: Engine) -> Registry:
 
 def at_clock(request: Request, registry: Registry) -> Registry:
     """The registry judged against the clock now: each chunk reads it (a long stream outlives it)."""
-    now: datetime = request.app.state.clock()
+    now: datetime = state_of(request).clock()
     return replace(registry, now=now)

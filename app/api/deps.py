@@ -12,17 +12,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from app.api.state import state_of
 from app.store.uow import ReadSession, WriteSession, read_session, write_session
 
 
 def write_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
+    engine: Engine = state_of(request).engine
     return engine
 
 
 def read_engine(request: Request) -> Engine:
     """Figures, reports and lists: DATABASE_READ_URL when set (a replica), else the primary."""
-    engine: Engine = request.app.state.read_engine
+    engine: Engine = state_of(request).read_engine
     return engine
 
 

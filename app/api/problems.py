@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.state import state_of
 from app.errors import (
     POOL_RETRY_AFTER,
     PROBLEM_MEDIA_TYPE,
@@ -53,7 +54,7 @@ def allowed_methods(request: Request) -> list[str] | None:
 
 
 def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
-    cached: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "documented_paths", None)
+    cached: list[tuple[re.Pattern[str], list[str]]] | None = state_of(app).documented_paths
     if cached is None:
         cached = []
         for path, ops in app.openapi().get("paths", {}).items():
@@ -61,7 +62,7 @@ def _documented_paths(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
             methods = {m.upper() for m in ops}
             # Starlette answers HEAD wherever it answers GET.
             cached.append((pattern, sorted(methods | ({"HEAD"} if "GET" in methods else set()))))
-        app.state.documented_paths = cached
+        state_of(app).documented_paths = cached
     return cached
 
 

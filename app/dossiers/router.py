@@ -28,6 +28,7 @@ from app.api.bodies import (
     read_body_limited,
 )
 from app.api.deps import SessionDep
+from app.api.state import state_of
 from app.auth import AdminDep, IngestDep, ReadDep
 from app.dossiers.outcome import outcome_at, outcome_condition
 from app.dossiers.schemas import (
@@ -135,10 +136,10 @@ RECORD_RULES_422 = (
     },
 )
 async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
-    engine: Engine = request.app.state.engine
+    engine: Engine = state_of(request).engine
     kind = media_type(request)
     totals = IngestTotals()
-    chunk_size: int = request.app.state.settings.ingest_chunk_size
+    chunk_size: int = state_of(request).settings.ingest_chunk_size
     try:
         if kind in JSON_TYPES:
             body = await read_body_limited(request, MAX_JSON_BYTES)
@@ -219,7 +220,7 @@ async def _ingest_ndjson(
     earlier one), but the next chunk is read and validated while the previous one is being written,
     so both cores are used. Each chunk is judged against the clock when it is validated.
     """
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     chunk_size: int = settings.ingest_chunk_size
     chunk_bytes: int = settings.ingest_chunk_bytes
     pending: list[tuple[int, bytes | Unreadable]] = []
@@ -330,7 +331,7 @@ async def put_dossier(
             "The record's code must equal the code in the path.",
             errors=[{"loc": ["code"], "msg": "must equal the path's code", "type": "value_error"}],
         )
-    engine: Engine = request.app.state.engine
+    engine: Engine = state_of(request).engine
     registry = await load_registry(request, engine)
     verdict = (await run_in_threadpool(process_chunk, engine, [(0, raw)], principal, registry))[0]
     status = {"created": 201}.get(verdict.result or "", 200)
@@ -347,7 +348,7 @@ async def put_dossier(
             errors=verdict.errors,
         )
     row = await run_in_threadpool(_stored_row, engine, code)
-    out = PutResult(result=verdict.result, dossier=dossier_out(row, request.app.state.clock()))
+    out = PutResult(result=verdict.result, dossier=dossier_out(row, state_of(request).clock()))
     return Response(out.model_dump_json(), status_code=status, media_type="application/json")
 
 
@@ -387,7 +388,7 @@ def get_dossier(
     row = session.execute(select(Dossier.__table__).where(Dossier.code == code)).first()
     if row is None:
         raise NotFound(f"No dossier has code {code}.")
-    return dossier_out(row, request.app.state.clock())
+    return dossier_out(row, state_of(request).clock())
 
 
 @router.delete(
@@ -400,7 +401,7 @@ def get_dossier(
 def remove_dossier(
     request: Request, _admin: AdminDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
 ) -> Response:
-    found = delete_dossier(request.app.state.engine, code, request.app.state.clock())
+    found = delete_dossier(state_of(request).engine, code, state_of(request).clock())
     request.state.audit_counts = {"deleted": int(found)}
     if not found:
         raise NotFound(f"No dossier has code {code}.")
@@ -473,7 +474,7 @@ def list_dossiers(
 ) -> DossierPage:
     # A misspelt filter would otherwise widen the list silently.
     reject_unknown_params(request, LIST_PARAMS)
-    now: datetime = request.app.state.clock()
+    now: datetime = state_of(request).clock()
     instant = end_of_day(as_of) if as_of is not None and as_of < local_date(now) else now
     d = Dossier
     conds: list[Any] = [d.received_at < instant]

@@ -4,8 +4,6 @@ and the guarded read (deadline, heavy-read slot, client gone) every read of figu
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -16,6 +14,8 @@ from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine
 
+from app.api.cache import Rendered, ResponseCache
+from app.api.state import state_of
 from app.errors import ValidationFailed
 from app.metrics.guard import CLIENT_LEFT, Cancel, HeavySlots, ReadCancelled, cancelled_problem, interruptible
 
@@ -52,63 +52,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return etag in tags or f"W/{etag}" in tags
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A response body with its media type and ETag.
-
-    A large body stays in the pieces it was written in (`body` a tuple of bytes): joining them
-    would hold it twice at the moment of the join.
-    """
-
-    body: bytes | tuple[bytes, ...]
-    media_type: str
-    etag: str
-    headers: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def size(self) -> int:
-        return len(self.body) if isinstance(self.body, bytes) else sum(len(p) for p in self.body)
-
-
-class ResponseCache:
-    """Rendered responses keyed by request and data version; only for figures that do not depend on now.
-
-    Bounded by bytes (the bodies' sizes summed), least recently used out first; a body larger than
-    `max_body` is not kept at all, so one huge answer cannot push out every small one.
-    """
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024, max_body: int | None = None) -> None:
-        self._items: OrderedDict[tuple[str, int], Rendered] = OrderedDict()
-        self._lock = threading.Lock()
-        self.max_bytes = max_bytes
-        self.max_body = max_bytes // 8 if max_body is None else max_body
-        self.bytes = 0
-
-    def get(self, key: str, version: int) -> Rendered | None:
-        with self._lock:
-            hit = self._items.get((key, version))
-            if hit is not None:
-                self._items.move_to_end((key, version))
-            return hit
-
-    def put(self, key: str, version: int, value: Rendered) -> None:
-        size = value.size
-        if size > self.max_body:
-            return
-        with self._lock:
-            old = self._items.pop((key, version), None)
-            if old is not None:
-                self.bytes -= old.size
-            self._items[(key, version)] = value
-            self.bytes += size
-            while self.bytes > self.max_bytes and self._items:
-                _, dropped = self._items.popitem(last=False)
-                self.bytes -= dropped.size
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 def request_key(request: Request) -> str:
     """The exact request: parameters ordered by name, each name's values in the order given (the
     order of `group_by` is the order of the rows' keys), names and values percent-escaped."""
@@ -117,7 +60,7 @@ def request_key(request: Request) -> str:
 
 
 def respond(request: Request, rendered: Rendered, cached: bool) -> Response:
-    settings = request.app.state.settings
+    settings = state_of(request).settings
     visibility = "private" if settings.read_requires_token else "public"
     headers = {
         "ETag": rendered.etag,
@@ -183,7 +126,7 @@ async def guarded_read(
        (TTHC_READ_TIMEOUT: 503 with Retry-After past it). While it runs, this task watches the
        client: when it has gone, the work is cancelled.
     """
-    state = request.app.state
+    state = state_of(request)
     settings = state.settings
     engine: Engine = state.read_engine
     cache: ResponseCache = state.response_cache

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Connection, select
 
 from app.errors import ValidationFailed
@@ -60,7 +59,7 @@ def unit_names(
 
 
 def check_filters(
-    request: Request, names: dict[str, dict[str, str]], raw: Mapping[str, Sequence[str] | None]
+    names: dict[str, dict[str, str]], raw: Mapping[str, Sequence[str] | None]
 ) -> dict[str, list[str]]:
     """Filters with values that exist: an unknown agency or ward is a 422 (the parameters' schemas
     already refused malformed values, and channels outside the enum)."""
@@ -80,12 +79,12 @@ def check_filters(
 
 
 def read_context(
-    request: Request, conn: Connection, raw_filters: dict[str, Any]
+    conn: Connection, province_code: int, memo: NamesMemo, raw_filters: dict[str, Any]
 ) -> tuple[int, dict[str, dict[str, str]], dict[str, list[str]]]:
     """The data version, the unit names (read once per version) and the checked filters of a read."""
     version, _ = repository.data_state(conn)
-    names = unit_names(conn, request.app.state.settings.province_code, version, request.app.state.names_memo)
-    return version, names, check_filters(request, names, raw_filters)
+    names = unit_names(conn, province_code, version, memo)
+    return version, names, check_filters(names, raw_filters)
 
 
 def check_range(start: date, end: date, group_by: list[str]) -> None:
@@ -97,3 +96,22 @@ def check_range(start: date, end: date, group_by: list[str]) -> None:
         raise _bad("group_by", f"group_by=day covers at most {MAX_DAY_BUCKETS} days")
     if len(set(group_by)) != len(group_by):
         raise _bad("group_by", "each group key at most once")
+
+
+class BoundMemo:
+    """Key bounds read from rollup_keys, for one keys version; a new version starts a new table."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.current: tuple[int, dict[tuple[Any, ...], int]] = (-1, {})
+
+    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
+        current = self.current
+        return current[1].get(key) if current[0] == version else None
+
+    def put(self, version: int, key: tuple[Any, ...], value: int) -> None:
+        current = self.current
+        if current[0] != version or len(current[1]) >= self.size:
+            current = (version, {})
+            self.current = current
+        current[1][key] = value

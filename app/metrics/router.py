@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
+from app.api.cache import Rendered
+from app.api.state import state_of
 from app.auth import ReadDep
 from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.errors import ValidationFailed
@@ -17,9 +19,9 @@ from app.jsonutil import dumps
 from app.metrics import repository, service
 from app.metrics.definitions import COUNTS, RATES
 from app.metrics.guard import Cancel
-from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
+from app.metrics.http import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import TIME_UNITS, buckets
-from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context
+from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, BoundMemo, check_range, read_context
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
 from app.openapi_docs import problem_responses
 from app.timeutil import local_date, to_local
@@ -41,25 +43,6 @@ class MetricsQuery:
     group_by: list[str]
     filters: dict[str, list[str]]
     names: dict[str, dict[str, str]]
-
-
-class BoundMemo:
-    """Key bounds read from rollup_keys, for one keys version; a new version starts a new table."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.current: tuple[int, dict[tuple[Any, ...], int]] = (-1, {})
-
-    def get(self, version: int, key: tuple[Any, ...]) -> int | None:
-        current = self.current
-        return current[1].get(key) if current[0] == version else None
-
-    def put(self, version: int, key: tuple[Any, ...], value: int) -> None:
-        current = self.current
-        if current[0] != version or len(current[1]) >= self.size:
-            current = (version, {})
-            self.current = current
-        current[1][key] = value
 
 
 # Channels a dossier can have (contract §2).
@@ -184,15 +167,16 @@ async def get_metrics(
     reject_unknown_params(request, METRIC_PARAMS)
     groups: list[str] = list(group_by or [])
     check_range(from_, to, groups)
-    settings = request.app.state.settings
-    now = request.app.state.clock()
+    settings = state_of(request).settings
+    now = state_of(request).clock()
     raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
 
     def plan(conn: Connection) -> ReadPlan[MetricsQuery]:
-        version, names, filters = read_context(request, conn, raw)
+        state = state_of(request)
+        version, names, filters = read_context(conn, state.settings.province_code, state.names_memo, raw)
         q = MetricsQuery(from_, to, groups, filters, names)
         small = min(settings.heavy_read_rows, settings.metrics_max_rows)
-        bound, n_buckets, keys = row_bound(conn, q, small, request.app.state.bound_memo)
+        bound, n_buckets, keys = row_bound(conn, q, small, state_of(request).bound_memo)
         if bound > settings.metrics_max_rows:
             raise too_large(bound, n_buckets, keys, settings.metrics_max_rows)
         heavy = bound > settings.heavy_read_rows or bool(HEAVY_GROUPS & set(groups))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.state import state_of
 from app.auth import AdminDep, ReadDep
 from app.dossiers.service import bump_data_version
 from app.errors import ValidationFailed
@@ -60,7 +61,7 @@ class AgencyOut(BaseModel):
     responses=problem_responses(401, 403),
 )
 def list_communes(request: Request, _reader: ReadDep) -> CommuneList:
-    code: int = request.app.state.settings.province_code
+    code: int = state_of(request).settings.province_code
     items = [
         CommuneOut(code=c.code, name=c.name, division_type=c.division_type)
         for c in communes_of(code).values()
@@ -88,7 +89,7 @@ def _agency_out(a: Agency, province_code: int) -> AgencyOut:
     responses=problem_responses(401, 403),
 )
 def list_agencies(request: Request, session: SessionDep, _reader: ReadDep) -> list[AgencyOut]:
-    code: int = request.app.state.settings.province_code
+    code: int = state_of(request).settings.province_code
     return [_agency_out(a, code) for a in session.scalars(select(Agency).order_by(Agency.code))]
 
 
@@ -120,7 +121,7 @@ def put_agency(
     body: AgencyIn,
     response: Response,
 ) -> AgencyOut:
-    province: int = request.app.state.settings.province_code
+    province: int = state_of(request).settings.province_code
     if body.commune_code is not None and body.commune_code not in communes_of(province):
         raise ValidationFailed(
             "commune_code is not a ward of the configured province.",
@@ -132,7 +133,7 @@ def put_agency(
                 }
             ],
         )
-    now = request.app.state.clock()
+    now = state_of(request).clock()
     agency = session.get(Agency, code)
     if agency is None:
         agency = Agency(

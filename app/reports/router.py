@@ -10,7 +10,9 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from app.api.cache import Rendered
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.state import state_of
 from app.auth import AdminDep, ReadDep
 from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
@@ -18,7 +20,7 @@ from app.errors import ValidationFailed
 from app.jsonutil import dumps
 from app.metrics import repository
 from app.metrics.guard import Cancel
-from app.metrics.http import ReadPlan, Rendered, etag_of, guarded_read, reject_unknown_params
+from app.metrics.http import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.metrics.periods import report_period, year_range
 from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context, unit_names
 from app.openapi_docs import problem_responses
@@ -112,11 +114,12 @@ async def get_dossier_processing_report(
         p = report_period(period, basis)
     except ValueError as exc:
         raise _bad(["query", "period"], str(exc)) from None
-    now = request.app.state.clock()
+    now = state_of(request).clock()
     raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
 
     def plan(conn: Connection) -> ReadPlan[tuple[Names, dict[str, list[str]]]]:
-        version, names, filters = read_context(request, conn, raw)
+        state = state_of(request)
+        version, names, filters = read_context(conn, state.settings.province_code, state.names_memo, raw)
         # One row per unit of a registry (or sector): bounded by the reference data, never heavy.
         return ReadPlan(version, cacheable=p.end < local_date(now), heavy=False, context=(names, filters))
 
@@ -183,7 +186,7 @@ async def get_scorecard(
     to: Annotated[IsoDate | None, Query(description="last day, with `from`")] = None,
 ) -> Response:
     reject_unknown_params(request, SCORECARD_PARAMS)
-    now = request.app.state.clock()
+    now = state_of(request).clock()
     if from_ is not None or to is not None:
         if from_ is None or to is None:
             missing = "from" if from_ is None else "to"
@@ -199,11 +202,11 @@ async def get_scorecard(
         basis = basis or "calendar"
         start, end = year_range(year, basis)
         targets_year = year
-    settings = request.app.state.settings
+    settings = state_of(request).settings
 
     def plan(conn: Connection) -> ReadPlan[tuple[Names, Sequence[EffectiveTarget]]]:
         version, _ = repository.data_state(conn)
-        names = unit_names(conn, settings.province_code, version, request.app.state.names_memo)
+        names = unit_names(conn, settings.province_code, version, state_of(request).names_memo)
         targets = targets_for_year(conn, targets_year)
         return ReadPlan(version, cacheable=end < local_date(now), heavy=False, context=(names, targets))
 
@@ -263,7 +266,7 @@ def list_targets(
     ] = None,
 ) -> TargetsResponse:
     reject_unknown_params(request, ("year",))
-    year = year if year is not None else local_date(request.app.state.clock()).year
+    year = year if year is not None else local_date(state_of(request).clock()).year
     return _targets_response(session.connection(), year)
 
 
@@ -416,5 +419,5 @@ def put_targets(
     thresholds = _thresholds(body)
     conn = session.connection()
     replace_targets(conn, year, thresholds)
-    bump_data_version(conn, request.app.state.clock())
+    bump_data_version(conn, state_of(request).clock())
     return _targets_response(conn, year)

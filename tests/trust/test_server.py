@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
 
+from app.api.state import state_of
 from app.config import Settings
 from app.main import create_app
 from app.store.engine import make_engine
@@ -56,7 +57,7 @@ def test_a_read_without_a_free_connection_is_503_and_writes_and_probes_go_on(db_
     settings = _settings(db_url, TTHC_READ_POOL_SIZE="1", TTHC_POOL_TIMEOUT="0.3")
     with TestClient(create_app(settings)) as c:
         c.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        held = c.app.state.read_engine.connect()  # type: ignore[attr-defined]
+        held = state_of(c.app).read_engine.connect()
         try:
             started = time.monotonic()
             r = c.get("/v1/metrics", params={"from": "2025-01-01", "to": "2025-01-31"})

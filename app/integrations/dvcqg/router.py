@@ -21,6 +21,7 @@ from app.api.bodies import (
     read_body_limited,
 )
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.state import state_of
 from app.auth import AdminDep, IngestDep, ReadDep
 from app.dossiers.service import IngestTotals
 from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
@@ -185,10 +186,10 @@ async def ingest_dvcqg_dossiers(
     records, envelope_agency = read_envelope(payload)
     agency_code = choose_agency(principal, [envelope_agency, madonvi, MaDinhDanhDV])
 
-    engine: Engine = request.app.state.engine
+    engine: Engine = state_of(request).engine
     ctx = await run_in_threadpool(_mapping_context, engine, agency_code)
     registry = await load_registry(request, engine)
-    chunk_size: int = request.app.state.settings.ingest_chunk_size
+    chunk_size: int = state_of(request).settings.ingest_chunk_size
 
     totals = IngestTotals()
     skipped: list[dict[str, Any]] = []
@@ -276,7 +277,7 @@ def put_sector(
     body: SectorIn,
     response: Response,
 ) -> SectorOut:
-    now = request.app.state.clock()
+    now = state_of(request).clock()
     mapping = session.get(SectorMapping, code)
     if mapping is None:
         mapping = SectorMapping(code=code, slug=body.slug, name=body.name, updated_at=now)
