@@ -98,6 +98,7 @@ class _PiecesResponse(Response):
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +120,12 @@ async def guarded_read(
     """Run a read of figures within its bounds.
 
     1. `plan` (cheap: the data version, names, checked filters, the row bound) on a read connection;
-       it raises a 422 for an answer above the row limit. A cache hit answers here.
+       it raises a 422 for an answer above the row limit. A cache hit answers here; a read that is
+       not heavy is rendered right away on the same connection, in the same worker thread.
     2. A heavy read takes a slot (TTHC_HEAVY_READS per process; 503 after the wait), holding no
-       connection meanwhile.
-    3. `render` on a fresh read connection in a worker thread, under the read's deadline
-       (TTHC_READ_TIMEOUT: 503 with Retry-After past it). While it runs, this task watches the
-       client: when it has gone, the work is cancelled.
+       connection meanwhile, then `render` runs on a fresh read connection.
+    All of it runs under the read's deadline (TTHC_READ_TIMEOUT: 503 with Retry-After past it), and
+    while a worker thread runs, this task watches the client: when it has gone, the work is cancelled.
     """
     state = state_of(request)
     settings = state.settings
@@ -134,38 +135,43 @@ async def guarded_read(
     cancel = Cancel(settings.read_timeout)
     key = request_key(request)
 
-    def first() -> tuple[ReadPlan[T], Rendered | None]:
-        with engine.connect() as conn, interruptible(conn, cancel):
-            p = plan(conn)
-        return p, cache.get(key, p.version) if p.cacheable else None
-
-    def second(p: ReadPlan[T]) -> Rendered:
-        with engine.connect() as conn, interruptible(conn, cancel):
-            rendered = render(conn, cancel, p)
+    def rendered_on(conn: Connection, p: ReadPlan[T]) -> Rendered:
+        rendered = render(conn, cancel, p)
         if p.cacheable:
             cache.put(key, p.version, rendered)
         return rendered
 
+    def first() -> tuple[ReadPlan[T], Rendered | None, bool]:
+        """(plan, the answer when there is one already, whether it came from the cache)."""
+        with engine.connect() as conn, interruptible(conn, cancel):
+            p = plan(conn)
+            hit = cache.get(key, p.version) if p.cacheable else None
+            if hit is not None or p.heavy:
+                return p, hit, hit is not None
+            return p, rendered_on(conn, p), False
+
+    def second(p: ReadPlan[T]) -> Rendered:
+        with engine.connect() as conn, interruptible(conn, cancel):
+            return rendered_on(conn, p)
+
     try:
-        p, hit = await run_in_threadpool(first)
-        if hit is not None:
-            return respond(request, hit, cached=True)
-        if p.heavy:
-            await slots.acquire()
+        p, done, cached = await _watching_client(request, cancel, first)
+        if done is not None:
+            return respond(request, done, cached=cached)
+        await slots.acquire()
         try:
             rendered = await _watching_client(request, cancel, lambda: second(p))
         finally:
-            if p.heavy:
-                slots.release()
+            slots.release()
     except ReadCancelled as exc:
         raise cancelled_problem(exc, settings.read_timeout) from None
     return respond(request, rendered, cached=False)
 
 
-async def _watching_client(request: Request, cancel: Cancel, work: Callable[[], Rendered]) -> Rendered:
+async def _watching_client(request: Request, cancel: Cancel, work: Callable[[], R]) -> R:
     """Run `work` in a worker thread; cancel it when the client disconnects. Returns when the thread
     has finished, so a slot is never given back while its work still runs."""
-    result: list[Rendered] = []
+    result: list[R] = []
     failure: list[Exception] = []
 
     async def run(done: anyio.Event) -> None:
