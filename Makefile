@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint format openapi bench fuzz clean
+.PHONY: install run test lint format openapi bench bench-compare fuzz clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ openapi: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+# Old (BASE, any git revision) against new (this checkout, uncommitted changes included), interleaved,
+# medians of >= 3 rounds on the same data; docs/PERFORMANCE.md, "Comparing two commits".
+# make bench-compare BASE=0706e8c ARGS="--size 100000 --rounds 3 --store sqlite"
+BASE ?= HEAD~1
+bench-compare: install
+	$(BIN)/python -m benchmarks.compare --base '$(BASE)' $(ARGS)
 
 # A long contract-fuzzing session (schemathesis, every check) against the real server on SQLite and
 # PostgreSQL; `make test` runs a short seeded one. ARGS="--examples 1000 --seed N --keep DIR".

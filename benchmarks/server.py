@@ -144,8 +144,18 @@ def _is_python(pid: int) -> bool:
         return False
 
 
-def start(database_url: str, workers: int, log_path: Path, extra_env: dict[str, str] | None = None) -> Server:
-    """Start `tthc-metrics serve --workers N` with a fresh process and wait until /readyz answers 200."""
+def start(
+    database_url: str,
+    workers: int,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    bin_dir: Path | None = None,
+    cwd: Path | None = None,
+) -> Server:
+    """Start `tthc-metrics serve --workers N` with a fresh process and wait until /readyz answers 200.
+
+    bin_dir: the venv whose `tthc-metrics` to run (another commit's checkout, for the comparison;
+    default this checkout's); PYTHONPATH is then dropped so that it imports its own `app` only."""
     port = free_port()
     env = {
         **os.environ,
@@ -156,11 +166,14 @@ def start(database_url: str, workers: int, log_path: Path, extra_env: dict[str, 
         "TTHC_LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
+    if bin_dir is not None:
+        env.pop("PYTHONPATH", None)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as out:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "tthc-metrics"), "serve", "--workers", str(workers)],
+            [str((bin_dir or VENV_BIN) / "tthc-metrics"), "serve", "--workers", str(workers)],
             env=env,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() ends exactly its tree

@@ -40,7 +40,9 @@ class Store(Protocol):
 
     def url(self, label: str) -> str: ...
 
-    def fresh(self, label: str) -> None: ...
+    def fresh(self, label: str, bin_dir: Path | None = None) -> None: ...
+
+    def drop(self, label: str) -> None: ...
 
     def dossier_count(self, label: str) -> int | None: ...
 
@@ -53,10 +55,21 @@ class Store(Protocol):
     def settings(self) -> dict[str, str]: ...
 
 
-def migrate(url: str) -> None:
-    """`tthc-metrics migrate` against the database, as an operator would run it."""
+def migrate(url: str, bin_dir: Path | None = None) -> None:
+    """`tthc-metrics migrate` against the database, as an operator would run it; with bin_dir, the
+    `tthc-metrics` of another checkout's venv (its own migrations), run from that checkout."""
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([str(VENV_BIN / "tthc-metrics"), "migrate"], env=env, check=True, capture_output=True)
+    cwd = None
+    if bin_dir is not None:
+        env.pop("PYTHONPATH", None)
+        cwd = bin_dir.parent.parent
+    subprocess.run(
+        [str((bin_dir or VENV_BIN) / "tthc-metrics"), "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=cwd,
+    )
 
 
 def _count(url: str) -> int | None:
@@ -87,10 +100,13 @@ class SqliteStore:
     def url(self, label: str) -> str:
         return f"sqlite:///{self.path(label)}"
 
-    def fresh(self, label: str) -> None:
+    def fresh(self, label: str, bin_dir: Path | None = None) -> None:
+        self.drop(label)
+        migrate(self.url(label), bin_dir)
+
+    def drop(self, label: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path(label)}{suffix}").unlink(missing_ok=True)
-        migrate(self.url(label))
 
     def dossier_count(self, label: str) -> int | None:
         return _count(self.url(label)) if self.path(label).exists() else None
@@ -220,10 +236,13 @@ class PostgresStore:
     def url(self, label: str) -> str:
         return self._server().url(self.database(label))
 
-    def fresh(self, label: str) -> None:
+    def fresh(self, label: str, bin_dir: Path | None = None) -> None:
         db = self.database(label)
         self._admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"CREATE DATABASE {db}")
-        migrate(self.url(label))
+        migrate(self.url(label), bin_dir)
+
+    def drop(self, label: str) -> None:
+        self._admin(f"DROP DATABASE IF EXISTS {self.database(label)} WITH (FORCE)")
 
     def dossier_count(self, label: str) -> int | None:
         exists = self._admin_scalar(
