@@ -41,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_rollups(args: argparse.Namespace) -> int:
-    from app.metrics import rollups
+    from app.store import rollups
     from app.store.engine import make_engine
     from app.store.uow import write_transaction
 
@@ -50,8 +50,8 @@ def cmd_rollups(args: argparse.Namespace) -> int:
         with write_transaction(engine) as conn:
             if args.action == "rebuild":
                 rollups.rebuild(conn)
+                from app.core.timeutil import utcnow
                 from app.dossiers.service import bump_data_version
-                from app.timeutil import utcnow
 
                 bump_data_version(conn, utcnow())
                 print("rollups rebuilt from the stored dossiers")

@@ -96,11 +96,11 @@ def import_over_http(path: Path, url: str, token: str | None) -> dict[str, Any]:
 
 def import_into_database(path: Path, chunk: int) -> dict[str, Any]:
     """Read the file and ingest it straight into the configured database, chunk by chunk."""
-    from app.access import SCOPES, Principal
-    from app.auth import ADMIN_TOKEN_ID
+    from app.api.auth import ADMIN_TOKEN_ID
     from app.config import get_settings
+    from app.core.access import SCOPES, Principal
+    from app.core.communes import communes_of
     from app.dossiers.service import IngestTotals, Verdict, current_registry, process_chunk
-    from app.reference.communes import communes_of
     from app.store.engine import make_engine
 
     settings = get_settings()

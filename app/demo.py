@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
+from app.core.communes import communes_of
+from app.core.timeutil import VN_TZ
 from app.reference.agencies import seed_agencies
-from app.reference.communes import communes_of
-from app.timeutil import VN_TZ
 
 # (sector slug, procedure codes and their legal processing time in days, handled at province or commune level)
 SECTORS: list[tuple[str, str, int, int]] = [

@@ -11,26 +11,26 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
-from app import health, tokens
+from app.api.audit import AuditMiddleware
+from app.api.body_limit import BodyLimitMiddleware
 from app.api.cache import ResponseCache
+from app.api.openapi_docs import install_openapi
 from app.api.problems import install_error_handlers
+from app.api.routers import dossiers as dossiers
+from app.api.routers import dvcqg as dvcqg
+from app.api.routers import health, tokens
+from app.api.routers import metrics as metrics
+from app.api.routers import reference as reference
+from app.api.routers import reports as reports
+from app.api.routers.dashboard import install_dashboard
 from app.api.state import AppState
-from app.audit import AuditMiddleware
-from app.body_limit import BodyLimitMiddleware
 from app.config import Settings, get_settings
-from app.dashboard.router import install_dashboard
-from app.dossiers import router as dossiers
+from app.core.timeutil import utcnow
 from app.dossiers.schemas import DossierIn
-from app.integrations.dvcqg import router as dvcqg
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
-from app.metrics import router as metrics
 from app.metrics.guard import HeavySlots
 from app.migrate import head_revision
-from app.openapi_docs import install_openapi
-from app.reference import router as reference
-from app.reports import router as reports
 from app.store.engine import Engines, open_engines
-from app.timeutil import utcnow
 
 DESCRIPTION = """\
 Administrative-procedure (TTHC) dossier metrics for a Vietnamese province: the one-stop system pushes

@@ -29,8 +29,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings, get_settings
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
-from app.jsonutil import dumps
+from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.core.jsonutil import dumps
 
 log = logging.getLogger("tthc.server")
 
@@ -130,7 +130,12 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(
-    host: str, port: int, workers: int, settings: Settings | None = None, *, target: str = "app.server:app"
+    host: str,
+    port: int,
+    workers: int,
+    settings: Settings | None = None,
+    *,
+    target: str = "app.server:app",
 ) -> None:
     """uvicorn with the options above; `target` is another app only in tests (a slow endpoint)."""
     import uvicorn

@@ -25,10 +25,10 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 
-from app.access import SCOPES, Principal
-from app.auth import ADMIN_TOKEN_ID
+from app.api.auth import ADMIN_TOKEN_ID
+from app.core.access import SCOPES, Principal
+from app.core.communes import communes_of
 from app.dossiers.service import current_registry, prepare_chunk, write_chunk
-from app.reference.communes import communes_of
 from app.store.engine import make_engine
 from benchmarks.common import ROOT, VENV_BIN
 from benchmarks.data import NOW

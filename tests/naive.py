@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.core.periods import buckets, label
+from app.core.timeutil import end_of_day, local_date, to_utc
 from app.dossiers.schemas import parse_due, parse_timestamp
-from app.metrics.periods import buckets, label
-from app.timeutil import end_of_day, local_date, to_utc
 
 FINISHED = {"resolved", "returned", "rejected"}
 CLOSED = FINISHED | {"withdrawn"}

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from app import audit
-from app.auth import ADMIN_TOKEN_ID
+from app.api import audit
+from app.api.auth import ADMIN_TOKEN_ID
 from app.refusals import REFUSED_FLUSH_EVERY, RefusalCounter
 from tests.conftest import Clock
 from tests.factory import OTHER_AGENCY, rec
@@ -123,7 +123,8 @@ def test_requests_without_a_valid_token_are_logged_and_counted_but_not_stored(
 def test_a_request_that_fails_midway_is_audited_with_what_was_stored(
     engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.dossiers import router, service
+    from app.api.routers import dossiers as router
+    from app.dossiers import service
 
     calls = {"n": 0}
 

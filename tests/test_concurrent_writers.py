@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from app.access import SCOPES, Principal
-from app.auth import ADMIN_TOKEN_ID
+from app.api.auth import ADMIN_TOKEN_ID
+from app.core.access import SCOPES, Principal
+from app.core.communes import communes_of
 from app.dossiers.service import Verdict, process_chunk
 from app.dossiers.validation import Registry
-from app.metrics import rollups
 from app.models import Agency, Dossier
-from app.reference.communes import communes_of
+from app.store import rollups
 from app.store.dialect import LOCK_BUCKETS, dialect_of
 from tests.factory import open_rec, rec
 

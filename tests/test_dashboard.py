@@ -27,13 +27,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.core.timeutil import end_of_day
 from app.demo import generate_demo
 from app.dossiers.schemas import parse_due, parse_timestamp
 from app.main import create_app
 from app.migrate import upgrade
 from app.reference.agencies import load_seed
 from app.store.engine import make_engine
-from app.timeutil import end_of_day
 from tests.conftest import ADMIN_TOKEN, ROOT
 from tests.naive import CLOSED, naive_counts
 

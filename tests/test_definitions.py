@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.metrics.calculator import rates
-from app.metrics.definitions import (
+from app.core.calculator import rates
+from app.core.definitions import (
     COUNT_NAMES,
     COUNTS,
     RATE_NAMES,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.metrics import rollups
+from app.store import rollups
 from app.store.dialect import dialect_of
 
 GOLDEN = Path(__file__).parent / "golden"

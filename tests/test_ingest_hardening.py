@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from app.api import bodies
-from app.dossiers import router as dossier_router
+from app.api.routers import dossiers as dossier_router
+from app.api.routers import dvcqg as dvcqg_router
+from app.core.timeutil import VN_TZ
 from app.dossiers import service
-from app.integrations.dvcqg import router as dvcqg_router
 from app.integrations.dvcqg import service as dvcqg_service
 from app.integrations.dvcqg.mapping import LIST_FIELDS, SCALAR_FIELDS
 from app.models import Dossier
-from app.timeutil import VN_TZ
 from tests.conftest import Clock
 from tests.dvcqg_factory import envelope, portal
 from tests.factory import rec

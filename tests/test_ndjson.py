@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from app.dossiers import router as dossier_router
+from app.api.routers import dossiers as dossier_router
 from app.dossiers import service
-from app.metrics import rollups
 from app.models import Dossier
+from app.store import rollups
 from tests.conftest import Clock
 from tests.factory import rec
 from tests.ingesting import NDJSON, app_client, counts, ndjson, post_in_pieces, post_ndjson

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, text
 
 from app.api.cache import Rendered, ResponseCache
 from app.api.state import state_of
-from app.metrics import rollups
 from app.metrics.guard import CLIENT_LEFT, DEADLINE_REASON, Cancel, ReadCancelled, interruptible
+from app.store import rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import app_client, post
@@ -289,7 +289,7 @@ class _Leaving:
 def test_the_work_of_a_read_stops_when_its_client_leaves() -> None:
     import anyio
 
-    from app.metrics.http import _watching_client
+    from app.api.reads import _watching_client
 
     cancel = Cancel(60)
     steps = []

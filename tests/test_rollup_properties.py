@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
-from app.access import SCOPES, Principal
-from app.auth import ADMIN_TOKEN_ID
+from app.api.auth import ADMIN_TOKEN_ID
+from app.core.access import SCOPES, Principal
+from app.core.communes import communes_of
+from app.core.timeutil import VN_TZ, end_of_day, local_date
 from app.dossiers.service import delete_dossier, process_chunk
 from app.dossiers.validation import Registry
-from app.metrics import rollups
 from app.models import Agency, Dossier
-from app.reference.communes import communes_of
-from app.timeutil import VN_TZ, end_of_day, local_date
+from app.store import rollups
 
 NOW = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)  # the clock fixture's default
 ADMIN = Principal(ADMIN_TOKEN_ID, frozenset(SCOPES), None)

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from app.dossiers.service import _stored_rows, dossiers_table
-from app.metrics import rollups
+from app.store import rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import (

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.timeutil import to_local
 from app.dossiers.schemas import DossierIn
 from app.dossiers.service import row_from_record
 from app.dossiers.validation import Registry, validate_record
-from app.timeutil import to_local
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import counts, errors_of, locs, metric_totals, post, stored
 

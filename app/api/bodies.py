@@ -16,10 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from app.api.state import state_of
+from app.core.communes import communes_of
+from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, PayloadTooLarge, RequestTimeout
 from app.dossiers.service import current_registry
 from app.dossiers.validation import Registry
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, PayloadTooLarge, RequestTimeout
-from app.reference.communes import communes_of
 
 MAX_JSON_BYTES = 10 * 1024 * 1024
 JSON_TYPES = {"application/json"}

@@ -13,14 +13,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.state import state_of
-from app.errors import (
+from app.core.errors import (
     POOL_RETRY_AFTER,
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_BASE,
     AppError,
     validation_errors,
 )
-from app.jsonutil import dumps
+from app.core.jsonutil import dumps
 
 log = logging.getLogger("tthc.errors")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, not_, or_
 
-from app.metrics.counters import FinishClass
+from app.core.counters import FinishClass
+from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 from app.models import Dossier
-from app.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 
 _FINISH_NAMES = {FinishClass.EARLY: "early", FinishClass.ON_TIME: "on_time", FinishClass.LATE: "late"}
 

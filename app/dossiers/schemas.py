@@ -17,9 +17,9 @@ from pydantic import (
     StringConstraints,
 )
 
-from app.metrics.periods import EPOCH, LAST_DAY
-from app.timeutil import VN_TZ
-from app.vocabulary import (
+from app.core.periods import EPOCH, LAST_DAY
+from app.core.timeutil import VN_TZ
+from app.core.vocabulary import (
     CODE_PATTERN,
     COMMUNE_PATTERN,
     SECTOR_PATTERN,

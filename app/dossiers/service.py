@@ -31,17 +31,17 @@ from sqlalchemy import (
     update,
 )
 
-from app.access import Principal
+from app.core.access import Principal
+from app.core.counters import finish_class
+from app.core.timeutil import VN_OFFSET, utcnow
+from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
-from app.metrics.counters import finish_class
-from app.metrics.rollups import RollupWriter
 from app.models import DataState, Dossier
 from app.models.base import UTCDateTime
 from app.store.dialect import dialect_of
+from app.store.rollups import RollupWriter
 from app.store.uow import run_write, write_transaction
-from app.timeutil import VN_OFFSET, utcnow
-from app.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 
 Result = Literal["created", "updated", "unchanged", "stale"]
 RECORD_FIELDS = tuple(DossierIn.model_fields)

@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.core.errors import validation_errors
+from app.core.timeutil import VN_TZ
+from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 from app.dossiers.schemas import DossierIn
-from app.errors import validation_errors
-from app.timeutil import VN_TZ
-from app.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST_RECEIVED = datetime(1900, 1, 1, tzinfo=VN_TZ)

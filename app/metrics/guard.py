@@ -25,7 +25,7 @@ import anyio
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from app.errors import ServiceUnavailable
+from app.core.errors import ServiceUnavailable
 from app.store.dialect import dialect_of
 
 DEADLINE_REASON = "deadline"

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from app.errors import ValidationFailed
-from app.metrics import repository
+from app.core.communes import communes_of
+from app.core.errors import ValidationFailed
 from app.models import Agency
-from app.reference.communes import communes_of
+from app.store import repository
 
 MAX_DAY_BUCKETS = 3700
 MAX_VALUES = 500

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app.metrics.definitions import COUNT_NAMES, RATE_NAMES
+from app.core.definitions import COUNT_NAMES, RATE_NAMES
 
 GroupKey = Literal["agency", "commune", "sector", "procedure", "channel", "day", "month", "quarter", "year"]
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.metrics import calculator, repository
-from app.metrics.counters import COUNTERS
-from app.metrics.definitions import COUNT_NAMES
-from app.metrics.periods import TIME_UNITS, buckets, label
-from app.metrics.rollups import choose_cube
-from app.timeutil import local_date
+from app.core import calculator
+from app.core.counters import COUNTERS
+from app.core.definitions import COUNT_NAMES
+from app.core.periods import TIME_UNITS, buckets, label
+from app.core.timeutil import local_date
+from app.store import repository
+from app.store.rollups import choose_cube
 
 Key = repository.Key
 State = dict[str, int]

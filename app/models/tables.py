@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.metrics.counters import COUNTERS
+from app.core.counters import COUNTERS
 from app.models.base import Base, UTCDateTime, metadata
 
 
@@ -65,7 +65,7 @@ class Dossier(Base):
 
 # Rollups: one row per (cube, grain, period, dimension keys). A cube keeps a subset of the
 # dimensions (the others hold ""), a grain is day (0), month (1) or year (2) and `period` is the
-# first day of it. Every column after the keys is an additive counter (app.metrics.counters).
+# first day of it. Every column after the keys is an additive counter (app.core.counters).
 rollups = Table(
     "rollups",
     metadata,

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.communes import Commune, communes_of
+from app.core.timeutil import utcnow
 from app.models import Agency
-from app.reference.communes import Commune, communes_of
-from app.timeutil import utcnow
 
 DATA_DIR = Path(__file__).parent / "data"
 

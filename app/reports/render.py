@@ -15,8 +15,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from app.metrics.calculator import term_sum
-from app.metrics.definitions import PENDING_WITHIN_DEADLINE, RECEIVED_NOT_ONLINE, Terms
+from app.core.calculator import term_sum
+from app.core.definitions import PENDING_WITHIN_DEADLINE, RECEIVED_NOT_ONLINE, Terms
 
 REPORT_TITLE = "BÁO CÁO TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 REPORT_SLUG = "bao-cao-giai-quyet-ho-so"

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.metrics import repository
+from app.core.calculator import fraction, ratio
+from app.core.definitions import COUNT_NAMES, RATES_BY_NAME
+from app.core.periods import ReportPeriod
+from app.core.timeutil import to_local
 from app.metrics import service as metrics
-from app.metrics.calculator import fraction, ratio
-from app.metrics.definitions import COUNT_NAMES, RATES_BY_NAME
-from app.metrics.periods import ReportPeriod
 from app.reports.targets import LAND_CONSTRUCTION_INVESTMENT, EffectiveTarget, passes
-from app.timeutil import to_local
+from app.store import repository
 
 Names = Mapping[str, Mapping[str, str]]
 

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import text
 
 from app.dossiers.schemas import parse_timestamp
-from app.metrics import rollups
+from app.store import rollups
 from app.store.engine import make_engine
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from app.metrics import rollups
+from app.store import rollups
 from app.store.engine import make_engine
 from tests.trust.fuzz import run_schemathesis
 from tests.trust.live import ADMIN_TOKEN, LiveServer

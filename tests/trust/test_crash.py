@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Engine, text
 
 from app.demo import generate_demo, write_ndjson
-from app.metrics import rollups
+from app.store import rollups
 from app.store.engine import make_engine
 from tests.naive import naive_counts
 from tests.trust.live import ADMIN_TOKEN, Database, LiveServer, start_server

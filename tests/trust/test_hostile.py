@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, text
 
-from app.metrics import rollups
+from app.store import rollups
 from tests.conftest import ADMIN_TOKEN
 from tests.factory import AGENCY, rec
 

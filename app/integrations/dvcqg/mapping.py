@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
+from app.core.timeutil import VN_TZ, to_utc
+from app.core.vocabulary import CODE_PATTERN, FINISHED_STATUSES
 from app.dossiers.schemas import parse_timestamp
-from app.timeutil import VN_TZ, to_utc
-from app.vocabulary import CODE_PATTERN, FINISHED_STATUSES
 
 Errors = list[dict[str, Any]]
 log = logging.getLogger("tthc.ingest")

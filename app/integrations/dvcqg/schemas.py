@@ -11,9 +11,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.vocabulary import CODE_PATTERN
 from app.dossiers.schemas import IngestReport, RecordError
 from app.integrations.dvcqg.sectors import SLUG_PATTERN
-from app.vocabulary import CODE_PATTERN
 
 DATE_PATTERN = r"^(\d{14})?$"
 DATE_DESCRIPTION = "yyyyMMddHHmmss in Vietnam local time; an empty string means no value."

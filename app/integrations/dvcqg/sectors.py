@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from app.core.timeutil import utcnow
+from app.core.vocabulary import CODE_PATTERN, SECTOR_PATTERN
 from app.models import SectorMapping
-from app.timeutil import utcnow
-from app.vocabulary import CODE_PATTERN, SECTOR_PATTERN
 
 SEED_FILE = Path(__file__).parent / "sectors.json"
 SECTOR_CODE_PATTERN = CODE_PATTERN

@@ -10,11 +10,11 @@ from typing import Any, Final
 
 from sqlalchemy import Engine
 
-from app.access import Principal
+from app.core.access import Principal
+from app.core.vocabulary import FINISHED_STATUSES
 from app.dossiers.service import UNREADABLE_RECORD, Result, Verdict, capped, content, process_chunk
 from app.dossiers.validation import Registry
 from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors
-from app.vocabulary import FINISHED_STATUSES
 
 log = logging.getLogger("tthc.ingest")
 

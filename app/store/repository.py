@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from app.metrics.counters import COUNTERS, STATE_COUNTERS
-from app.metrics.periods import DAY, MONTH, Bucket, Piece, decompose, next_month, prefix
-from app.metrics.rollups import CUBE_GRAINS, YEAR
+from app.core.counters import COUNTERS, STATE_COUNTERS
+from app.core.periods import DAY, MONTH, Bucket, Piece, decompose, next_month, prefix
+from app.core.vocabulary import DIMENSION_COLUMNS
 from app.store.dialect import dialect_of
-from app.vocabulary import DIMENSION_COLUMNS
+from app.store.rollups import CUBE_GRAINS, YEAR
 
 Key = tuple[str | None, ...]
 Filters = Mapping[str, Sequence[str]]

@@ -10,22 +10,23 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
+from app.api.auth import ReadDep
 from app.api.cache import Rendered
+from app.api.openapi_docs import problem_responses
+from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
-from app.auth import ReadDep
+from app.core.definitions import COUNTS, RATES
+from app.core.errors import ValidationFailed
+from app.core.jsonutil import dumps
+from app.core.periods import TIME_UNITS, buckets
+from app.core.timeutil import local_date, to_local
+from app.core.vocabulary import DIMENSIONS, Channel
 from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
-from app.errors import ValidationFailed
-from app.jsonutil import dumps
-from app.metrics import repository, service
-from app.metrics.definitions import COUNTS, RATES
+from app.metrics import service
 from app.metrics.guard import Cancel
-from app.metrics.http import ReadPlan, etag_of, guarded_read, reject_unknown_params
-from app.metrics.periods import TIME_UNITS, buckets
 from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, BoundMemo, check_range, read_context
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
-from app.openapi_docs import problem_responses
-from app.timeutil import local_date, to_local
-from app.vocabulary import DIMENSIONS, Channel
+from app.store import repository
 
 router = APIRouter(prefix="/v1", tags=["metrics"])
 

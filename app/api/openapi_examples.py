@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from app.core.calculator import rates
+from app.core.definitions import COUNTS, RATES
 from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
-from app.metrics.calculator import rates
-from app.metrics.definitions import COUNTS, RATES
 from app.reports.targets import TARGETS
 
 AGENCY = "000.00.07.H40"

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.metrics.counters import COUNTERS, FinishClass
+from app.core.counters import COUNTERS, FinishClass
+from app.core.vocabulary import DIMENSION_COLUMNS, DIMENSIONS, SATISFIED_RATINGS, WITHDRAWN
 from app.store.dialect import Dialect, dialect_of
-from app.vocabulary import DIMENSION_COLUMNS, DIMENSIONS, SATISFIED_RATINGS, WITHDRAWN
 
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
 CUBES: dict[int, tuple[str, ...]] = {

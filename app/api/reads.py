@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from app.api.cache import Rendered, ResponseCache
 from app.api.state import state_of
-from app.errors import ValidationFailed
+from app.core.errors import ValidationFailed
 from app.metrics.guard import CLIENT_LEFT, Cancel, HeavySlots, ReadCancelled, cancelled_problem, interruptible
 
 

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from app.api.auth import AdminDep, ReadDep
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
-from app.auth import AdminDep, ReadDep
+from app.core.communes import communes_of, province_name
+from app.core.errors import ValidationFailed
+from app.core.vocabulary import CODE_PATTERN
 from app.dossiers.service import bump_data_version
-from app.errors import ValidationFailed
 from app.models import Agency
-from app.openapi_docs import problem_responses
-from app.reference.communes import communes_of, province_name
-from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, and_, or_, select
 
-from app.access import Principal
+from app.api.auth import AdminDep, IngestDep, ReadDep
 from app.api.bodies import (
     BOM,
     JSON_TYPES,
@@ -28,8 +28,21 @@ from app.api.bodies import (
     read_body_limited,
 )
 from app.api.deps import SessionDep
+from app.api.openapi_docs import problem_responses
+from app.api.reads import reject_unknown_params
 from app.api.state import state_of
-from app.auth import AdminDep, IngestDep, ReadDep
+from app.core.access import Principal
+from app.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from app.core.jsonutil import dumps
+from app.core.timeutil import end_of_day, local_date, to_local
+from app.core.vocabulary import CODE_PATTERN, Channel, Outcome
 from app.dossiers.outcome import outcome_at, outcome_condition
 from app.dossiers.schemas import (
     EXAMPLE_RECORD,
@@ -55,20 +68,7 @@ from app.dossiers.service import (
     write_chunk,
 )
 from app.dossiers.validation import Registry
-from app.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    NotFound,
-    UnsupportedMediaType,
-    ValidationFailed,
-)
-from app.jsonutil import dumps
-from app.metrics.http import reject_unknown_params
 from app.models import Dossier
-from app.openapi_docs import problem_responses
-from app.timeutil import end_of_day, local_date, to_local
-from app.vocabulary import CODE_PATTERN, Channel, Outcome
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, select
 
-from app.access import Principal
+from app.api.auth import AdminDep, IngestDep, ReadDep
 from app.api.bodies import (
     JSON_TYPES,
     MAX_JSON_BYTES,
@@ -21,10 +21,14 @@ from app.api.bodies import (
     read_body_limited,
 )
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
-from app.auth import AdminDep, IngestDep, ReadDep
+from app.core.access import Principal
+from app.core.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
+from app.core.jsonutil import dumps
+from app.core.timeutil import to_local
+from app.core.vocabulary import CODE_PATTERN
 from app.dossiers.service import IngestTotals
-from app.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
 from app.integrations.dvcqg.mapping import FieldError, MappingContext, text
 from app.integrations.dvcqg.schemas import (
     EXAMPLE_ENVELOPE,
@@ -35,11 +39,7 @@ from app.integrations.dvcqg.schemas import (
 )
 from app.integrations.dvcqg.sectors import SECTOR_CODE_PATTERN, sector_map
 from app.integrations.dvcqg.service import ingest_portal_chunk
-from app.jsonutil import dumps
 from app.models import Agency, SectorMapping
-from app.openapi_docs import problem_responses
-from app.timeutil import to_local
-from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(prefix="/v1/integrations/dvcqg", tags=["integrations"])
 sectors_router = APIRouter(prefix="/v1/sectors", tags=["reference"])

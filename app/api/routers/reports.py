@@ -10,20 +10,21 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from app.api.auth import AdminDep, ReadDep
 from app.api.cache import Rendered
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.openapi_docs import problem_responses
+from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
-from app.auth import AdminDep, ReadDep
+from app.core.errors import ValidationFailed
+from app.core.jsonutil import dumps
+from app.core.periods import report_period, year_range
+from app.core.timeutil import local_date
+from app.core.vocabulary import DIMENSIONS, Channel
 from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
 from app.dossiers.service import bump_data_version
-from app.errors import ValidationFailed
-from app.jsonutil import dumps
-from app.metrics import repository
 from app.metrics.guard import Cancel
-from app.metrics.http import ReadPlan, etag_of, guarded_read, reject_unknown_params
-from app.metrics.periods import report_period, year_range
 from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context, unit_names
-from app.openapi_docs import problem_responses
 from app.reports import render, service
 from app.reports.schemas import (
     Basis,
@@ -38,8 +39,7 @@ from app.reports.schemas import (
 )
 from app.reports.service import Names
 from app.reports.targets import BY_NAME, EffectiveTarget, replace_targets, targets_for_year
-from app.timeutil import local_date
-from app.vocabulary import DIMENSIONS, Channel
+from app.store import repository
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 

@@ -13,16 +13,16 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, func, or_, select
 
+from app.api.auth import AdminDep, hash_secret, new_secret, new_token_id
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
-from app.auth import AdminDep, hash_secret, new_secret, new_token_id
+from app.core.errors import NotFound, ValidationFailed
+from app.core.jsonutil import loads
+from app.core.timeutil import to_local
+from app.core.vocabulary import CODE_PATTERN
 from app.dossiers.schemas import IsoDate, OptionalTimestamp
-from app.errors import NotFound, ValidationFailed
-from app.jsonutil import loads
 from app.models import ApiToken, AuditEntry, RefusedRequests
-from app.openapi_docs import problem_responses
-from app.timeutil import to_local
-from app.vocabulary import CODE_PATTERN
 
 router = APIRouter(tags=["access"])
 Scope = Literal["ingest", "read", "admin"]

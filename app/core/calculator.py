@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.metrics.counters import COUNTERS
-from app.metrics.definitions import COUNT_NAMES, RATES, Definition, Terms
+from app.core.counters import COUNTERS
+from app.core.definitions import COUNT_NAMES, RATES, Definition, Terms
 
 FLOW_COUNTS = tuple(c for c in COUNT_NAMES if c in COUNTERS)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "static"
 
 # Everything comes from this origin: the page must work on an intranet with no internet access, and the
 # policy makes any stray remote reference fail loudly in development instead of silently in production.

@@ -14,11 +14,11 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access import ANONYMOUS, SCOPES, Principal
 from app.api.state import state_of
 from app.config import Settings
-from app.errors import Forbidden, Unauthorized
-from app.jsonutil import loads
+from app.core.access import ANONYMOUS, SCOPES, Principal
+from app.core.errors import Forbidden, Unauthorized
+from app.core.jsonutil import loads
 from app.models import ApiToken
 from app.store.uow import read_session
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from enum import IntEnum
 
-from app.timeutil import local_date
+from app.core.timeutil import local_date
 
 # Keyed by the local date of received_at.
 RECEIVED_COUNTERS = (

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
-from app.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
-from app.openapi_examples import PATH_EXAMPLES, success_examples
+from app.api.openapi_examples import PATH_EXAMPLES, success_examples
+from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 _DESCRIPTIONS = {
     304: "Not modified (the ETag in If-None-Match still matches)",

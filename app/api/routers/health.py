@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
+from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
-from app.errors import ServiceUnavailable
-from app.openapi_docs import problem_responses
+from app.core.errors import ServiceUnavailable
 
 router = APIRouter(tags=["health"])
 

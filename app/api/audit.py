@@ -2,7 +2,7 @@
 
 One ASGI middleware sees every write, including those refused before an endpoint runs (a bad body, a
 missing scope), so no endpoint can forget it. Endpoints only leave their result counts in
-`request.state.audit_counts`; the token id is left in `request.state.token_id` by `app.auth`.
+`request.state.audit_counts`; the token id is left in `request.state.token_id` by `app.api.auth`.
 
 Every write gives one structured log line. What is stored depends on the outcome:
 - a write refused with 401 or 403 adds one to a counter in `refused_requests`, keyed by token (""
@@ -31,10 +31,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.state import state_of
+from app.core.timeutil import local_date, to_local
 from app.models import AuditEntry
 from app.refusals import REFUSED, RefusalCounter, count_refused
 from app.store.uow import write_transaction
-from app.timeutil import local_date, to_local
 
 log = logging.getLogger("tthc.audit")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -1,0 +1,1 @@
+"""The HTTP endpoints, one module per area; a router imports no other router."""
