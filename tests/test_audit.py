@@ -123,8 +123,7 @@ def test_requests_without_a_valid_token_are_logged_and_counted_but_not_stored(
 def test_a_request_that_fails_midway_is_audited_with_what_was_stored(
     engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.api.routers import dossiers as router
-    from app.dossiers import service
+    from app.dossiers import service, stream
 
     calls = {"n": 0}
 
@@ -134,7 +133,7 @@ def test_a_request_that_fails_midway_is_audited_with_what_was_stored(
             raise RuntimeError("the database went away")
         return service.write_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(router, "write_chunk", fail_second)
+    monkeypatch.setattr(stream, "write_chunk", fail_second)
     with app_client(engine, clock, TTHC_INGEST_CHUNK=2) as admin:
         c = TestClient(admin.app, base_url="http://testserver", raise_server_exceptions=False)
         c.headers.update(admin.headers)

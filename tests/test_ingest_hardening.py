@@ -22,7 +22,7 @@ from app.api import bodies
 from app.api.routers import dossiers as dossier_router
 from app.api.routers import dvcqg as dvcqg_router
 from app.core.timeutil import VN_TZ
-from app.dossiers import service
+from app.dossiers import service, stream
 from app.integrations.dvcqg import service as dvcqg_service
 from app.integrations.dvcqg.mapping import LIST_FIELDS, SCALAR_FIELDS
 from app.models import Dossier
@@ -78,7 +78,7 @@ def test_a_stream_is_cut_into_chunks_by_bytes_as_well_as_by_lines(
         chunks.append(len(prepared.verdicts))
         return real(engine, prepared, *args, **kwargs)
 
-    monkeypatch.setattr(dossier_router, "write_chunk", counting)
+    monkeypatch.setattr(stream, "write_chunk", counting)
     # 3 lines reach the byte cap: chunks of 3, 3, 3 and the last line.
     with app_client(engine, clock, TTHC_INGEST_CHUNK=1000, TTHC_INGEST_CHUNK_BYTES=3 * size) as c:
         report = post_ndjson(c, ndjson(lines))
@@ -555,10 +555,10 @@ def test_parse_lines_parses_each_line_only_when_taken() -> None:
     items: list[tuple[int, bytes | service.Unreadable]] = [
         (0, b'{"a": 1}'),
         (1, b"{"),
-        (2, dossier_router.LONG_LINE),
+        (2, stream.LONG_LINE),
     ]
-    taken = dossier_router.parse_lines(items)
+    taken = stream.parse_lines(items)
     assert next(taken) == (0, {"a": 1})
     index, broken = next(taken)
-    assert (index, broken) == (1, service.Unreadable([dict(dossier_router.BROKEN_LINE)]))
-    assert next(taken) == (2, dossier_router.LONG_LINE)
+    assert (index, broken) == (1, service.Unreadable([dict(stream.BROKEN_LINE)]))
+    assert next(taken) == (2, stream.LONG_LINE)

@@ -10,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from app.api.routers import dossiers as dossier_router
-from app.dossiers import service
+from app.dossiers import service, stream
 from app.models import Dossier
 from app.store import rollups
 from tests.conftest import Clock
@@ -168,7 +167,7 @@ def test_chunks_committed_before_a_failure_stay_stored(
             raise RuntimeError("the database went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dossier_router, "write_chunk", failing_second_chunk)
+    monkeypatch.setattr(stream, "write_chunk", failing_second_chunk)
     with app_client(engine, clock, TTHC_INGEST_CHUNK=3) as c:
         c2 = TestClient(c.app, base_url="http://testserver", raise_server_exceptions=False)
         c2.headers.update(c.headers)

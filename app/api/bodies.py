@@ -19,6 +19,7 @@ from app.api.state import state_of
 from app.core.communes import communes_of
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, PayloadTooLarge, RequestTimeout
 from app.dossiers.service import current_registry
+from app.dossiers.stream import BOM
 from app.dossiers.validation import Registry
 
 MAX_JSON_BYTES = 10 * 1024 * 1024
@@ -28,9 +29,6 @@ JSON_TYPES = {"application/json"}
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
-
-# A UTF-8 byte order mark, which some Windows tools write at the start of a JSON or NDJSON file.
-BOM = b"\xef\xbb\xbf"
 
 # The 408 of every operation that reads a body of its own (the pieces stopped coming).
 REQUEST_TIMEOUT_RESPONSE: dict[int | str, dict[str, Any]] = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 
 import orjson
@@ -25,16 +25,20 @@ from sqlalchemy import (
     Engine,
     String,
     Table,
+    and_,
     any_,
     bindparam,
+    or_,
     select,
     update,
 )
+from sqlalchemy.orm import Session
 
 from app.core.access import Principal
 from app.core.counters import finish_class
 from app.core.timeutil import VN_OFFSET, utcnow
-from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
+from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
+from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.models import DataState, Dossier
@@ -481,3 +485,32 @@ def current_registry(conn: Connection, communes: Collection[str], now: datetime 
 
     agencies = set(conn.scalars(select(Agency.code)))
     return Registry(agencies=agencies, communes=set(communes), now=now or utcnow())
+
+
+def drilldown(
+    session: Session,
+    *,
+    instant: datetime,
+    filters: Mapping[str, Sequence[str]],
+    received: tuple[date | None, date | None],
+    outcomes: Sequence[str],
+    after: str | None,
+    limit: int,
+) -> list[Any]:
+    """The dossiers behind a figure (GET /v1/dossiers): received before `instant`, filtered by the
+    dimensions, the received dates and the outcomes judged at `instant`; by code after `after`."""
+    d = Dossier
+    conds: list[Any] = [d.received_at < instant]
+    for dim, values in filters.items():
+        conds.append(getattr(d, DIMENSION_COLUMNS[dim]).in_(values))
+    start, end = received
+    if start is not None:
+        conds.append(d.received_date >= start)
+    if end is not None:
+        conds.append(d.received_date <= end)
+    if outcomes:
+        conds.append(or_(*(outcome_condition(o, instant) for o in outcomes)))
+    if after is not None:
+        conds.append(d.code > after)
+    query = select(dossiers_table).where(and_(*conds)).order_by(d.code).limit(limit)
+    return list(session.execute(query).all())

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, select
 
 from app.api.auth import AdminDep, IngestDep, ReadDep
 from app.api.bodies import (
-    BOM,
     JSON_TYPES,
     MAX_JSON_BYTES,
     REQUEST_TIMEOUT_RESPONSE,
@@ -31,7 +28,6 @@ from app.api.deps import SessionDep
 from app.api.openapi_docs import problem_responses
 from app.api.reads import reject_unknown_params
 from app.api.state import state_of
-from app.core.access import Principal
 from app.core.errors import (
     BadRequest,
     Conflict,
@@ -43,7 +39,7 @@ from app.core.errors import (
 from app.core.jsonutil import dumps
 from app.core.timeutil import end_of_day, local_date, to_local
 from app.core.vocabulary import CODE_PATTERN, Channel, Outcome
-from app.dossiers.outcome import outcome_at, outcome_condition
+from app.dossiers.outcome import outcome_at
 from app.dossiers.schemas import (
     EXAMPLE_RECORD,
     AgencyParam,
@@ -59,21 +55,17 @@ from app.dossiers.schemas import (
 )
 from app.dossiers.service import (
     IngestTotals,
-    Unreadable,
     Verdict,
     delete_dossier,
-    drain,
-    prepare_chunk,
+    drilldown,
     process_chunk,
-    write_chunk,
 )
-from app.dossiers.validation import Registry
+from app.dossiers.stream import MAX_LINE_BYTES, ingest_ndjson
 from app.models import Dossier
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
 MAX_RECORDS = 5000
-MAX_LINE_BYTES = 1024 * 1024
 # Not application/json-seq (RFC 7464): its records start with a record separator, not at a line start.
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
 
@@ -152,7 +144,16 @@ async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
                 totals.add(await run_in_threadpool(process_chunk, engine, items, principal, chunk_registry))
         elif kind in NDJSON_TYPES:
             registry = await load_registry(request, engine)
-            await _ingest_ndjson(request, engine, principal, registry, totals)
+            await ingest_ndjson(
+                body_pieces(request),
+                engine=engine,
+                principal=principal,
+                registry=registry,
+                clock=state_of(request).clock,
+                chunk_size=state_of(request).settings.ingest_chunk_size,
+                chunk_bytes=state_of(request).settings.ingest_chunk_bytes,
+                totals=totals,
+            )
         else:
             raise UnsupportedMediaType(
                 "Send application/json (an array of records) or application/x-ndjson (one record a line)."
@@ -186,102 +187,6 @@ def _json_array(body: bytes) -> list[Any]:
             ],
         )
     return records
-
-
-BROKEN_LINE = {"loc": [], "msg": "the line is not a valid JSON object", "type": "json_invalid"}
-LONG_LINE = Unreadable(
-    [{"loc": [], "msg": f"the line is longer than {MAX_LINE_BYTES} bytes", "type": "too_long"}]
-)
-
-
-def parse_lines(items: Iterable[tuple[int, bytes | Unreadable]]) -> Iterator[tuple[int, Any]]:
-    """Each line parsed only when its chunk is validated (in the worker thread), then let go."""
-    for index, line in items:
-        if isinstance(line, Unreadable):
-            yield index, line
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            yield index, Unreadable([dict(BROKEN_LINE)])
-            continue
-        del line
-        yield index, record
-
-
-async def _ingest_ndjson(
-    request: Request, engine: Engine, principal: Principal, registry: Registry, totals: IngestTotals
-) -> None:
-    """Read the stream line by line; lines form one committed chunk every `TTHC_INGEST_CHUNK` lines or
-    `TTHC_INGEST_CHUNK_BYTES` bytes of lines, whichever comes first.
-
-    Lines are kept as raw bytes until their chunk is validated, so a chunk costs its bytes, not the
-    many times more of its parsed objects. Chunks are written one after another (a later line sees an
-    earlier one), but the next chunk is read and validated while the previous one is being written,
-    so both cores are used. Each chunk is judged against the clock when it is validated.
-    """
-    settings = state_of(request).settings
-    chunk_size: int = settings.ingest_chunk_size
-    chunk_bytes: int = settings.ingest_chunk_bytes
-    pending: list[tuple[int, bytes | Unreadable]] = []
-    pending_bytes = 0
-    writing: asyncio.Future[list[Verdict]] | None = None
-    buffer = b""
-    line_no = 0
-    skipping = False  # inside an over-long line
-
-    async def flush() -> None:
-        nonlocal pending, pending_bytes, writing
-        lines = parse_lines(drain(pending))
-        chunk_registry = at_clock(request, registry)
-        prepared = await run_in_threadpool(prepare_chunk, lines, chunk_registry, engine.dialect.name)
-        pending, pending_bytes = [], 0
-        if writing is not None:
-            totals.add(await writing)
-        writing = asyncio.ensure_future(run_in_threadpool(write_chunk, engine, prepared, principal))
-
-    def take(line: bytes) -> None:
-        nonlocal line_no, pending_bytes
-        index = line_no
-        line_no += 1
-        if index == 0 and line.startswith(BOM):
-            line = line[len(BOM) :]
-        if not line or line.isspace():
-            return
-        # The same limit whether the line arrived whole or spread over several pieces of the stream.
-        if len(line) > MAX_LINE_BYTES:
-            pending.append((index, LONG_LINE))
-            return
-        pending.append((index, line))
-        pending_bytes += len(line)
-
-    try:
-        async for chunk in body_pieces(request):
-            # Split each network chunk once; slicing the buffer line by line would copy it per line.
-            lines = (buffer + chunk).split(b"\n")
-            buffer = lines.pop()
-            for line in lines:
-                if skipping:
-                    skipping = False
-                    line_no += 1
-                    continue
-                take(line)
-                if len(pending) >= chunk_size or pending_bytes >= chunk_bytes:
-                    await flush()
-            del lines
-            if len(buffer) > MAX_LINE_BYTES and not skipping:
-                pending.append((line_no, LONG_LINE))
-                buffer, skipping = b"", True
-            elif skipping:
-                buffer = b""
-        if buffer and not buffer.isspace() and not skipping:
-            take(buffer)
-        buffer = b""
-        if pending:
-            await flush()
-    finally:
-        if writing is not None:
-            totals.add(await writing)
 
 
 @router.put(
@@ -476,28 +381,22 @@ def list_dossiers(
     reject_unknown_params(request, LIST_PARAMS)
     now: datetime = state_of(request).clock()
     instant = end_of_day(as_of) if as_of is not None and as_of < local_date(now) else now
-    d = Dossier
-    conds: list[Any] = [d.received_at < instant]
-    for values, column in (
-        (agency, d.agency_code),
-        (commune, d.commune_code),
-        (sector, d.sector),
-        (procedure, d.procedure_code),
-        (channel, d.channel),
-    ):
-        if values:
-            conds.append(column.in_(values))
-    if received_from is not None:
-        conds.append(d.received_date >= received_from)
-    if received_to is not None:
-        conds.append(d.received_date <= received_to)
-    if outcome:
-        conds.append(or_(*(outcome_condition(o, instant) for o in sorted(set(outcome)))))
-    if cursor is not None:
-        conds.append(d.code > _decode_cursor(cursor))
-    rows = session.execute(
-        select(Dossier.__table__).where(and_(*conds)).order_by(d.code).limit(limit + 1)
-    ).all()
+    filters = {
+        "agency": agency,
+        "commune": commune,
+        "sector": sector,
+        "procedure": procedure,
+        "channel": channel,
+    }
+    rows = drilldown(
+        session,
+        instant=instant,
+        filters={k: v for k, v in filters.items() if v},
+        received=(received_from, received_to),
+        outcomes=sorted(set(outcome or ())),
+        after=_decode_cursor(cursor) if cursor is not None else None,
+        limit=limit + 1,
+    )
     items = [dossier_out(r, instant) for r in rows[:limit]]
     next_cursor = _encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
     return DossierPage(items=items, next_cursor=next_cursor)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from app.api.auth import AdminDep, ReadDep
@@ -33,11 +32,11 @@ from app.reports.schemas import (
     ReportUnit,
     ScorecardResponse,
     ScorecardUnit,
-    TargetIn,
     TargetOut,
     TargetsResponse,
 )
 from app.reports.service import Names
+from app.reports.target_body import parse_thresholds
 from app.reports.targets import BY_NAME, EffectiveTarget, replace_targets, targets_for_year
 from app.store import repository
 
@@ -270,60 +269,8 @@ def list_targets(
     return _targets_response(session.connection(), year)
 
 
-def _entries(raw: Any) -> tuple[list[tuple[list[str | int], TargetIn]], list[dict[str, Any]]]:
-    """The body's entries, each with where it is; a map entry's errors are reported at its name."""
-    if isinstance(raw, dict):
-        items: list[tuple[list[str | int], Any, bool]] = [
-            (["body", str(k)], {"name": k, "threshold": v}, True) for k, v in raw.items()
-        ]
-    elif isinstance(raw, list):
-        items = [(["body", i], item, False) for i, item in enumerate(raw)]
-    else:
-        msg = "a list of {name, threshold} or an object mapping names to thresholds"
-        return [], [{"loc": ["body"], "msg": msg, "type": "type_error"}]
-    out: list[tuple[list[str | int], TargetIn]] = []
-    errors: list[dict[str, Any]] = []
-    for loc, item, from_map in items:
-        try:
-            out.append((loc, TargetIn.model_validate(item)))
-        except ValidationError as exc:
-            for e in exc.errors():
-                where = loc if from_map else [*loc, *e["loc"]]
-                msg = (
-                    "not a target name; one of " + ", ".join(BY_NAME)
-                    if e["loc"][:1] == ("name",) and from_map
-                    else e["msg"]
-                )
-                errors.append({"loc": where, "msg": msg, "type": e["type"]})
-    return out, errors
-
-
-def _thresholds(raw: Any) -> dict[str, float]:
-    """The body as name -> threshold, each checked against its target; errors name the entry."""
-    entries, errors = _entries(raw)
-    out: dict[str, float] = {}
-    for loc, t in entries:
-        d = BY_NAME[t.name]
-        thr_loc = [*loc, "threshold"] if isinstance(loc[-1], int) else loc
-        if t.name in out:
-            errors.append({"loc": [*loc, "name"], "msg": "each target at most once", "type": "value_error"})
-        if t.comparator is not None and t.comparator != d.comparator:
-            msg = f"the comparator of {t.name} is fixed: {d.comparator}"
-            errors.append({"loc": [*loc, "comparator"], "msg": msg, "type": "value_error"})
-        if d.kind == "rate" and not 0.0 <= t.threshold <= 1.0:
-            errors.append({"loc": thr_loc, "msg": "a rate threshold lies in [0, 1]", "type": "value_error"})
-        if d.kind == "count" and not (0 <= t.threshold < 1e9 and t.threshold == int(t.threshold)):
-            msg = "a count threshold is a whole number >= 0"
-            errors.append({"loc": thr_loc, "msg": msg, "type": "value_error"})
-        out[t.name] = t.threshold
-    if errors:
-        where = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors)
-        raise ValidationFailed(f"Invalid targets: {where}", errors=errors)
-    return out
-
-
 def _threshold_schema(kind: str) -> dict[str, Any]:
-    """What `_thresholds` accepts for a target of this kind, so the document says it too."""
+    """What `parse_thresholds` accepts for a target of this kind, so the document says it too."""
     if kind == "rate":
         return {"type": "number", "minimum": 0, "maximum": 1}
     return {"type": "integer", "minimum": 0, "exclusiveMaximum": 1_000_000_000}
@@ -416,7 +363,7 @@ def put_targets(
     year: Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)],
     body: Annotated[Any, Body()],
 ) -> TargetsResponse:
-    thresholds = _thresholds(body)
+    thresholds = parse_thresholds(body)
     conn = session.connection()
     replace_targets(conn, year, thresholds)
     bump_data_version(conn, state_of(request).clock())
