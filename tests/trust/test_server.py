@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import Pool, QueuePool, StaticPool
 
 from app.api.state import state_of
 from app.config import Settings
@@ -31,13 +31,18 @@ def _settings(url: str, **extra: str) -> Settings:
     return Settings(DATABASE_URL=url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN, **extra)  # type: ignore[arg-type]
 
 
+def size(pool: Pool) -> int:
+    assert isinstance(pool, QueuePool)
+    return pool.size()
+
+
 def test_reads_writes_and_the_probe_have_pools_of_their_own(sqlite_template: str) -> None:
     settings = _settings(sqlite_template, TTHC_READ_POOL_SIZE="3", TTHC_WRITE_POOL_SIZE="2")
     with TestClient(create_app(settings)) as c:
-        state = c.app.state  # type: ignore[attr-defined]
+        state = state_of(c.app)
         assert state.read_engine is not state.engine
         assert state.read_engine.url == state.engine.url
-        assert (state.read_engine.pool.size(), state.engine.pool.size(), state.probe_engine.pool.size()) == (
+        assert (size(state.read_engine.pool), size(state.engine.pool), size(state.probe_engine.pool)) == (
             3,
             2,
             1,
@@ -46,7 +51,7 @@ def test_reads_writes_and_the_probe_have_pools_of_their_own(sqlite_template: str
     engine = make_engine("sqlite://")
     try:
         with TestClient(create_app(memory, engine=engine)) as c:
-            state = c.app.state  # type: ignore[attr-defined]
+            state = state_of(c.app)
             assert state.read_engine is state.engine is state.probe_engine is engine
             assert isinstance(engine.pool, StaticPool)
     finally:
