@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 
 from app.api.state import state_of
+from app.core.vocabulary import Channel
+from app.dossiers.schemas import AgencyParam, CommuneParam, ProcedureParam, SectorParam
+from app.metrics.reads import MAX_VALUES
 from app.store.uow import ReadSession, WriteSession, read_session, write_session
 
 
@@ -46,3 +49,26 @@ def get_write_session(request: Request) -> Iterator[WriteSession]:
 # yet visible to its next request, or that a failed commit then loses.
 SessionDep = Annotated[ReadSession, Depends(get_session, scope="function")]
 WriteSessionDep = Annotated[WriteSession, Depends(get_write_session, scope="function")]
+
+
+class FigureFilters:
+    """The filters a read of figures takes (the metrics, the report): each dimension repeatable."""
+
+    def __init__(
+        self,
+        agency: Annotated[list[AgencyParam] | None, Query(max_length=MAX_VALUES)] = None,
+        commune: Annotated[list[CommuneParam] | None, Query(max_length=MAX_VALUES)] = None,
+        sector: Annotated[list[SectorParam] | None, Query(max_length=MAX_VALUES)] = None,
+        procedure: Annotated[list[ProcedureParam] | None, Query(max_length=MAX_VALUES)] = None,
+        channel: Annotated[list[Channel] | None, Query(max_length=3)] = None,
+    ) -> None:
+        self.values: dict[str, list[str] | None] = {
+            "agency": agency,
+            "commune": commune,
+            "sector": sector,
+            "procedure": procedure,
+            "channel": list(channel) if channel else None,
+        }
+
+
+FiltersDep = Annotated[FigureFilters, Depends()]

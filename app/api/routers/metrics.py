@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from app.api.auth import ReadDep
 from app.api.cache import Rendered
+from app.api.deps import FiltersDep
 from app.api.openapi_docs import problem_responses
 from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
@@ -20,11 +21,11 @@ from app.core.errors import ValidationFailed
 from app.core.jsonutil import dumps
 from app.core.periods import TIME_UNITS, buckets
 from app.core.timeutil import local_date, to_local
-from app.core.vocabulary import DIMENSIONS, Channel
-from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
+from app.core.vocabulary import DIMENSIONS
+from app.dossiers.schemas import IsoDate
 from app.metrics import service
 from app.metrics.guard import Cancel
-from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, BoundMemo, check_range, read_context
+from app.metrics.reads import FILTERS_422, READ_503, BoundMemo, check_range, read_context
 from app.metrics.schemas import DefinitionsResponse, GroupKey, MetricsResponse
 from app.store import repository
 
@@ -159,18 +160,15 @@ async def get_metrics(
     from_: Annotated[IsoDate, Query(alias="from", description="first day, inclusive (local date)")],
     to: Annotated[IsoDate, Query(description="last day, inclusive (local date)")],
     group_by: Annotated[list[GroupKey] | None, Query(max_length=9)] = None,
-    agency: Annotated[list[AgencyParam] | None, Query(max_length=MAX_VALUES)] = None,
-    commune: Annotated[list[CommuneParam] | None, Query(max_length=MAX_VALUES)] = None,
-    sector: Annotated[list[SectorParam] | None, Query(max_length=MAX_VALUES)] = None,
-    procedure: Annotated[list[ProcedureParam] | None, Query(max_length=MAX_VALUES)] = None,
-    channel: Annotated[list[Channel] | None, Query(max_length=3)] = None,
+    *,
+    filters: FiltersDep,
 ) -> Response:
     reject_unknown_params(request, METRIC_PARAMS)
     groups: list[str] = list(group_by or [])
     check_range(from_, to, groups)
     settings = state_of(request).settings
     now = state_of(request).clock()
-    raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
+    raw = filters.values
 
     def plan(conn: Connection) -> ReadPlan[MetricsQuery]:
         state = state_of(request)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from app.api.auth import AdminDep, ReadDep
 from app.api.cache import Rendered
-from app.api.deps import SessionDep, WriteSessionDep
+from app.api.deps import FiltersDep, SessionDep, WriteSessionDep
 from app.api.openapi_docs import problem_responses
 from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
@@ -19,11 +19,11 @@ from app.core.errors import ValidationFailed
 from app.core.jsonutil import dumps
 from app.core.periods import report_period, year_range
 from app.core.timeutil import local_date
-from app.core.vocabulary import DIMENSIONS, Channel
-from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
+from app.core.vocabulary import DIMENSIONS
+from app.dossiers.schemas import IsoDate
 from app.dossiers.service import bump_data_version
 from app.metrics.guard import Cancel
-from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, check_range, read_context, unit_names
+from app.metrics.reads import FILTERS_422, READ_503, check_range, read_context, unit_names
 from app.reports import render, service
 from app.reports.schemas import (
     Basis,
@@ -102,11 +102,8 @@ async def get_dossier_processing_report(
     unit: ReportUnit = "agency",
     basis: Basis = "reporting",
     format: ReportFormat = "json",
-    agency: Annotated[list[AgencyParam] | None, Query(max_length=MAX_VALUES)] = None,
-    commune: Annotated[list[CommuneParam] | None, Query(max_length=MAX_VALUES)] = None,
-    sector: Annotated[list[SectorParam] | None, Query(max_length=MAX_VALUES)] = None,
-    procedure: Annotated[list[ProcedureParam] | None, Query(max_length=MAX_VALUES)] = None,
-    channel: Annotated[list[Channel] | None, Query(max_length=3)] = None,
+    *,
+    filters: FiltersDep,
 ) -> Response:
     reject_unknown_params(request, REPORT_PARAMS)
     try:
@@ -114,7 +111,7 @@ async def get_dossier_processing_report(
     except ValueError as exc:
         raise _bad(["query", "period"], str(exc)) from None
     now = state_of(request).clock()
-    raw = {"agency": agency, "commune": commune, "sector": sector, "procedure": procedure, "channel": channel}
+    raw = filters.values
 
     def plan(conn: Connection) -> ReadPlan[tuple[Names, dict[str, list[str]]]]:
         state = state_of(request)
