@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from app.core.counters import COUNTERS
 from app.core.definitions import COUNT_NAMES, RATES, Definition, Terms
@@ -46,6 +47,41 @@ def fraction(rate: Definition, c: Mapping[str, int]) -> tuple[int, int]:
     return term_sum(rate.numerator_terms, c), term_sum(rate.denominator_terms, c)
 
 
+def _sum_expr(terms: Terms) -> str:
+    """A signed sum of counts as Python source: "c['finished_early'] + c['finished_on_time']"."""
+    out = ""
+    for t in terms:
+        term = f"c[{t.count!r}]"
+        out += (
+            (term if t.sign == 1 else f"-{term}")
+            if not out
+            else (f" + {term}" if t.sign == 1 else f" - {term}")
+        )
+    return out
+
+
+def _compile_rates() -> Callable[[Mapping[str, int]], dict[str, float | None]]:
+    """rates() written out from the catalogue's terms once, at import.
+
+    It runs for every row of every answer (100,000 rows at most): a loop over the definitions costs
+    several times the arithmetic, so the loop is unrolled into source, as namedtuple does. The terms
+    stay the one definition; this is only their fastest reading.
+    """
+    lines = ["def rates(c):", "    out = {}"]
+    for d in RATES:
+        assert d.numerator_terms and d.denominator_terms, d.name
+        lines.append(f"    den = {_sum_expr(d.denominator_terms)}")
+        lines.append(f"    out[{d.name!r}] = ({_sum_expr(d.numerator_terms)}) / den if den else None")
+    lines.append("    return out")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    compiled: Callable[[Mapping[str, int]], dict[str, float | None]] = namespace["rates"]
+    return compiled
+
+
+_rates = _compile_rates()
+
+
 def rates(c: Mapping[str, int]) -> dict[str, float | None]:
     """Every rate of contract §4.3, each from its numerator and denominator terms in the catalogue."""
-    return {d.name: ratio(*fraction(d, c)) for d in RATES}
+    return _rates(c)

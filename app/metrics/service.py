@@ -180,6 +180,7 @@ def row_json(row: MetricRow, names: Mapping[str, Mapping[str, str]]) -> dict[str
         out[k] = v
         if k in ("agency", "commune"):
             out[f"{k}_name"] = names[k].get(v, None) if v is not None else None
-    out["counts"] = row.counts
-    out["rates"] = row.rates
+    counts = row.counts
+    out["counts"] = counts
+    out["rates"] = calculator.rates(counts)
     return out
