@@ -148,7 +148,7 @@ class SQLite(Dialect):
         return f"{select_sql} WHERE 1 = 1"
 
     def instant(self, value: datetime) -> Any:
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return sqlite_instant(value)
 
     def bind_instant(self, value: datetime) -> datetime:
         return value.astimezone(UTC).replace(tzinfo=None)
