@@ -39,6 +39,7 @@ TABLES_TO_CLEAR = (
     "audit_log",
     "refused_requests",
     "targets",
+    "calendar_days",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}

@@ -185,3 +185,20 @@ class DataState(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Moves when rollup_keys gains a key or a key's first day moves back (row bounds memoised on it).
     keys_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The last `tthc-metrics rollups verify`: when it ran and how many rollup rows differed.
+    rollups_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rollups_verify_differences: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CalendarDay(Base):
+    """A province's own exception to the national working-day calendar for one day.
+
+    `working` true is a make-up working day (e.g. a Saturday worked to bridge a holiday); false is a
+    day off the province declared. Weekends and public holidays come from the pure core's calendar.
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
