@@ -23,7 +23,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         with write_session(engine) as session:
-            added = load_seed(session, settings.province_code, settings.agency_seed)
+            added = load_seed(session, settings.province_code, settings.agency_seed, settings.unit_suffix)
             mapped = load_sector_seed(session, settings.sector_seed)
     finally:
         engine.dispose()

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", validation_alias=AliasChoices("TTHC_CORS_ORIGINS"))
     province_code: int = Field(40, validation_alias=AliasChoices("TTHC_PROVINCE_CODE"))
     agency_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_AGENCY_SEED"))
+    # The suffix of the province's national unit codes (000.00.NN.<suffix>); the seed file's when unset.
+    unit_suffix: str | None = Field(
+        None, pattern=r"^[A-Z][0-9]{2}$", validation_alias=AliasChoices("TTHC_UNIT_SUFFIX")
+    )
     sector_seed: str | None = Field(None, validation_alias=AliasChoices("TTHC_SECTOR_SEED"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("TTHC_LOG_LEVEL"))
     ingest_chunk_size: int = Field(20000, ge=1, le=100000, validation_alias=AliasChoices("TTHC_INGEST_CHUNK"))

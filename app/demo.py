@@ -34,16 +34,16 @@ SECTORS: list[tuple[str, str, int, int]] = [
     ("moi_truong", "province", 4, 20),
 ]
 DEPARTMENT_SECTORS = {
-    "000.00.02.H40": ["lao_dong"],
-    "000.00.03.H40": ["dau_tu", "doanh_nghiep"],
-    "000.00.04.H40": ["tu_phap"],
-    "000.00.05.H40": ["doanh_nghiep"],
-    "000.00.06.H40": ["dat_dai", "moi_truong", "nong_nghiep"],
-    "000.00.07.H40": ["xay_dung", "giao_thong"],
-    "000.00.09.H40": ["giao_duc"],
-    "000.00.10.H40": ["y_te"],
-    "000.00.14.H40": ["dau_tu", "xay_dung", "moi_truong"],
-    "000.00.15.H40": ["giao_thong"],
+    "000.00.02.H41": ["lao_dong"],
+    "000.00.03.H41": ["dau_tu", "doanh_nghiep"],
+    "000.00.04.H41": ["tu_phap"],
+    "000.00.05.H41": ["doanh_nghiep"],
+    "000.00.06.H41": ["dat_dai", "moi_truong", "nong_nghiep"],
+    "000.00.07.H41": ["xay_dung", "giao_thong"],
+    "000.00.09.H41": ["giao_duc"],
+    "000.00.10.H41": ["y_te"],
+    "000.00.14.H41": ["dau_tu", "xay_dung", "moi_truong"],
+    "000.00.15.H41": ["giao_thong"],
 }
 
 

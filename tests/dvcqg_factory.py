@@ -42,7 +42,7 @@ def open_portal(code: str = "P-1", **over: Any) -> dict[str, Any]:
     return portal(code, **{"TrangThaiHoSo": "4", "NgayKetThucXuLy": "", **over})
 
 
-def envelope(records: list[Any], madonvi: str | None = "000.00.07.H40") -> dict[str, Any]:
+def envelope(records: list[Any], madonvi: str | None = "000.00.07.H41") -> dict[str, Any]:
     body: dict[str, Any] = {"session": "", "service": "DongBoHoSoMC", "isUpdating": "False", "data": records}
     if madonvi is not None:
         body["madonvi"] = madonvi

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-AGENCY = "000.00.07.H40"  # Sở Xây dựng (seed)
-OTHER_AGENCY = "000.00.03.H40"  # Sở Tài chính (seed)
+AGENCY = "000.00.07.H41"  # Sở Xây dựng (seed)
+OTHER_AGENCY = "000.00.03.H41"  # Sở Tài chính (seed)
 COMMUNE = "17329"  # Xã Anh Sơn
 COMMUNE_AGENCY = "UBND-17329"
 

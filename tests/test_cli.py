@@ -44,7 +44,7 @@ def write_file(tmp_path: Path) -> Path:
                 rec("I-1"),
                 open_rec("I-2", received_at="2025-07-02T08:00:00+07:00"),
                 b'{"code": "I-3",',
-                rec("I-4", agency_code="000.00.99.H40"),
+                rec("I-4", agency_code="000.00.99.H41"),
                 rec("I-5", channel="online", online_level="full"),
             ]
         )

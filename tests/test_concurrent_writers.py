@@ -26,7 +26,7 @@ ADMIN = Principal(ADMIN_TOKEN_ID, frozenset(SCOPES), None)
 CODES = [f"C-{i:02d}" for i in range(12)]
 VERSIONS = 6
 SECTORS = ("dat_dai", "xay_dung", "dau_tu", "ho_tich")
-AGENCIES = ("000.00.07.H40", "000.00.03.H40", "UBND-17329")
+AGENCIES = ("000.00.07.H41", "000.00.03.H41", "UBND-17329")
 
 
 def version(code: str, v: int) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def test_as_of_today_or_later_judges_now(dataset: TestClient) -> None:
     ("params", "codes"),
     [
         ({"agency": "UBND-17329"}, ["ONLINE"]),
-        ({"agency": ["UBND-17329", "000.00.03.H40"]}, ["ONLINE"]),
+        ({"agency": ["UBND-17329", "000.00.03.H41"]}, ["ONLINE"]),
         ({"commune": "17329"}, ["ONLINE"]),
         ({"sector": "dat_dai"}, ["ONLINE"]),
         ({"procedure": "2.000123"}, ["ONLINE"]),

@@ -125,7 +125,7 @@ def test_without_madonvi_a_token_for_every_agency_is_refused(client: TestClient)
 @pytest.mark.parametrize(
     ("body", "params", "loc", "kind"),
     [
-        (envelope([portal()], "000.00.99.H40"), {}, ["madonvi"], "unknown_agency"),
+        (envelope([portal()], "000.00.99.H41"), {}, ["madonvi"], "unknown_agency"),
         (envelope([portal()], "not a code!"), {}, ["madonvi"], "string_pattern_mismatch"),
         (envelope([portal()]), {"madonvi": OTHER_AGENCY}, ["madonvi"], "value_error"),
         ({**envelope([portal()]), "service": "LayThuTuc"}, {}, ["service"], "literal_error"),
@@ -507,7 +507,7 @@ def test_personal_data_is_never_stored_logged_or_echoed(
     assert counts(r.json()) == only(received=7, created=3, rejected=3, skipped=1)
     r = client.post(URL, params={"madonvi": AGENCY}, json=[portal("PII-1", **PII)])
     bodies.append(r.text)
-    r = client.post(URL, json={**envelope([portal("PII-8", **PII)]), "madonvi": "000.00.99.H40"})
+    r = client.post(URL, json={**envelope([portal("PII-8", **PII)]), "madonvi": "000.00.99.H41"})
     bodies.append(r.text)
     assert r.status_code == 422
     bodies.append(client.get("/v1/dossiers/PII-1").text)

@@ -37,8 +37,8 @@ def errors(raw: Any) -> list[dict[str, Any]]:
 
 
 def test_a_valid_record_maps_every_contract_field() -> None:
-    assert mapped(portal("000.00.07.H40-250701-0001")) == {
-        "code": "000.00.07.H40-250701-0001",
+    assert mapped(portal("000.00.07.H41-250701-0001")) == {
+        "code": "000.00.07.H41-250701-0001",
         "procedure_code": "1.004227",
         "procedure_name": "Cấp giấy phép xây dựng",
         "sector": None,

@@ -99,12 +99,12 @@ def test_agencies_are_seeded_departments_and_commune_committees(client: TestClie
 
 def test_put_agency_registers_and_renames(client: TestClient, anon: TestClient) -> None:
     body = {"name": "Sở Thử nghiệm", "level": "province", "commune_code": None}
-    assert anon.put("/v1/agencies/000.00.99.H40", json=body).status_code == 401
-    r = client.put("/v1/agencies/000.00.99.H40", json=body)
+    assert anon.put("/v1/agencies/000.00.99.H41", json=body).status_code == 401
+    r = client.put("/v1/agencies/000.00.99.H41", json=body)
     assert r.status_code == 201
-    r = client.put("/v1/agencies/000.00.99.H40", json={**body, "name": "Sở Đổi tên"})
+    r = client.put("/v1/agencies/000.00.99.H41", json={**body, "name": "Sở Đổi tên"})
     assert r.status_code == 200 and r.json()["name"] == "Sở Đổi tên"
-    bad = client.put("/v1/agencies/000.00.99.H40", json={**body, "commune_code": "99999"})
+    bad = client.put("/v1/agencies/000.00.99.H41", json={**body, "commune_code": "99999"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == ["body", "commune_code"]
 

@@ -15,7 +15,7 @@ from tests.conftest import Clock, reset_database
 from tests.naive import naive_rows
 
 BASE = datetime(2024, 11, 28, 17, 0, tzinfo=UTC)  # 29 Nov 00:00 local: month and year borders nearby
-AGENCIES = ["000.00.07.H40", "UBND-17329"]
+AGENCIES = ["000.00.07.H41", "UBND-17329"]
 COMMUNES = ["17329", "17380", None]
 SECTORS = ["dat_dai", "xay_dung", None]
 STATUSES = ["processing", "supplement_requested", "resolved", "returned", "rejected", "withdrawn"]

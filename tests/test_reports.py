@@ -211,8 +211,8 @@ def test_every_registered_agency_has_a_row_in_code_order(client: TestClient) -> 
     ingest(client, SEPTEMBER)
     rows = client.get(URL, params={"period": "2025-09"}).json()["rows"]
     assert len(rows) == 16 + 130
-    assert [r["agency"] for r in rows[:3]] == ["000.00.01.H40", "000.00.02.H40", "000.00.03.H40"]
-    idle = row_of({"rows": rows}, "agency", "000.00.01.H40")
+    assert [r["agency"] for r in rows[:3]] == ["000.00.01.H41", "000.00.02.H41", "000.00.03.H41"]
+    idle = row_of({"rows": rows}, "agency", "000.00.01.H41")
     assert idle["counts"]["received"] == 0 and idle["rates"]["on_time"] is None
 
 
@@ -499,7 +499,7 @@ def test_a_name_that_looks_like_a_formula_stays_text(client: TestClient) -> None
 
 # Codes and names a spreadsheet would read as formulas, and one that genuinely starts with '.
 TRICKY = {
-    "-1.H40": ("=1+2", "'-1.H40", "'=1+2"),
+    "-1.H41": ("=1+2", "'-1.H41", "'=1+2"),
     "-X": ("@SUM(A1:A9)", "'-X", "'@SUM(A1:A9)"),
     "T.PLUS": ("+84 912 345 678", "T.PLUS", "'+84 912 345 678"),
     "T.MINUS": ("-Ban quản lý dự án", "T.MINUS", "'-Ban quản lý dự án"),

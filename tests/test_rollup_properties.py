@@ -69,7 +69,7 @@ def contents(draw: st.DrawFn) -> Content:
     return {
         "procedure_code": draw(st.sampled_from(("1.004227", "2.000123"))),
         "sector": draw(st.sampled_from((None, "dat_dai", "ho_tich"))),
-        "agency_code": draw(st.sampled_from(("000.00.07.H40", "UBND-17329"))),
+        "agency_code": draw(st.sampled_from(("000.00.07.H41", "UBND-17329"))),
         "commune_code": draw(st.sampled_from((None, "17329"))),
         "channel": channel,
         "online_level": draw(st.sampled_from((None, "full", "partial"))) if channel == "online" else None,

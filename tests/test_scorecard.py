@@ -55,8 +55,8 @@ def judged(row: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return {t["name"]: (t["value"], t["passed"]) for t in row["targets"]}
 
 
-U1 = "000.00.01.H40"
-U2 = "000.00.02.H40"
+U1 = "000.00.01.H41"
+U2 = "000.00.02.H41"
 
 
 def at_the_thresholds() -> list[dict[str, Any]]:
@@ -150,14 +150,14 @@ def test_a_unit_with_no_dossiers_has_every_target_null_and_counts_in_neither_tot
     ingest(client, at_the_thresholds())
     body = client.get(URL, params={"year": 2025}).json()
     assert len(body["rows"]) == 16 + 130  # every registered agency
-    idle = row_of(body, "000.00.03.H40")
+    idle = row_of(body, "000.00.03.H41")
     assert idle["agency_name"] == "Sở Tài chính"
     assert [(t["value"], t["passed"]) for t in idle["targets"]] == [(None, None)] * 6
     assert (idle["passed"], idle["failed"]) == (0, 0)
 
 
 def test_ranking_breaks_ties_by_on_time_then_online_then_code(client: TestClient, after_2025: Clock) -> None:
-    w, p, q, r, s, t = (f"000.00.{n:02d}.H40" for n in (10, 4, 5, 6, 8, 9))
+    w, p, q, r, s, t = (f"000.00.{n:02d}.H41" for n in (10, 4, 5, 6, 8, 9))
     ingest(
         client,
         [
@@ -176,7 +176,7 @@ def test_ranking_breaks_ties_by_on_time_then_online_then_code(client: TestClient
     )
     body = client.get(URL, params={"year": 2025}).json()
     order = [(row["agency"], row["passed"]) for row in body["rows"][:7]]
-    assert order == [(w, 3), (p, 1), (r, 1), (q, 1), (s, 1), (t, 1), ("000.00.01.H40", 0)]
+    assert order == [(w, 3), (p, 1), (r, 1), (q, 1), (s, 1), (t, 1), ("000.00.01.H41", 0)]
     assert row_of(body, s)["rates"]["on_time"] == 0.0
     assert row_of(body, t)["rates"]["on_time"] is None
     assert [row["rank"] for row in body["rows"]] == list(range(1, 147))

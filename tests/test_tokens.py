@@ -149,7 +149,7 @@ def test_an_ingest_token_cannot_administer(client: TestClient) -> None:
     assert_problem(writer.delete("/v1/dossiers/D-1"), 403)
     assert_problem(writer.get("/v1/audit"), 403)
     body = {"name": "Sở Mới", "level": "province", "commune_code": None}
-    assert_problem(writer.put("/v1/agencies/000.00.99.H40", json=body), 403)
+    assert_problem(writer.put("/v1/agencies/000.00.99.H41", json=body), 403)
 
 
 def test_the_environment_admin_token_has_every_scope(client: TestClient) -> None:

@@ -221,7 +221,7 @@ def test_a_timestamp_more_than_5_minutes_ahead_of_the_clock_is_rejected(
 
 
 def test_an_unregistered_agency_is_rejected(client: TestClient) -> None:
-    e = only(errors_of(client, rec(agency_code="000.00.99.H40")))
+    e = only(errors_of(client, rec(agency_code="000.00.99.H41")))
     assert e == {
         "loc": ["agency_code"],
         "msg": "agency_code is not a registered agency",
@@ -238,8 +238,8 @@ def test_a_commune_outside_the_province_is_rejected(client: TestClient) -> None:
 
 def test_a_newly_registered_agency_is_accepted(client: TestClient) -> None:
     body = {"name": "Sở Thử nghiệm", "level": "province", "commune_code": None}
-    assert client.put("/v1/agencies/000.00.99.H40", json=body).status_code == 201
-    assert post(client, [rec(agency_code="000.00.99.H40")])["created"] == 1
+    assert client.put("/v1/agencies/000.00.99.H41", json=body).status_code == 201
+    assert post(client, [rec(agency_code="000.00.99.H41")])["created"] == 1
 
 
 def test_a_rejected_record_is_reported_with_its_index_and_code(client: TestClient) -> None:

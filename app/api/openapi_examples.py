@@ -16,7 +16,7 @@ from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
 from app.reports.targets import TARGETS
 
-AGENCY = "000.00.07.H40"
+AGENCY = "000.00.07.H41"
 AGENCY_NAME = "Sở Xây dựng"
 
 # One agency's quarter: figures that add up the way the contract says they do.

@@ -146,11 +146,11 @@ DueTimestamp = Annotated[
 ]
 
 EXAMPLE_RECORD: dict[str, Any] = {
-    "code": "000.00.07.H40-250714-0001",
+    "code": "000.00.07.H41-250714-0001",
     "procedure_code": "1.004227",
     "procedure_name": "Cấp giấy phép xây dựng",
     "sector": "xay_dung",
-    "agency_code": "000.00.07.H40",
+    "agency_code": "000.00.07.H41",
     "commune_code": "17329",
     "channel": "online",
     "online_level": "full",

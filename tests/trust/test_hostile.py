@@ -342,7 +342,7 @@ def test_revoked_expired_and_narrow_tokens(client: TestClient, anon: TestClient)
     _, expired = token(scopes=["ingest"], expires_at="2025-01-01T00:00:00+07:00")
     revoked_id, revoked = token(scopes=["ingest"])
     assert client.delete(f"/v1/tokens/{revoked_id}").status_code == 204
-    _, other = token(scopes=["ingest"], agencies=["000.00.03.H40"])
+    _, other = token(scopes=["ingest"], agencies=["000.00.03.H41"])
 
     def auth(secret: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {secret}"}

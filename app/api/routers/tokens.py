@@ -36,7 +36,7 @@ class TokenCreate(BaseModel):
                 {
                     "label": "one-stop system of Sở Xây dựng",
                     "scopes": ["ingest"],
-                    "agencies": ["000.00.07.H40"],
+                    "agencies": ["000.00.07.H41"],
                     "expires_at": None,
                 }
             ]

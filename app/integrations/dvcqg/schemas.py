@@ -23,7 +23,7 @@ PortalDate = Annotated[str, Field(pattern=DATE_PATTERN, description=DATE_DESCRIP
 Personal = Annotated[str | None, Field(description=PERSONAL)]
 
 EXAMPLE_RECORD: dict[str, Any] = {
-    "MaHoSo": "000.00.07.H40-250714-0001",
+    "MaHoSo": "000.00.07.H41-250714-0001",
     "MaTTHC": "1.004227",
     "TenTTHC": "Cấp giấy phép xây dựng",
     "MaLinhVuc": "XAYDUNG",
@@ -50,7 +50,7 @@ EXAMPLE_RECORD: dict[str, Any] = {
     "DonViXuLy": "Sở Xây dựng",
 }
 EXAMPLE_OPEN_RECORD: dict[str, Any] = {
-    "MaHoSo": "000.00.07.H40-250920-0002",
+    "MaHoSo": "000.00.07.H41-250920-0002",
     "MaTTHC": "1.004227",
     "MaLinhVuc": "XAYDUNG",
     "KenhThucHien": "1",
@@ -62,7 +62,7 @@ EXAMPLE_OPEN_RECORD: dict[str, Any] = {
 }
 EXAMPLE_ENVELOPE: dict[str, Any] = {
     "session": "",
-    "madonvi": "000.00.07.H40",
+    "madonvi": "000.00.07.H41",
     "service": "DongBoHoSoMC",
     "isUpdating": "True",
     "data": [EXAMPLE_RECORD, EXAMPLE_OPEN_RECORD],
@@ -268,7 +268,7 @@ class DvcqgIngestReport(IngestReport):
                     "errors": [
                         {
                             "index": 2,
-                            "code": "000.00.07.H40-250714-0003",
+                            "code": "000.00.07.H41-250714-0003",
                             "errors": [
                                 {
                                     "loc": ["NgayTiepNhan"],
@@ -280,11 +280,11 @@ class DvcqgIngestReport(IngestReport):
                     ],
                     "errors_omitted": 0,
                     "errors_summary": [],
-                    "skipped_records": [{"index": 1, "code": "000.00.07.H40-250714-0002", "status": "1"}],
+                    "skipped_records": [{"index": 1, "code": "000.00.07.H41-250714-0002", "status": "1"}],
                     "warnings": [
                         {
                             "index": 0,
-                            "code": "000.00.07.H40-250714-0001",
+                            "code": "000.00.07.H41-250714-0001",
                             "warnings": [
                                 {
                                     "loc": ["NgayTra"],
