@@ -24,7 +24,14 @@ from app.api.bodies import (
     media_type,
     read_body_limited,
 )
-from app.api.deps import SessionDep
+from app.api.deps import (
+    AGENCY_FILTER,
+    CHANNEL_FILTER,
+    COMMUNE_FILTER,
+    PROCEDURE_FILTER,
+    SECTOR_FILTER,
+    SessionDep,
+)
 from app.api.openapi_docs import problem_responses
 from app.api.reads import reject_unknown_params
 from app.api.state import state_of
@@ -64,6 +71,14 @@ from app.dossiers.stream import MAX_LINE_BYTES, ingest_ndjson
 from app.models import Dossier
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
+
+DossierCode = Annotated[
+    str,
+    Path(
+        pattern=CODE_PATTERN,
+        description="The dossier's code (mã hồ sơ), its key: 1-64 of A-Z a-z 0-9 . _ -.",
+    ),
+]
 
 MAX_RECORDS = 5000
 # Not application/json-seq (RFC 7464): its records start with a record separator, not at a line start.
@@ -108,6 +123,20 @@ RECORD_RULES_422 = (
     "",
     operation_id="ingest_dossiers",
     summary="Upsert a batch (JSON array) or a stream (NDJSON) of dossier records",
+    description=(
+        "A JSON array of 1 to 5,000 records (`application/json`, at most 10 MiB), or NDJSON "
+        "(`application/x-ndjson`, one record a line, any number of lines; a line over 1 MiB is rejected as "
+        "`too_long`, blank lines are skipped). Each "
+        "record is an upsert keyed by `code`, judged on its own: validation, then the token's right to "
+        "write its agency (for an update, the stored one too), then its version by `updated_at`: "
+        "`created` (new code), `updated` (stored version older: the record is replaced whole), "
+        "`unchanged` (same version and content), `stale` (stored version newer: ignored) or rejected "
+        "(invalid, `forbidden`, or `conflict`: same version, other content). Records are committed in "
+        "chunks as they arrive; valid records are stored even when others are rejected. The 200 report "
+        "counts each verdict and lists the first 1,000 rejected records (`index` is 0-based: the "
+        "position in the array or the line of the NDJSON body) with their errors; past that "
+        "`errors_omitted` and `errors_summary` count the rest."
+    ),
     response_model=IngestReport,
     openapi_extra={"requestBody": INGEST_BODY},
     responses={
@@ -193,6 +222,13 @@ def _json_array(body: bytes) -> list[Any]:
     "/{code}",
     operation_id="put_dossier",
     summary="Create or replace one dossier",
+    description=(
+        "The body is one record (`application/json`, at most 1 MiB) whose `code`, if given, equals the "
+        "path's. Judged as one record of POST /v1/dossiers: 201 when created; 200 when `updated`, "
+        "`unchanged` or `stale` (the body says which, with the dossier now stored: for `stale`, the "
+        "newer one kept); 403 when the token may not write its agency; 409 when a different record "
+        "with the same `updated_at` is stored; 422 when invalid."
+    ),
     response_model=PutResult,
     status_code=200,
     openapi_extra={
@@ -221,9 +257,7 @@ def _json_array(body: bytes) -> list[Any]:
         **REQUEST_TIMEOUT_RESPONSE,
     },
 )
-async def put_dossier(
-    request: Request, principal: IngestDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
-) -> Response:
+async def put_dossier(request: Request, principal: IngestDep, code: DossierCode) -> Response:
     if media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType("Send the record as application/json.")
     body = await read_body_limited(request, MAX_LINE_BYTES)
@@ -284,12 +318,15 @@ def dossier_out(row: Any, instant: datetime) -> DossierOut:
     "/{code}",
     operation_id="get_dossier",
     summary="One stored dossier with its outcome now",
+    description=(
+        "The stored record (timestamps in Vietnam time, +07:00) and its `outcome` at the request's "
+        "instant: early, on_time or late when finished, withdrawn, else pending or pending_overdue. "
+        "404 when no dossier has the code."
+    ),
     response_model=DossierOut,
     responses=problem_responses(401, 403, 404, 422),
 )
-def get_dossier(
-    request: Request, session: SessionDep, _reader: ReadDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
-) -> DossierOut:
+def get_dossier(request: Request, session: SessionDep, _reader: ReadDep, code: DossierCode) -> DossierOut:
     row = session.execute(select(Dossier.__table__).where(Dossier.code == code)).first()
     if row is None:
         raise NotFound(f"No dossier has code {code}.")
@@ -301,11 +338,13 @@ def get_dossier(
     operation_id="delete_dossier",
     status_code=204,
     summary="Remove a dossier entered in error, with its contribution to every figure",
+    description=(
+        "Admin only. The dossier and its contribution to every count are removed in one transaction; "
+        "the figures' ETags change. 204 when removed, 404 when no dossier has the code."
+    ),
     responses=problem_responses(401, 403, 404, 422),
 )
-def remove_dossier(
-    request: Request, _admin: AdminDep, code: Annotated[str, Path(pattern=CODE_PATTERN)]
-) -> Response:
+def remove_dossier(request: Request, _admin: AdminDep, code: DossierCode) -> Response:
     found = delete_dossier(state_of(request).engine, code, state_of(request).clock())
     request.state.audit_counts = {"deleted": int(found)}
     if not found:
@@ -351,6 +390,13 @@ def _decode_cursor(cursor: str) -> str:
     "",
     operation_id="list_dossiers",
     summary="Drill-down list of dossiers behind a figure",
+    description=(
+        "The dossiers received by the end of `as_of` (or now) that match every filter given, in "
+        "ascending code, each with its outcome judged at that instant; a page of `limit` dossiers "
+        "and `next_cursor` (null on the last page). The filters are those of GET /v1/metrics plus "
+        "`outcome` and the received dates, so the dossiers behind any figure can be listed. Unknown "
+        "parameters are a 422."
+    ),
     response_model=DossierPage,
     responses=problem_responses(
         401,
@@ -363,19 +409,52 @@ def list_dossiers(
     request: Request,
     session: SessionDep,
     _reader: ReadDep,
-    agency: Annotated[list[AgencyParam] | None, Query(max_length=200)] = None,
-    commune: Annotated[list[CommuneParam] | None, Query(max_length=200)] = None,
-    sector: Annotated[list[SectorParam] | None, Query(max_length=200)] = None,
-    procedure: Annotated[list[ProcedureParam] | None, Query(max_length=200)] = None,
-    channel: Annotated[list[Channel] | None, Query(max_length=3)] = None,
-    outcome: Annotated[list[Outcome] | None, Query(max_length=6)] = None,
-    received_from: IsoDate | None = None,
-    received_to: IsoDate | None = None,
-    as_of: Annotated[
-        IsoDate | None, Query(description="judge outcomes at the end of this day; default now")
+    agency: Annotated[list[AgencyParam] | None, Query(max_length=200, description=AGENCY_FILTER)] = None,
+    commune: Annotated[list[CommuneParam] | None, Query(max_length=200, description=COMMUNE_FILTER)] = None,
+    sector: Annotated[list[SectorParam] | None, Query(max_length=200, description=SECTOR_FILTER)] = None,
+    procedure: Annotated[
+        list[ProcedureParam] | None, Query(max_length=200, description=PROCEDURE_FILTER)
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    channel: Annotated[list[Channel] | None, Query(max_length=3, description=CHANNEL_FILTER)] = None,
+    outcome: Annotated[
+        list[Outcome] | None,
+        Query(
+            max_length=6,
+            description="Only dossiers with this outcome, judged at the end of `as_of` (or now): early, "
+            "on_time, late (finished), withdrawn, pending (open, within its deadline or with none), "
+            "pending_overdue (open, past its deadline). Repeat for several (any matches); absent: all.",
+        ),
+    ] = None,
+    received_from: Annotated[
+        IsoDate | None,
+        Query(
+            description="Only dossiers received on or after this local date (YYYY-MM-DD); absent: no bound."
+        ),
+    ] = None,
+    received_to: Annotated[
+        IsoDate | None,
+        Query(
+            description="Only dossiers received on or before this local date (YYYY-MM-DD); absent: no bound."
+        ),
+    ] = None,
+    as_of: Annotated[
+        IsoDate | None,
+        Query(
+            description="Judge outcomes at the end of this local date (YYYY-MM-DD), and list only dossiers "
+            "received by then. Absent, today or a later date: now, the request's instant."
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Dossiers on a page, 1 to 1,000; default 100.")
+    ] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The `next_cursor` of the previous page, to read the next one (pages are in "
+            "ascending dossier code); absent: the first page. A cursor not issued here is a 422.",
+        ),
+    ] = None,
 ) -> DossierPage:
     # A misspelt filter would otherwise widen the list silently.
     reject_unknown_params(request, LIST_PARAMS)

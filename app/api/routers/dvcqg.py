@@ -44,6 +44,15 @@ from app.models import Agency, SectorMapping
 router = APIRouter(prefix="/v1/integrations/dvcqg", tags=["integrations"])
 sectors_router = APIRouter(prefix="/v1/sectors", tags=["reference"])
 
+SectorCode = Annotated[
+    str,
+    Path(
+        pattern=SECTOR_CODE_PATTERN,
+        description="The portal's procedure-field code (MaLinhVuc) as its records carry it, 1-64 of "
+        "A-Z a-z 0-9 . _ -.",
+    ),
+]
+
 MAX_RECORDS = 5000
 SERVICE = "DongBoHoSoMC"
 
@@ -171,11 +180,14 @@ async def ingest_dvcqg_dossiers(
         str | None,
         Query(
             max_length=64,
-            description="The agency, for senders that put it in the query (or send a bare array)",
+            description="The registered agency's code, for senders that put it in the query (or send a "
+            "bare array). If the envelope's madonvi is also given, they must be equal. Absent everywhere: "
+            "the token's agency when it is limited to exactly one, else a 422.",
         ),
     ] = None,
     MaDinhDanhDV: Annotated[  # the portal's own parameter name
-        str | None, Query(max_length=64, description="Another name some senders use for madonvi")
+        str | None,
+        Query(max_length=64, description="The portal's own name for `madonvi`; the same rules apply."),
     ] = None,
 ) -> Response:
     if media_type(request) not in JSON_TYPES:
@@ -249,6 +261,11 @@ def _sector_out(m: SectorMapping) -> SectorOut:
     operation_id="list_sectors",
     response_model=list[SectorOut],
     summary="The mapping of the portal's procedure-field codes (MaLinhVuc) to sector slugs",
+    description=(
+        "Every mapping, ordered by code. A portal record's MaLinhVuc found here takes the mapped slug as "
+        "its `sector`; a code not mapped is made a slug of itself (ASCII, lower case, `_` between "
+        "words: `Dat Dai` gives `dat_dai`)."
+    ),
     responses=problem_responses(401, 403),
 )
 def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
@@ -262,7 +279,8 @@ def list_sectors(session: SessionDep, _reader: ReadDep) -> list[SectorOut]:
     summary="Map a MaLinhVuc code to a sector slug (admin)",
     description=(
         "Applies to portal records ingested from now on; a dossier already stored keeps its sector "
-        "until its record is sent again (re-sending it then counts as `updated`)."
+        "until its record is sent again (re-sending it then counts as `updated`). Admin only; 201 when "
+        "the code is new, 200 when its mapping changed."
     ),
     responses={
         201: {"description": "Mapped", "model": SectorOut},
@@ -273,7 +291,7 @@ def put_sector(
     request: Request,
     session: WriteSessionDep,
     _admin: AdminDep,
-    code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)],
+    code: SectorCode,
     body: SectorIn,
     response: Response,
 ) -> SectorOut:
@@ -294,11 +312,13 @@ def put_sector(
     operation_id="delete_sector",
     status_code=204,
     summary="Remove a mapping (admin); the code then becomes a slug of itself again",
+    description=(
+        "Admin only. Applies to portal records ingested from now on; dossiers already stored keep their "
+        "sector. 204 when removed, 404 when the code has no mapping."
+    ),
     responses=problem_responses(401, 403, 404, 422),
 )
-def delete_sector(
-    session: WriteSessionDep, _admin: AdminDep, code: Annotated[str, Path(pattern=SECTOR_CODE_PATTERN)]
-) -> Response:
+def delete_sector(session: WriteSessionDep, _admin: AdminDep, code: SectorCode) -> Response:
     mapping = session.get(SectorMapping, code)
     if mapping is None:
         raise NotFound(f"No mapping has code {code}.")

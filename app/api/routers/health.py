@@ -32,7 +32,13 @@ class Ready(BaseModel):
     revision: str
 
 
-@router.get("/healthz", operation_id="healthz", response_model=Health, summary="The process is up")
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    response_model=Health,
+    summary="The process is up",
+    description='Liveness: 200 `{"status": "ok"}` whenever the process answers; it reads no database.',
+)
 async def healthz() -> Health:
     # On the event loop itself: no database, no thread, so it answers while every thread is busy.
     return Health(status="ok")
@@ -57,6 +63,11 @@ def _probe_limiter(state: Any) -> anyio.CapacityLimiter:
     operation_id="readyz",
     response_model=Ready,
     summary="The database is reachable and its schema at the migrations' head",
+    description=(
+        "Readiness: 200 with the database's kind and the schema revision when the database answers "
+        "within TTHC_READY_TIMEOUT (+1 s) and its schema is at the migrations' head; else 503 saying "
+        "which (run `tthc-metrics migrate` for a schema behind)."
+    ),
     responses=problem_responses(503),
 )
 async def readyz(request: Request) -> JSONResponse:

@@ -136,6 +136,17 @@ def metrics_body(
     operation_id="get_metrics",
     response_model=MetricsResponse,
     summary="Every count and rate per group and time bucket, with totals",
+    description=(
+        "The dossiers matching the filters over the local dates [`from`, `to`], grouped by the keys of "
+        "`group_by` in the order given: one row per time bucket and combination of the other keys with "
+        "any count above zero, ordered by the keys ascending, nulls last (dossiers without a commune or "
+        "sector form their own row with that key null). Time "
+        "buckets are calendar days, months (YYYY-MM), quarters (YYYY-Qn) or years (YYYY), the first and "
+        "last cut to the range. Every row and `totals` carry every count and every rate of "
+        "GET /v1/metrics/definitions. Received- and finish-based counts add up across buckets; state "
+        "counts (carried_over, pending, pending_overdue) are taken at each bucket's edges, or now for a "
+        "bucket not yet ended. Answers carry an ETag and honour If-None-Match (304)."
+    ),
     responses={
         304: {"description": "Not modified"},
         **problem_responses(
@@ -157,9 +168,26 @@ def metrics_body(
 async def get_metrics(
     request: Request,
     _reader: ReadDep,
-    from_: Annotated[IsoDate, Query(alias="from", description="first day, inclusive (local date)")],
-    to: Annotated[IsoDate, Query(description="last day, inclusive (local date)")],
-    group_by: Annotated[list[GroupKey] | None, Query(max_length=9)] = None,
+    from_: Annotated[
+        IsoDate,
+        Query(alias="from", description="The first day, inclusive: a local (Vietnam) date, YYYY-MM-DD."),
+    ],
+    to: Annotated[
+        IsoDate,
+        Query(
+            description="The last day, inclusive: a local date, YYYY-MM-DD, not before `from`, at most 30 "
+            "years after it (3,700 days with group_by=day)."
+        ),
+    ],
+    group_by: Annotated[
+        list[GroupKey] | None,
+        Query(
+            max_length=9,
+            description="A key to group rows by; repeat for several, each at most once, in the order the "
+            "rows' keys should have: agency, commune, sector, procedure, channel, or a time unit (day, "
+            "month, quarter, year). Absent: one row for the whole range, equal to the totals.",
+        ),
+    ] = None,
     *,
     filters: FiltersDep,
 ) -> Response:
@@ -196,6 +224,11 @@ async def get_metrics(
     operation_id="get_metric_definitions",
     response_model=DefinitionsResponse,
     summary="The catalogue of every count and rate",
+    description=(
+        "Each count and each rate with its Vietnamese label, its description and, for a rate, the counts "
+        "summed in its numerator and denominator. A rate is a fraction in [0, 1], unrounded, and null "
+        "when its denominator is 0. The list the metrics, the report and the scorecard answer with."
+    ),
     responses=problem_responses(401, 403),
 )
 def get_definitions(_reader: ReadDep) -> DefinitionsResponse:

@@ -58,6 +58,10 @@ class AgencyOut(BaseModel):
     operation_id="list_communes",
     response_model=CommuneList,
     summary="The wards of the configured province (official 2025 list)",
+    description=(
+        "The wards (xã, phường, đặc khu) of the province set by TTHC_PROVINCE_CODE, from the official "
+        "2025 list, with their 5-digit codes: the values `commune_code` and the `commune` filter take."
+    ),
     responses=problem_responses(401, 403),
 )
 def list_communes(request: Request, _reader: ReadDep) -> CommuneList:
@@ -86,6 +90,10 @@ def _agency_out(a: Agency, province_code: int) -> AgencyOut:
     operation_id="list_agencies",
     response_model=list[AgencyOut],
     summary="The registered agencies",
+    description=(
+        "Every agency in the registry, ordered by code, with its level and, for a commune-level agency, "
+        "its ward. A dossier's `agency_code` must be one of these codes."
+    ),
     responses=problem_responses(401, 403),
 )
 def list_agencies(request: Request, session: SessionDep, _reader: ReadDep) -> list[AgencyOut]:
@@ -98,6 +106,11 @@ def list_agencies(request: Request, session: SessionDep, _reader: ReadDep) -> li
     operation_id="put_agency",
     response_model=AgencyOut,
     summary="Register or rename an agency (admin)",
+    description=(
+        "Admin only. The body `{name, level, commune_code}` replaces the agency's name, level (province "
+        "or commune) and ward (a ward of the configured province, or null). 201 when registered, 200 "
+        "when changed; the figures' ETags change (their rows carry the agency's name)."
+    ),
     responses={
         201: {"description": "Registered", "model": AgencyOut},
         **problem_responses(
@@ -117,7 +130,13 @@ def put_agency(
     request: Request,
     session: WriteSessionDep,
     _admin: AdminDep,
-    code: Annotated[str, Path(pattern=CODE_PATTERN)],
+    code: Annotated[
+        str,
+        Path(
+            pattern=CODE_PATTERN,
+            description="The agency's code (mã đơn vị), 1-64 of A-Z a-z 0-9 . _ -, e.g. 000.00.07.H41.",
+        ),
+    ],
     body: AgencyIn,
     response: Response,
 ) -> AgencyOut:

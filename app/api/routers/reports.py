@@ -95,13 +95,34 @@ async def get_dossier_processing_report(
         str,
         Query(
             pattern=PERIOD_PATTERN,
-            description="YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-H2 or YYYY",
+            description="The period: a month YYYY-MM, a quarter YYYY-Qn, a half year YYYY-H1 or YYYY-H2, or "
+            "a year YYYY. With basis=reporting its dates run from the 15th of the month before its first "
+            "month to the 14th of its last (2025-09: 2025-08-15 to 2025-09-14).",
             examples=["2025-09"],
         ),
     ],
-    unit: ReportUnit = "agency",
-    basis: Basis = "reporting",
-    format: ReportFormat = "json",
+    unit: Annotated[
+        ReportUnit,
+        Query(
+            description="One row per agency (default; every registered agency, with dossiers or not), per "
+            "ward (commune: every ward of the configured province) or per sector (those with dossiers, and "
+            "those named in the `sector` filter)."
+        ),
+    ] = "agency",
+    basis: Annotated[
+        Basis,
+        Query(
+            description="reporting (default): periods cut at the 14th, as the periodic report counts them; "
+            "calendar: calendar months, quarters, halves and years."
+        ),
+    ] = "reporting",
+    format: Annotated[
+        ReportFormat,
+        Query(
+            description="json (default); csv (UTF-8 with a byte-order mark) or xlsx, sent as an attachment "
+            "under the report form's Vietnamese headings with a totals row."
+        ),
+    ] = "json",
     *,
     filters: FiltersDep,
 ) -> Response:
@@ -173,13 +194,43 @@ async def get_dossier_processing_report(
 async def get_scorecard(
     request: Request,
     _reader: ReadDep,
-    unit: ScorecardUnit = "agency",
+    unit: Annotated[
+        ScorecardUnit,
+        Query(
+            description="agency (default): every registered agency; commune: every ward of the configured "
+            "province."
+        ),
+    ] = "agency",
     year: Annotated[
-        int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="default: the current year")
+        int | None,
+        Query(
+            ge=MIN_YEAR,
+            le=MAX_YEAR,
+            description="The year judged, 2000 to 2100; default the current year (Vietnam time). Not with "
+            "`from`/`to`.",
+        ),
     ] = None,
-    basis: Annotated[Basis | None, Query(description="how `year` becomes dates; default calendar")] = None,
-    from_: Annotated[IsoDate | None, Query(alias="from", description="first day, with `to`")] = None,
-    to: Annotated[IsoDate | None, Query(description="last day, with `from`")] = None,
+    basis: Annotated[
+        Basis | None,
+        Query(
+            description="How `year` becomes dates: calendar (default) 1 January to 31 December; reporting "
+            "15 December of the year before to 14 December. Only with `year`, not with `from`/`to`."
+        ),
+    ] = None,
+    from_: Annotated[
+        IsoDate | None,
+        Query(
+            alias="from",
+            description="The first local date, inclusive (YYYY-MM-DD), instead of `year`; only with `to`.",
+        ),
+    ] = None,
+    to: Annotated[
+        IsoDate | None,
+        Query(
+            description="The last local date, inclusive (YYYY-MM-DD), only with `from`; the targets are "
+            "those of its year."
+        ),
+    ] = None,
 ) -> Response:
     reject_unknown_params(request, SCORECARD_PARAMS)
     now = state_of(request).clock()
@@ -251,6 +302,11 @@ def _targets_response(conn: Connection, year: int) -> TargetsResponse:
     operation_id="list_targets",
     response_model=TargetsResponse,
     summary="The year's six named targets, with their comparators and thresholds",
+    description=(
+        "Each target with its comparator, threshold, Vietnamese label and description; `default` is "
+        "true when the year has no threshold of its own for it and the built-in default applies (a year "
+        "does not inherit an earlier year's thresholds). Unknown parameters are a 422."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 def list_targets(
@@ -258,7 +314,12 @@ def list_targets(
     session: SessionDep,
     _reader: ReadDep,
     year: Annotated[
-        int | None, Query(ge=MIN_YEAR, le=MAX_YEAR, description="default: the current year")
+        int | None,
+        Query(
+            ge=MIN_YEAR,
+            le=MAX_YEAR,
+            description="The year, 2000 to 2100; default the current year (Vietnam time).",
+        ),
     ] = None,
 ) -> TargetsResponse:
     reject_unknown_params(request, ("year",))
@@ -357,7 +418,9 @@ def put_targets(
     request: Request,
     session: WriteSessionDep,
     _admin: AdminDep,
-    year: Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)],
+    year: Annotated[
+        int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="The year whose targets are set, 2000 to 2100.")
+    ],
     body: Annotated[Any, Body()],
 ) -> TargetsResponse:
     thresholds = parse_thresholds(body)

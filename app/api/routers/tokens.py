@@ -107,6 +107,13 @@ class RefusedPage(BaseModel):
     status_code=201,
     response_model=TokenCreated,
     summary="Create a token; its secret is returned once",
+    description=(
+        "Admin only. The body `{label, scopes, agencies, expires_at}`: scopes among ingest, read and "
+        "admin (admin holds every scope); `agencies` limits which agencies' dossiers the token may "
+        "write (null: all); `expires_at` a timestamp (null: never). The answer `{id, token}` carries "
+        "the secret this once only: the service keeps only its SHA-256 digest. Send it as "
+        "`Authorization: Bearer <token>`."
+    ),
     responses=problem_responses(400, 401, 403, 413, 415, 422),
 )
 def create_token(
@@ -144,6 +151,10 @@ def _info(t: ApiToken) -> TokenInfo:
     operation_id="list_tokens",
     response_model=list[TokenInfo],
     summary="List tokens (never their secrets)",
+    description=(
+        "Admin only. Every token ever created, revoked and expired ones included, oldest first, with its "
+        "label, scopes, agencies, expiry, creation and revocation times (Vietnam time)."
+    ),
     responses=problem_responses(401, 403),
 )
 def list_tokens(session: SessionDep, _admin: AdminDep) -> list[TokenInfo]:
@@ -155,13 +166,24 @@ def list_tokens(session: SessionDep, _admin: AdminDep) -> list[TokenInfo]:
     operation_id="revoke_token",
     status_code=204,
     summary="Revoke a token at once",
+    description=(
+        "Admin only. The token is refused (401) from the next request on; revoking it again changes "
+        "nothing. 204 when revoked, 404 when no token has the id. TTHC_ADMIN_TOKEN cannot be revoked "
+        "here: unset it in the environment."
+    ),
     responses=problem_responses(401, 403, 404, 422),
 )
 def revoke_token(
     request: Request,
     session: WriteSessionDep,
     _admin: AdminDep,
-    token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")],
+    token_id: Annotated[
+        str,
+        Path(
+            pattern=r"^[0-9a-f]{16}$",
+            description="The token's id (16 hexadecimal digits), as POST and GET /v1/tokens give it.",
+        ),
+    ],
 ) -> Response:
     token = session.get(ApiToken, token_id)
     if token is None:
@@ -176,15 +198,30 @@ def revoke_token(
     operation_id="list_audit",
     response_model=AuditPage,
     summary="The audit trail of write requests, newest first",
+    description=(
+        "Admin only. One entry per write request (POST, PUT, PATCH, DELETE) made with a valid token and "
+        "not refused with 401 or 403 (those are counted by GET /v1/audit/refused): when, the token, "
+        "method, path, status, the records' counts of an ingest and the duration; never a record's "
+        "values. Kept TTHC_AUDIT_RETENTION_DAYS days (0: forever). `total` counts every entry; pages go "
+        "by `before`."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 def list_audit(
     session: SessionDep,
     _admin: AdminDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="Entries on a page, 1 to 1,000; default 100.")
+    ] = 100,
     before: Annotated[
         # Bounded by the id column (a 32-bit integer), so a huge cursor is a 422, not a database error.
-        int | None, Query(ge=1, le=2**31 - 1, description="cursor: entries older than this id")
+        int | None,
+        Query(
+            ge=1,
+            le=2**31 - 1,
+            description="Only entries older than this id: the previous page's `next_cursor`. Absent: the "
+            "newest entries.",
+        ),
     ] = None,
 ) -> AuditPage:
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
@@ -236,6 +273,11 @@ def _decode_refused_cursor(cursor: str) -> tuple[date, str, int]:
     operation_id="list_refused_requests",
     response_model=RefusedPage,
     summary="Write requests refused with 401 or 403, counted per token, day and status; newest day first",
+    description=(
+        "Admin only. Refused write requests are not in the audit trail one by one (a flood of them would "
+        "fill it): they are counted per token (null: no valid token), local day and status. Ordered by "
+        "day, newest first, then token and status; `total` counts the rows matching `from`/`to`."
+    ),
     responses=problem_responses(
         401,
         403,
@@ -249,10 +291,23 @@ def list_refused_requests(
     request: Request,
     session: SessionDep,
     _admin: AdminDep,
-    from_: Annotated[IsoDate | None, Query(alias="from", description="first local day (inclusive)")] = None,
-    to: Annotated[IsoDate | None, Query(description="last local day (inclusive)")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    from_: Annotated[
+        IsoDate | None,
+        Query(alias="from", description="The first local day, inclusive (YYYY-MM-DD); absent: no bound."),
+    ] = None,
+    to: Annotated[
+        IsoDate | None,
+        Query(description="The last local day, inclusive (YYYY-MM-DD), not before `from`; absent: no bound."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Rows on a page, 1 to 1,000; default 100.")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The previous page's `next_cursor`; absent: the first page. One not issued here is "
+            "a 422.",
+        ),
+    ] = None,
 ) -> RefusedPage:
     if from_ is not None and to is not None and from_ > to:
         raise ValidationFailed(
