@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         65536, ge=4096, le=16 * 1024 * 1024, validation_alias=AliasChoices("TTHC_MAX_HEADER_BYTES")
     )
 
+    # The addresses (comma-separated IPs or networks, `*` for any) whose X-Forwarded-For and
+    # X-Forwarded-Proto the server believes: the reverse proxy's.
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", min_length=1, validation_alias=AliasChoices("TTHC_FORWARDED_ALLOW_IPS")
+    )
+
     @field_validator("admin_token")
     @classmethod
     def _refuse_weak_admin_token(cls, value: str | None) -> str | None:

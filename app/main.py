@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from app.api.audit import AuditMiddleware
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.cache import ResponseCache
-from app.api.openapi_docs import install_openapi
+from app.api.http_edges import HttpEdgesMiddleware
+from app.api.openapi_docs import install_docs, install_openapi
 from app.api.problems import install_error_handlers
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
@@ -63,6 +64,9 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_docs, with their assets from this service rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": n}
             for n in ("dossiers", "integrations", "metrics", "reports", "reference", "access", "health")
@@ -90,6 +94,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     # Added last, so outermost: it also records the writes refused for their body.
     app.add_middleware(AuditMiddleware)
+    # Outermost: HEAD as GET for everything inside, relative redirects and nosniff on every answer.
+    app.add_middleware(HttpEdgesMiddleware)
     install_error_handlers(app)
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
@@ -100,5 +106,6 @@ def create_app(
     app.include_router(tokens.router)
     app.include_router(health.router)
     install_dashboard(app)
+    install_docs(app)
     install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])
     return app

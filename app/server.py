@@ -15,6 +15,9 @@
   database rolls back when its connection dies (SQLite's WAL, PostgreSQL's backend), exactly as after
   the SIGKILLs of tests/trust/test_crash.py; a client whose request was cut gets no response and
   sends again.
+- **Behind a proxy.** `X-Forwarded-For` and `X-Forwarded-Proto` set the client's address and the
+  scheme only on connections from TTHC_FORWARDED_ALLOW_IPS (the reverse proxy; `127.0.0.1` by
+  default, `*` for any); from anywhere else they are ignored, so a client cannot pose as another.
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": "h11",
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "timeout_graceful_shutdown": settings.shutdown_grace,
-        "proxy_headers": False,
+        # X-Forwarded-For / X-Forwarded-Proto are believed only from these addresses (the proxy's).
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
 
 

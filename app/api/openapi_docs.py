@@ -1,12 +1,22 @@
-"""OpenAPI helpers: problem+json responses per operation, extra component schemas."""
+"""OpenAPI helpers: problem+json responses per operation, extra component schemas, and the /docs and
+/redoc pages with their assets served by the service itself (an intranet has no CDN)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+from importlib import metadata, resources
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.openapi_examples import PATH_EXAMPLES, success_examples
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
@@ -191,3 +201,106 @@ def _add_examples(op: dict[str, Any], examples: dict[str, Any]) -> None:
         value = PATH_EXAMPLES.get(op_id, {}).get(param["name"])
         if param.get("in") == "path" and value is not None:
             param["example"] = value
+
+
+# --------------------------------------------------------------------------- /docs and /redoc, offline
+
+# Swagger UI (swagger-ui-dist) and ReDoc's standalone bundle, as the fastapi-offline package ships them.
+ASSETS_PACKAGE = "fastapi-offline"
+ASSETS_DIR = Path(str(resources.files("fastapi_offline") / "static"))
+# The package's version is part of the assets' path, so they can be cached for good: an upgrade
+# changes the path, and the pages (never cached without a check) name the new one.
+ASSETS_VERSION = metadata.version(ASSETS_PACKAGE)
+ASSETS_PATH = f"/docs-assets/{ASSETS_VERSION}"
+ASSETS_CACHE_CONTROL = b"public, max-age=31536000, immutable"
+DOCS_URL = "/docs"
+REDOC_URL = "/redoc"
+OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
+
+
+# Everything from this origin, enforced by the browser: ReDoc's sidebar shows a logo from its maker's
+# CDN (not configurable); the policy stops that request before it leaves the browser. Both UIs set
+# inline styles; Swagger UI's page starts it with one inline script, allowed by its hash.
+_POLICY = (
+    "default-src 'self'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def content_security_policy(html: str) -> str:
+    """The docs pages' policy, allowing exactly the inline scripts of `html` (by their SHA-256)."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    ]
+    return _POLICY.format(scripts="".join(" " + h for h in hashes))
+
+
+def _page(response: HTMLResponse) -> HTMLResponse:
+    html = bytes(response.body).decode()
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = content_security_policy(html)
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+class _ImmutableFiles:
+    """The assets' StaticFiles, each answer marked cacheable for a year."""
+
+    def __init__(self, directory: Path) -> None:
+        self.files = StaticFiles(directory=directory)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def cached(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (200, 304):
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                message = {**message, "headers": [*headers, (b"cache-control", ASSETS_CACHE_CONTROL)]}
+            await send(message)
+
+        await self.files(scope, receive, cached)
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve /docs (Swagger UI), /redoc and their assets under /docs-assets/<version>/.
+
+    The pages are FastAPI's own (the app is built with docs_url=None, redoc_url=None), pointed at the
+    service's copies of the scripts, styles and icon instead of a CDN, and without web fonts.
+    """
+    app.mount(ASSETS_PATH, _ImmutableFiles(ASSETS_DIR), name="docs-assets")
+
+    def root(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        base = root(request)
+        return _page(
+            get_swagger_ui_html(
+                openapi_url=base + (app.openapi_url or "/openapi.json"),
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{base}{ASSETS_PATH}/swagger-ui-bundle.js",
+                swagger_css_url=f"{base}{ASSETS_PATH}/swagger-ui.css",
+                swagger_favicon_url=f"{base}{ASSETS_PATH}/favicon.png",
+                oauth2_redirect_url=base + OAUTH2_REDIRECT_URL,
+                init_oauth=app.swagger_ui_init_oauth,
+                swagger_ui_parameters=app.swagger_ui_parameters,
+            )
+        )
+
+    @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+    def swagger_ui_oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get(REDOC_URL, include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        base = root(request)
+        return _page(
+            get_redoc_html(
+                openapi_url=base + (app.openapi_url or "/openapi.json"),
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{base}{ASSETS_PATH}/redoc.standalone.js",
+                redoc_favicon_url=f"{base}{ASSETS_PATH}/favicon.png",
+                with_google_fonts=False,
+            )
+        )

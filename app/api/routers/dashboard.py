@@ -1,4 +1,4 @@
-"""GET /dashboard and its static files.
+"""GET /dashboard and its static files; GET / leads to the dashboard.
 
 The page is a client of the public read API like any other: the server only hands out files, so the
 page doubles as a worked example for integrators. It is not part of the API, so it stays out of the
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "dashboard" / "static"
@@ -42,7 +42,14 @@ def dashboard() -> FileResponse:
     )
 
 
+@router.get("/")
+def front_door(request: Request) -> RedirectResponse:
+    """The service's address opens the dashboard (a relative redirect, right behind any proxy)."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return RedirectResponse(root + "/dashboard", status_code=302)
+
+
 def install_dashboard(app: FastAPI) -> None:
-    """Serve /dashboard and /dashboard/static/*."""
+    """Serve /, /dashboard and /dashboard/static/*."""
     app.include_router(router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
