@@ -108,7 +108,10 @@ def test_sqlite_backup_and_restore_put_back_the_database_as_it_was(
     assert query(url, "SELECT code FROM dossiers ORDER BY code") == [("B-1",), ("B-2",), ("B-3",)]
     # The data version moves on, never back: no cached answer of the replaced data is served again.
     assert query(url, "SELECT version FROM data_state") == [(version_before + 1,)]
-    assert run(capsys, "rollups", "verify")[:2] == (0, "rollups match a recomputation from the stored dossiers\n")
+    assert run(capsys, "rollups", "verify")[:2] == (
+        0,
+        "rollups match a recomputation from the stored dossiers\n",
+    )
 
 
 def test_restore_refuses_while_the_database_is_open_elsewhere(
@@ -191,7 +194,8 @@ def test_a_bad_source_is_one_clear_line_and_the_target_is_left_alone(
         tmp_path / "absent.db": f"the backup {tmp_path / 'absent.db'} does not exist or is not a file",
         tmp_path: f"the backup {tmp_path} does not exist or is not a file",
         garbage: f"the backup {garbage} is not a readable SQLite database (file is not a database)",
-        truncated: f"the backup {truncated} is not a readable SQLite database (database disk image is malformed)",
+        truncated: f"the backup {truncated} is not a readable SQLite database "
+        "(database disk image is malformed)",
         foreign: f"the backup {foreign} has no alembic revision: it is not a tthc-metrics database",
         newer: f"the backup {newer} is at schema revision 0099, which this release does not know (its head "
         f"is {HEAD}): restore it with the release that made it, or a later one",
@@ -233,7 +237,8 @@ def test_postgresql_backup_and_restore_round_trip(
     code, out, err = run(capsys, "backup", str(tmp_path))
     assert (code, err) == (0, "")
     match = re.fullmatch(
-        rf"backup written to (\S+/tthc_backup_\w+-\d{{8}}T\d{{6}}Z\.dump): 3 dossiers, schema revision {HEAD}, "
+        rf"backup written to (\S+/tthc_backup_\w+-\d{{8}}T\d{{6}}Z\.dump): 3 dossiers, "
+        rf"schema revision {HEAD}, "
         r"[\d.,]+ (?:MB|bytes) in [\d.]+ s \(integrity checked\)\n",
         out,
     )
@@ -256,11 +261,17 @@ def test_postgresql_backup_and_restore_round_trip(
     assert f": 3 dossiers, schema revision {HEAD}, in " in out
     assert query(pg_database, "SELECT code FROM dossiers ORDER BY code") == [("B-1",), ("B-2",), ("B-3",)]
     assert query(pg_database, "SELECT version FROM data_state") == [(version_before + 1,)]
-    assert run(capsys, "rollups", "verify")[:2] == (0, "rollups match a recomputation from the stored dossiers\n")
+    assert run(capsys, "rollups", "verify")[:2] == (
+        0,
+        "rollups match a recomputation from the stored dossiers\n",
+    )
 
 
 def test_without_pg_dump_the_commands_to_run_are_printed(
-    point: Callable[[str], None], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    point: Callable[[str], None],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     point("postgresql://tthc:s3cret-pass@db.example:5433/tthc?sslmode=require")
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the PostgreSQL client programs
