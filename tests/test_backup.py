@@ -95,7 +95,7 @@ def test_sqlite_backup_and_restore_put_back_the_database_as_it_was(
     assert run(capsys, "backup", str(copy), "--force")[0] == 0
 
     load(tmp_path, capsys, LATER)
-    [(version_before,)] = query(url, "SELECT version FROM data_state")
+    version_before = int(str(query(url, "SELECT version FROM data_state")[0][0]))
     code, out, err = run(capsys, "restore", str(copy))
     assert (code, err) == (0, "")
     assert re.fullmatch(
@@ -244,7 +244,7 @@ def test_postgresql_backup_and_restore_round_trip(
     )
     assert match is not None, out
     load(tmp_path, capsys, LATER)
-    [(version_before,)] = query(pg_database, "SELECT version FROM data_state")
+    version_before = int(str(query(pg_database, "SELECT version FROM data_state")[0][0]))
 
     other = make_engine(pg_database)
     with other.connect() as conn:
