@@ -215,5 +215,5 @@ def test_a_backup_during_an_import_holds_whole_chunks_and_verifies(
     print(
         f"\n{kind}: backup of {n:,} of {TOTAL:,} dossiers ({n // CHUNK} chunks of {CHUNK:,}; {seen:,} seen "
         f"when it began) in {took:.1f} s, {backup.stat().st_size / 1e6:.1f} MB; the import took "
-        f"{imported:.1f} s; restore: {restored.stdout.strip()}"
+        f"{imported:.1f} s\n  {made.stdout.strip()}\n  {restored.stdout.strip()}"
     )
