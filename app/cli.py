@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app import cli_import
 
     cli_import.register(sub)
+    from app import cli_backup
+
+    cli_backup.register(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
