@@ -22,7 +22,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 CORE = ("app.core", "app.config", "app.runtime")
 STORE = ("app.models", "app.store", "app.migrate")
 HTTP = ("app.api", "app.main", "app.asgi", "app.openapi_export")
-ENTRY = ("app.cli", "app.cli_import", "app.server")
+ENTRY = ("app.cli", "app.server")  # and every app.cli_* module (the subcommands)
 ORDER = ("core", "store", "domain", "http", "entry")
 
 
@@ -41,7 +41,7 @@ def layer(module: str) -> str:
         return "store"
     if _within(module, HTTP):
         return "http"
-    if _within(module, ENTRY):
+    if _within(module, ENTRY) or module.startswith("app.cli_"):
         return "entry"
     return "domain"
 
