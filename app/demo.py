@@ -87,17 +87,18 @@ class _Office:
         self.calendar = calendar
         self.rng = random.Random(f"office-hours-{seed}")
 
-    def received(self, day: date, hour: float) -> datetime:
+    def received(self, day: date, hour: float, last: date) -> datetime:
         """A receipt on `day` (a working day) at `hour` (in office hours), or an exception: the same
-        day at night, or the weekend or holiday after it."""
+        day at night, or the weekend or holiday after it when that is not after `last`."""
         if self.rng.random() >= EXCEPTIONS:
             return _at(day, hour)
+        evening = _at(day, self.rng.uniform(CLOSE, 22.0))
         if self.rng.random() < 0.5:
-            return _at(day, self.rng.uniform(CLOSE, 22.0))
+            return evening
         off = day + timedelta(days=1)
         while self.calendar.is_working_day(off):
             off += timedelta(days=1)
-        return _at(off, self.rng.uniform(8.0, 20.0))
+        return _at(off, self.rng.uniform(8.0, 20.0)) if off <= last else evening
 
     def later(self, t: datetime, *, latest: datetime | None = None) -> datetime:
         """`t` if it is in office hours of a working day, else the next such moment after it; with the
@@ -147,7 +148,8 @@ def generate_demo(
     prefix = f"DEMO{seed % 1000:03d}"
     # Receipts spread evenly over the working days of the span (up to today).
     in_span = [start + timedelta(days=k) for k in range(span)]
-    working_days = [d for d in in_span if d <= today and calendar.is_working_day(d)] or [min(start, today)]
+    last = min(in_span[-1], today)
+    working_days = [d for d in in_span if d <= last and calendar.is_working_day(d)] or [min(start, today)]
     for i in range(count):
         day = working_days[int(len(working_days) * i / count)]
         if rng.random() < 0.65:
@@ -159,7 +161,7 @@ def generate_demo(
             commune = rng.choice(communes) if rng.random() < 0.7 else None
             sector = rng.choice(DEPARTMENT_SECTORS[agency.code])
         proc, days = rng.choice(procedures[sector])
-        received = office.received(day, rng.uniform(OPEN, CLOSE))
+        received = office.received(day, rng.uniform(OPEN, CLOSE), last)
         if received > now:
             received = now - timedelta(minutes=rng.randint(1, 600))
         channel = (
