@@ -32,6 +32,7 @@ class CalendarDayIn(BaseModel):
 
     day: IsoDate = Field(description="the day, YYYY-MM-DD, in the year of the path")
     working: bool = Field(
+        strict=True,
         description="true: a make-up working day on a weekend day or holiday; false: a day off on what "
         "would be a working day"
     )
