@@ -4,7 +4,7 @@ off and make-up working days, per year."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +34,7 @@ class CalendarDayIn(BaseModel):
     working: bool = Field(
         strict=True,
         description="true: a make-up working day on a weekend day or holiday; false: a day off on what "
-        "would be a working day"
+        "would be a working day",
     )
     note: Annotated[
         str | None,
@@ -75,7 +75,7 @@ class CalendarYear(BaseModel):
 
 
 MONTHS_2025 = (17, 20, 21, 21, 20, 21, 23, 21, 20, 23, 20, 23)
-CALENDAR_EXAMPLE = {
+CALENDAR_EXAMPLE: dict[str, Any] = {
     "year": 2025,
     "weekend_days": 104,
     "public_holidays": [
@@ -89,7 +89,7 @@ CALENDAR_EXAMPLE = {
     "working_days": 250,
     "months": [{"month": f"2025-{m:02d}", "working_days": n} for m, n in enumerate(MONTHS_2025, 1)],
 }
-CALENDAR_200 = {
+CALENDAR_200: dict[int | str, dict[str, Any]] = {
     200: {"description": "The year", "content": {"application/json": {"example": CALENDAR_EXAMPLE}}}
 }
 
