@@ -1,5 +1,11 @@
 """A realistic synthetic dataset for the configured province: its real wards, plausible agencies,
-sectors and procedures, channels, deadlines, and realistic shares of late, online and pending dossiers."""
+sectors and procedures, channels, deadlines, and realistic shares of late, online and pending dossiers.
+
+Dossiers are received, resolved and returned in office hours (07:30–17:00) on working days of the
+working-day calendar (weekends and public holidays off), and deadlines count its working days; about
+3% of these moments fall outside (an online filing at night, a result signed on a Saturday). Those
+hours and exceptions come from a random stream of their own, so the other draws do not depend on them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from app.core.calendar import WorkingCalendar
 from app.core.communes import communes_of
 from app.core.timeutil import VN_TZ
 from app.reference.agencies import seed_agencies
@@ -64,12 +71,51 @@ def _at(day: date, hour: float) -> datetime:
     return datetime.combine(day, time(h, m), VN_TZ)
 
 
-def _add_working_days(day: date, days: int) -> date:
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+OPEN, CLOSE = 7.5, 17.0  # office hours, 07:30–17:00
+EXCEPTIONS = 0.03  # the share of moments outside office hours or on a day off
+
+
+def _hour(t: datetime) -> float:
+    local = t.astimezone(VN_TZ)
+    return local.hour + local.minute / 60 + local.second / 3600 + local.microsecond / 3.6e9
+
+
+class _Office:
+    """Moves a moment into office hours of a working day, never earlier; about 3% are left outside."""
+
+    def __init__(self, calendar: WorkingCalendar, seed: int) -> None:
+        self.calendar = calendar
+        self.rng = random.Random(f"office-hours-{seed}")
+
+    def received(self, day: date, hour: float, last: date) -> datetime:
+        """A receipt on `day` (a working day) at `hour` (in office hours), or an exception: the same
+        day at night, or the weekend or holiday after it when that is not after `last`."""
+        if self.rng.random() >= EXCEPTIONS:
+            return _at(day, hour)
+        evening = _at(day, self.rng.uniform(CLOSE, 22.0))
+        if self.rng.random() < 0.5:
+            return evening
+        off = day + timedelta(days=1)
+        while self.calendar.is_working_day(off):
+            off += timedelta(days=1)
+        return _at(off, self.rng.uniform(8.0, 20.0)) if off <= last else evening
+
+    def later(self, t: datetime, *, latest: datetime | None = None) -> datetime:
+        """`t` if it is in office hours of a working day, else the next such moment after it; with the
+        exceptions, `t` as it is, or the evening of its day when that is still before `latest`."""
+        day, hour = t.astimezone(VN_TZ).date(), _hour(t)
+        working = self.calendar.is_working_day(day)
+        if self.rng.random() < EXCEPTIONS:
+            if working and OPEN <= hour <= CLOSE:
+                evening = _at(day, self.rng.uniform(CLOSE, 20.0))
+                if latest is None or evening <= latest:
+                    return evening
+            return t
+        if working and OPEN <= hour <= CLOSE:
+            return t
+        if working and hour < OPEN:
+            return _at(day, self.rng.uniform(OPEN, CLOSE))
+        return _at(self.calendar.add_working_days(day, 1), self.rng.uniform(OPEN, CLOSE))
 
 
 def generate_demo(
@@ -79,9 +125,13 @@ def generate_demo(
     year: int | None = None,
     now: datetime | None = None,
     province_code: int = 40,
+    calendar: WorkingCalendar | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """`count` dossier records received over a year (or the last 12 months), as the contract writes them."""
+    """`count` dossier records received over a year (or the last 12 months), as the contract writes them;
+    working days from `calendar` (default: the national one)."""
     rng = random.Random(seed)
+    calendar = calendar or WorkingCalendar()
+    office = _Office(calendar, seed)
     now = now or datetime.now(UTC)
     today = now.astimezone(VN_TZ).date()
     start = date(year, 1, 1) if year else today - timedelta(days=364)
@@ -96,10 +146,12 @@ def generate_demo(
     late_bias = {a.code: rng.uniform(0.005, 0.08) for a in agencies}
     online_bias = {a.code: rng.uniform(0.35, 0.9) for a in agencies}
     prefix = f"DEMO{seed % 1000:03d}"
+    # Receipts spread evenly over the working days of the span (up to today).
+    in_span = [start + timedelta(days=k) for k in range(span)]
+    last = min(in_span[-1], today)
+    working_days = [d for d in in_span if d <= last and calendar.is_working_day(d)] or [min(start, today)]
     for i in range(count):
-        day = start + timedelta(days=int(span * i / count))
-        if day > today:
-            day = today
+        day = working_days[int(len(working_days) * i / count)]
         if rng.random() < 0.65:
             agency = rng.choice(commune_agencies)
             commune = agency.commune_code
@@ -109,7 +161,7 @@ def generate_demo(
             commune = rng.choice(communes) if rng.random() < 0.7 else None
             sector = rng.choice(DEPARTMENT_SECTORS[agency.code])
         proc, days = rng.choice(procedures[sector])
-        received = _at(day, rng.uniform(7.5, 17.0))
+        received = office.received(day, rng.uniform(OPEN, CLOSE), last)
         if received > now:
             received = now - timedelta(minutes=rng.randint(1, 600))
         channel = (
@@ -118,7 +170,11 @@ def generate_demo(
             else ("postal" if rng.random() < 0.08 else "in_person")
         )
         online_level = ("full" if rng.random() < 0.6 else "partial") if channel == "online" else None
-        due = _at(_add_working_days(received.date(), days), 17.0) if rng.random() < 0.97 else None
+        due = (
+            _at(calendar.add_working_days(received.astimezone(VN_TZ).date(), days), CLOSE)
+            if rng.random() < 0.97
+            else None
+        )
         fee = rng.random() < 0.4
         # How long it takes: mostly within the deadline, sometimes late.
         if due is not None and rng.random() < late_bias[agency.code]:
@@ -126,6 +182,9 @@ def generate_demo(
         else:
             limit = (due - received).total_seconds() if due else days * 86400
             resolved = received + timedelta(seconds=rng.uniform(0.1, 1.0) * limit)
+        # Into office hours, never earlier, so a dossier on time stays on time (its deadline is the
+        # end of a working day) and a late one stays late.
+        resolved = office.later(resolved, latest=due if due is not None and resolved <= due else None)
         status: str
         rec: dict[str, Any] = {
             "code": f"{prefix}-{agency.code}-{i:08d}",
@@ -158,7 +217,9 @@ def generate_demo(
             status = (
                 "withdrawn" if r < 0.01 else "rejected" if r < 0.03 else "returned" if r < 0.8 else "resolved"
             )
-            returned = resolved + timedelta(hours=rng.uniform(1, 48)) if status == "returned" else None
+            returned = (
+                office.later(resolved + timedelta(hours=rng.uniform(1, 48))) if status == "returned" else None
+            )
             if returned and returned > now:
                 returned = now
             finished = status != "withdrawn"

@@ -17,6 +17,7 @@ from app.api.cache import ResponseCache
 from app.api.http_edges import HttpEdgesMiddleware
 from app.api.openapi_docs import install_docs, install_openapi
 from app.api.problems import install_error_handlers
+from app.api.routers import calendar as calendar
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
 from app.api.routers import health, tokens
@@ -102,6 +103,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(dvcqg.router)
     app.include_router(reference.router)
+    app.include_router(calendar.router)
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)

@@ -681,6 +681,38 @@ def test_dashboard_in_a_real_browser(browser: Any, server: Server) -> None:
     _viewport(driver, 1366, 768)
 
 
+def test_dashboard_opens_on_the_latest_year_with_dossiers(browser: Any, server: Server) -> None:
+    """No period in the URL: the data are all of 2025, so the page opens on 2025 whatever today's year
+    is; a rate without a target says so in a neutral tile, a missed target stays red."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _viewport(driver, 1366, 768)
+    driver.get(f"{server.base}/dashboard")
+    _wait_ready(driver, "2025")
+    page = driver.execute_script(PAGE_DATA)
+    assert (page["from"], page["to"]) == ("2025-01-01", "2025-12-31")
+    assert driver.find_element(By.ID, "year").get_attribute("value") == "2025"
+    assert driver.find_element(By.ID, "kind").get_attribute("value") == "year"
+
+    def tile(rate: str) -> tuple[str, str, str]:
+        t = driver.find_element(By.CSS_SELECTOR, f'.tile[data-rate="{rate}"]')
+        background = driver.execute_script("return getComputedStyle(arguments[0]).backgroundColor", t)
+        return t.get_attribute("class"), t.find_element(By.CSS_SELECTOR, ".badge").text, background
+
+    for rate in ("online_payment", "intake_digitisation", "result_digitisation"):
+        assert tile(rate) == ("tile neutral", "Không có chỉ tiêu", "rgb(255, 255, 255)"), rate
+    # The year's apology rate is below its target of 100%: red, and worded differently.
+    report = server.api.get(
+        "/v1/reports/dossier-processing", params={"period": "2025", "basis": "calendar", "unit": "agency"}
+    )
+    assert report.json()["totals"]["rates"]["apology"] < 1
+    assert tile("apology") == ("tile fail", "✗ Chưa đạt chỉ tiêu", "rgb(252, 235, 234)")
+    _screenshot(driver, "dashboard-opened-year")
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+
+
 def test_dashboard_asks_for_a_token_when_reads_require_one(
     browser: Any, server: Server, tmp_path: Path
 ) -> None:

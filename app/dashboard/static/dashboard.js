@@ -137,9 +137,13 @@
     new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh", year: "numeric" }).format(new Date()),
   );
 
+  // Without a period in the URL the page shows a whole year: the latest calendar year that has
+  // dossiers (the current one when it has), found once at start (latestDataYear).
+  let defaultYear = thisYear;
+
   function stateFromUrl() {
     const q = new URLSearchParams(location.search);
-    const s = { kind: "year", year: thisYear, month: 1, quarter: 1, half: 1, basis: "calendar" };
+    const s = { kind: "year", year: defaultYear, month: 1, quarter: 1, half: 1, basis: "calendar" };
     const m = /^(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4])|-H([12]))?$/.exec(q.get("period") || "");
     if (m) {
       s.year = Number(m[1]);
@@ -439,7 +443,7 @@
         pass: "✓ Đạt chỉ tiêu",
         fail: "✗ Chưa đạt chỉ tiêu",
         nodata: "Chưa có số liệu để đánh giá",
-        none: "Chưa đặt chỉ tiêu",
+        none: "Không có chỉ tiêu",
       }[status];
       const fraction = `Tử số: ${termsText(def.numerator_terms)} = ${num(numerator)}. Mẫu số: ${termsText(
         def.denominator_terms,
@@ -449,7 +453,8 @@
         el(
           "div",
           {
-            class: `tile ${status}`,
+            // A rate without a target is neither passed nor failed: a neutral tile, not a grey one.
+            class: `tile ${status === "none" ? "neutral" : status}`,
             tabindex: 0,
             role: "group",
             title: fraction,
@@ -466,7 +471,7 @@
           el(
             "p",
             { class: "tile-target" },
-            target ? `Chỉ tiêu ${thresholdText(target)}` : "Chỉ tiêu: —",
+            target ? `Chỉ tiêu ${thresholdText(target)}` : null,
             el("span", { class: "badge", text: statusText }),
           ),
           el(
@@ -1132,6 +1137,20 @@
   });
 
   let referenceLoaded = false;
+  let defaultYearKnown = false;
+
+  // The latest year with dossiers received, from the yearly counts of the last 20 years (one cheap
+  // read of the yearly rollups); the current year when there are none, or when the read fails.
+  async function latestDataYear() {
+    const q = new URLSearchParams({ from: `${thisYear - 20}-01-01`, to: `${thisYear}-12-31`, group_by: "year" });
+    try {
+      const body = await getJSON(apiUrl("metrics", q));
+      const years = body.rows.filter((r) => r.counts.received > 0).map((r) => Number(r.year));
+      return years.length ? Math.max(...years) : thisYear;
+    } catch {
+      return thisYear;
+    }
+  }
 
   async function start() {
     document.body.dataset.state = "loading";
@@ -1154,8 +1173,13 @@
         }
         return;
       }
-      fillForm(s);
     }
-    await load(s);
+    if (!defaultYearKnown) {
+      defaultYear = await latestDataYear();
+      defaultYearKnown = true;
+    }
+    const opened = stateFromUrl();
+    fillForm(opened);
+    await load(opened);
   }
 })();
