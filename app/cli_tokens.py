@@ -10,26 +10,16 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
-
-from pydantic import ValidationError
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings, get_settings
-from app.core.errors import NotFound
-from app.core.timeutil import utcnow
-from app.store.engine import make_engine
-from app.store.uow import read_session, write_session
-from app.tokens import (
-    TOKEN_ID_PATTERN,
-    TokenCreate,
-    TokenInfo,
-    create_token,
-    list_tokens,
-    revoke_token,
-    usable_tokens,
-)
+
+# The database's and the models' modules are imported by the commands that use them, so registering
+# these commands costs `tthc-metrics` nothing.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from app.tokens import TokenInfo
 
 PROG = "tthc-metrics"
 FIX = (
@@ -49,6 +39,10 @@ class DatabaseUnusable(Exception):
 
 @contextmanager
 def _engine() -> Iterator[Engine]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.store.engine import make_engine
+
     engine = make_engine(get_settings().database_url)
     try:
         yield engine
@@ -88,6 +82,12 @@ def _field_name(loc: Sequence[int | str]) -> str:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.core.timeutil import utcnow
+    from app.store.uow import write_session
+    from app.tokens import TokenCreate, create_token
+
     try:
         body = TokenCreate.model_validate(
             {
@@ -114,6 +114,9 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from app.store.uow import read_session
+    from app.tokens import list_tokens
+
     with _engine() as engine, read_session(engine) as session:
         infos = list_tokens(session)
     if args.json:
@@ -139,6 +142,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from app.core.errors import NotFound
+    from app.core.timeutil import utcnow
+    from app.store.uow import write_session
+    from app.tokens import TOKEN_ID_PATTERN, revoke_token
+
     if re.fullmatch(TOKEN_ID_PATTERN, args.id) is None:
         return _fail(f"tokens revoke: {args.id!r} is not a token id (16 hexadecimal digits)", 2)
     try:
@@ -169,6 +177,13 @@ def warn_without_tokens(settings: Settings) -> str | None:
     """
     if settings.admin_token is not None:
         return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.core.timeutil import utcnow
+    from app.store.engine import make_engine
+    from app.store.uow import read_session
+    from app.tokens import usable_tokens
+
     engine = make_engine(settings.database_url)
     try:
         with read_session(engine) as session:

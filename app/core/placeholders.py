@@ -1,7 +1,7 @@
 """Secrets that are obvious placeholders, refused when they are the whole value. Pure.
 
-A value is judged with its case and separators ignored (only its letters and digits count), and it is
-refused when it is shorter than MIN_SECRET_LENGTH or, as a whole:
+A value is judged with its case, diacritics and separators ignored (only its letters and digits
+count), and it is refused when it is shorter than MIN_SECRET_LENGTH or, as a whole:
 - one character or one group repeated: `aaaaaaaaaaaaaaaa`, `changeme-changeme-changeme`,
   `abcabcabcabcabcabc`, `xxxx-xxxx-xxxx-xxxx`;
 - a run of consecutive characters: `abcdefghijklmnop`, `1234567890123456`;
@@ -14,6 +14,7 @@ A word inside an otherwise random value is no reason to refuse it: `tthc_3kG…`
 
 from __future__ import annotations
 
+import unicodedata
 from itertools import pairwise
 
 MIN_SECRET_LENGTH = 16
@@ -92,8 +93,10 @@ _LONGEST_WORD = max(len(w) for w in PLACEHOLDER_WORDS)
 
 
 def normalise(value: str) -> str:
-    """The value's letters and digits, case folded: what the rules below look at."""
-    return "".join(c for c in value.casefold() if c.isalnum())
+    """The value's letters and digits, case folded, Vietnamese diacritics dropped (`Mật khẩu` is
+    `matkhau`): what the rules below look at."""
+    folded = unicodedata.normalize("NFKD", value.casefold().replace("đ", "d"))
+    return "".join(c for c in folded if c.isalnum() and not unicodedata.combining(c))
 
 
 def is_repeated(s: str) -> bool:
