@@ -32,10 +32,12 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.cli_tokens import warn_without_tokens
     from app.server import serve
 
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))
+    warn_without_tokens(get_settings())
     serve(host, port, args.workers, get_settings())
     return 0
 
@@ -82,15 +84,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("rollups", help="verify or rebuild the rollups")
     p.add_argument("action", choices=["verify", "rebuild"])
     p.set_defaults(func=cmd_rollups)
-    from app import cli_import
+    from app import cli_backup, cli_import, cli_tokens
 
     cli_import.register(sub)
-    from app import cli_backup
-
+    cli_tokens.register(sub)
     cli_backup.register(sub)
     args = parser.parse_args(argv)
+    if (bad := settings_errors()) is not None:
+        print(bad, file=sys.stderr)
+        return 2
     result: int = args.func(args)
     return result
+
+
+def settings_errors() -> str | None:
+    """The settings' faults as one line naming each variable (never its value), or None."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        faults = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        return "tthc-metrics: invalid setting " + "; invalid setting ".join(faults)
+    return None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,6 @@ import orjson
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -33,65 +34,156 @@ def _progress() -> Progress:
 
 
 def summarise(totals: dict[str, Any], seconds: float) -> None:
-    """A summary a person can act on: the counts, the rate, the first errors."""
+    """A summary a person can act on: the counts, the rate, the first errors, each on one line.
+
+    A rejected record is named by its line in the file counted from 1, as editors show it (the API's
+    `index` counts from 0).
+    """
     rate = totals["received"] / seconds if seconds > 0 else 0.0
-    console.print(
+    _say(
         f"received {totals['received']:,}  created {totals['created']:,}  updated {totals['updated']:,}  "
         f"unchanged {totals['unchanged']:,}  stale {totals['stale']:,}  rejected {totals['rejected']:,}  "
         f"in {seconds:.1f}s ({rate:,.0f} records/s)"
     )
     for e in totals["errors"][:10]:
         what = "; ".join(f"{'.'.join(str(p) for p in x['loc']) or 'record'}: {x['msg']}" for x in e["errors"])
-        console.print(f"  line {e['index']} ({e['code'] or 'no code'}): {what}")
-    if len(totals["errors"]) > 10:
-        console.print(f"  … and {len(totals['errors']) - 10:,} more rejected records")
+        _say(f"  line {e['index'] + 1} ({e['code'] or 'no code'}): {what}")
+    if totals["rejected"] > 10:
+        _say(f"  … and {totals['rejected'] - 10:,} more rejected records")
 
 
-def _lines(path: Path, size: int) -> Iterator[bytes]:
+def _say(line: str) -> None:
+    # Record values may hold brackets: no markup, and no wrapping, so a line stays one line.
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+class ImportFailed(Exception):
+    """The import stopped: its one-line reason (what was committed before stays stored)."""
+
+
+def _batches(path: Path, size: int) -> Iterator[tuple[int, bytes, int]]:
+    """The file in pieces of `size` lines: (the first line's 0-based number, the bytes, lines)."""
+    first = 0
+    lines: list[bytes] = []
     with path.open("rb") as fh:
-        while True:
-            block = fh.read(size)
-            if not block:
-                return
+        for line in fh:
+            lines.append(line)
+            if len(lines) >= size:
+                yield first, b"".join(lines), len(lines)
+                first += len(lines)
+                lines = []
+    if lines:
+        yield first, b"".join(lines), len(lines)
+
+
+def _blocks(path: Path, size: int) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while block := fh.read(size):
             yield block
 
 
-def import_over_http(path: Path, url: str, token: str | None) -> dict[str, Any]:
-    """Stream the file as one NDJSON request; the server commits it chunk by chunk."""
+def count_lines(path: Path) -> int:
+    """The file's lines (the last one counted without its newline too)."""
+    count, last = 0, b"\n"
+    for block in _blocks(path, 1 << 20):
+        count += block.count(b"\n")
+        last = block[-1:]
+    return count + (last != b"\n")
+
+
+def _merge(totals: dict[str, Any], report: dict[str, Any], first_line: int) -> None:
+    """Add one request's report to the import's, its records' indexes made the file's."""
+    for key in ("received", "created", "updated", "unchanged", "stale", "rejected", "errors_omitted"):
+        totals[key] += report.get(key, 0)
+    room = MAX_LISTED - len(totals["errors"])
+    errors = [{**e, "index": e["index"] + first_line} for e in report.get("errors", [])]
+    totals["errors"].extend(errors[:room])
+    totals["errors_omitted"] += len(errors[room:])
+
+
+def _refusal(resp: Any) -> str:
+    """The server's reason for a refused request, from its problem document."""
+    try:
+        detail = resp.json().get("detail") or resp.json().get("title")
+    except ValueError:
+        detail = resp.text[:200]
+    return f"{resp.status_code} {resp.reason_phrase}: {detail}"
+
+
+MAX_LISTED = 1000
+
+
+def import_over_http(path: Path, url: str, token: str | None, batch: int = 5000) -> dict[str, Any]:
+    """Send the file as NDJSON requests of `batch` lines each, one after another.
+
+    The service answers a request once every record of it is committed, so the bar advances by
+    committed records after each answer: a true figure, where one streamed request would show only
+    the bytes handed to the socket (the service reads them ahead of storing them). Sending again is
+    safe: a record already stored is `unchanged`.
+    """
     import httpx
 
-    total = path.stat().st_size
+    base = url.rstrip("/")
     headers = {"Content-Type": "application/x-ndjson"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    totals: dict[str, Any] = {
+        **dict.fromkeys(("received", "created", "updated", "unchanged", "stale", "rejected"), 0),
+        "errors": [],
+        "errors_omitted": 0,
+    }
     progress = Progress(
-        TextColumn("[bold]uploading"),
+        TextColumn("[bold]importing"),
         BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[records]:,} records, {task.fields[rate]:,.0f} rec/s"),
+        TextColumn("{task.completed:,}/{task.total:,} lines"),
+        TextColumn("{task.fields[committed]:,} committed, {task.fields[rejected]:,} rejected"),
+        TextColumn("{task.fields[rate]:,.0f} rec/s"),
         TimeRemainingColumn(),
         console=console,
     )
     started = time.perf_counter()
-    with progress:
-        task = progress.add_task("uploading", total=total, records=0, rate=0.0)
+    task = progress.add_task("importing", total=count_lines(path), committed=0, rejected=0, rate=0.0)
+    with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client:
+        try:
+            for first, body, lines in _batches(path, batch):
+                _merge(totals, _send(client, base, body, headers, token, totals), first)
+                # Shown from the first answer on: a refused connection or token is then the one line.
+                progress.start()
+                committed = totals["received"] - totals["rejected"]
+                rate = committed / max(time.perf_counter() - started, 1e-6)
+                rejected = totals["rejected"]
+                progress.update(task, advance=lines, committed=committed, rejected=rejected, rate=rate)
+        finally:
+            if progress.live.is_started:
+                progress.stop()
+    return totals
 
-        def body() -> Iterator[bytes]:
-            # The server reads the stream only as fast as it stores it, so lines sent per second
-            # is the import's rate (within one chunk).
-            sent = 0
-            for block in _lines(path, 1 << 20):
-                sent += block.count(b"\n")
-                elapsed = max(time.perf_counter() - started, 1e-6)
-                progress.update(task, advance=len(block), records=sent, rate=sent / elapsed)
-                yield block
 
-        with httpx.Client(timeout=None) as client:
-            resp = client.post(url.rstrip("/") + "/v1/dossiers", content=body(), headers=headers)
+def _send(
+    client: Any, base: str, body: bytes, headers: dict[str, str], token: str | None, totals: dict[str, Any]
+) -> Any:
+    """One request's report, or ImportFailed with the reason in one line."""
+    import httpx
+
+    try:
+        resp = client.post(base + "/v1/dossiers", content=body, headers=headers)
+    except httpx.ConnectError as exc:
+        raise ImportFailed(f"cannot connect to {base} ({exc}): is the service running?") from exc
+    except httpx.TransportError as exc:
+        raise ImportFailed(f"the connection to {base} failed: {exc!r}{_so_far(totals)}") from exc
+    if resp.status_code in (401, 403):
+        where = "--token or TTHC_TOKEN" if token else "no token was given: set TTHC_TOKEN or --token"
+        raise ImportFailed(
+            f"the service refused the token ({_refusal(resp)}); it needs the ingest scope ({where})"
+        )
     if resp.status_code != 200:
-        raise SystemExit(f"the server refused the import: {resp.status_code} {resp.text[:500]}")
-    result: dict[str, Any] = resp.json()
-    return result
+        raise ImportFailed(f"the service refused the import ({_refusal(resp)}){_so_far(totals)}")
+    return resp.json()
+
+
+def _so_far(totals: dict[str, Any]) -> str:
+    committed = totals["received"] - totals["rejected"]
+    return f"; the {committed:,} records sent before were committed" if committed else ""
 
 
 def import_into_database(path: Path, chunk: int) -> dict[str, Any]:
@@ -152,11 +244,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         console.print(f"[red]no such file: {path}")
         return 2
     started = time.perf_counter()
-    totals = (
-        import_over_http(path, args.url, args.token) if args.url else import_into_database(path, args.chunk)
-    )
+    try:
+        totals = (
+            import_over_http(path, args.url, _token(args), args.chunk)
+            if args.url
+            else import_into_database(path, args.chunk)
+        )
+    except ImportFailed as exc:
+        print(f"tthc-metrics: {exc}", file=sys.stderr)
+        return 1
     summarise(totals, time.perf_counter() - started)
     return 0 if totals["rejected"] == 0 else 1
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    token: str | None = args.token or os.environ.get("TTHC_TOKEN") or None
+    return token
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -173,19 +276,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
         path = Path(tmp) / "demo.ndjson"
         write_ndjson(records, path)
         started = time.perf_counter()
-        totals = (
-            import_over_http(path, args.url, args.token) if args.url else import_into_database(path, 5000)
-        )
+        try:
+            totals = (
+                import_over_http(path, args.url, _token(args), 5000)
+                if args.url
+                else import_into_database(path, 5000)
+            )
+        except ImportFailed as exc:
+            print(f"tthc-metrics: {exc}", file=sys.stderr)
+            return 1
         summarise(totals, time.perf_counter() - started)
     return 0
+
+
+TOKEN_HELP = (
+    "bearer token with the ingest scope, for --url (default: $TTHC_TOKEN, which keeps it out of `ps` "
+    "and the shell history, where a token given here is visible)"
+)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("import", help="stream an NDJSON file of dossiers into the service or the database")
     p.add_argument("file")
     p.add_argument("--url", help="the service's base URL; without it, records go straight into DATABASE_URL")
-    p.add_argument("--token", help="bearer token with the ingest scope (for --url)")
-    p.add_argument("--chunk", type=int, default=5000)
+    p.add_argument("--token", help=TOKEN_HELP)
+    p.add_argument(
+        "--chunk",
+        type=int,
+        default=5000,
+        help="records per transaction, or per request with --url (the progress advances by each)",
+    )
     p.set_defaults(func=cmd_import)
     p = sub.add_parser(
         "demo-data", help="generate a realistic dataset for the configured province and load it"
@@ -197,5 +317,5 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", help="write NDJSON here instead of loading it")
     p.add_argument("--url", help="load through the service at this URL instead of the database")
-    p.add_argument("--token")
+    p.add_argument("--token", help=TOKEN_HELP)
     p.set_defaults(func=cmd_demo)

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.placeholders import RANDOM_SECRET_HINT, secret_weakness
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/tthc.db"
 
 
@@ -70,8 +72,10 @@ class Settings(BaseSettings):
     def _refuse_weak_admin_token(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if len(value) < 16 or value.lower() in {"changeme", "change-me-please", "secret", "admin"}:
-            raise ValueError("TTHC_ADMIN_TOKEN must be at least 16 characters and not a placeholder")
+        weakness = secret_weakness(value)
+        if weakness is not None:
+            # The value itself is never repeated in the message: it is a secret, however weak.
+            raise ValueError(f"it {weakness}; {RANDOM_SECRET_HINT}")
         return value
 
     @property

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select, text
@@ -60,8 +61,9 @@ def test_import_writes_a_file_straight_into_the_database(
     assert stored_codes(engine) == ["I-1", "I-2", "I-5"]
     err = capsys.readouterr().err
     assert "received 5  created 3  updated 0  unchanged 0  stale 0  rejected 2" in err
-    assert "line 2 (no code): record: the line is not valid JSON" in err
-    assert "line 3 (I-4): agency_code: agency_code is not a registered agency" in err
+    # Lines as editors number them, from 1 (the third and the fourth line of the file).
+    assert "  line 3 (no code): record: the line is not valid JSON\n" in err
+    assert "  line 4 (I-4): agency_code: agency_code is not a registered agency\n" in err
 
 
 def test_importing_the_same_file_again_changes_nothing(
@@ -117,14 +119,9 @@ def _free_port() -> int:
         return port
 
 
-def test_import_streams_a_file_to_the_service_over_http(
-    cli_env: None,
-    engine: Engine,
-    db_url: str,
-    clock: Clock,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def served(cli_env: None, engine: Engine, db_url: str, clock: Clock) -> Iterator[str]:
+    """A real server (uvicorn on a free port) over the test database; its base URL."""
     app = create_app(
         Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN, TTHC_INGEST_CHUNK=2),
         engine=engine,
@@ -135,18 +132,82 @@ def test_import_streams_a_file_to_the_service_over_http(
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        for _ in range(200):
+        for _ in range(500):
             if server.started:
                 break
             time.sleep(0.02)
-        path = write_file(tmp_path)
-        url = f"http://127.0.0.1:{port}"
-        assert main(["import", str(path), "--url", url, "--token", ADMIN_TOKEN]) == 1
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_import_sends_a_file_to_the_service_in_requests_of_chunk_lines(
+    served: str,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_file(tmp_path)
+    # Requests of 2 lines: lines 1-2, 3-4 and 5; the rejected lines are named in the whole file.
+    assert main(["import", str(path), "--url", served, "--token", ADMIN_TOKEN, "--chunk", "2"]) == 1
     assert stored_codes(engine) == ["I-1", "I-2", "I-5"]
     err = capsys.readouterr().err
     assert "received 5  created 3  updated 0  unchanged 0  stale 0  rejected 2" in err
+    assert "  line 3 (no code): record: the line is not a valid JSON object\n" in err
+    assert "  line 4 (I-4): agency_code: agency_code is not a registered agency\n" in err
+    # The bar's last state: every line answered, the committed and the rejected records.
+    assert "5/5 lines 3 committed, 2 rejected" in err
+
+    # The token from TTHC_TOKEN when --token is not given.
+    monkeypatch.setenv("TTHC_TOKEN", ADMIN_TOKEN)
+    assert main(["import", str(path), "--url", served]) == 1
+    err = capsys.readouterr().err
+    assert "received 5  created 0  updated 0  unchanged 3  stale 0  rejected 2" in err
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Dossier)) == 3
+
+
+def test_a_refused_token_is_one_line(
+    served: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_file(tmp_path)
+    assert main(["import", str(path), "--url", served, "--token", "tthc_not-a-token-of-this-service"]) == 1
+    assert capsys.readouterr().err == (
+        "tthc-metrics: the service refused the token (401 Unauthorized: The token is not valid.); "
+        "it needs the ingest scope (--token or TTHC_TOKEN)\n"
+    )
+    monkeypatch.delenv("TTHC_TOKEN", raising=False)
+    assert main(["import", str(path), "--url", served]) == 1
+    assert capsys.readouterr().err == (
+        "tthc-metrics: the service refused the token (401 Unauthorized: This operation needs a bearer "
+        "token with the 'ingest' scope.); it needs the ingest scope (no token was given: set TTHC_TOKEN "
+        "or --token)\n"
+    )
+    reader = httpx.post(
+        f"{served}/v1/tokens",
+        json={"label": "reader", "scopes": ["read"]},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ).json()["token"]
+    monkeypatch.setenv("TTHC_TOKEN", reader)
+    assert main(["demo-data", "--dossiers", "3", "--url", served]) == 1
+    assert capsys.readouterr().err == (
+        "tthc-metrics: the service refused the token (403 Forbidden: The token lacks the 'ingest' "
+        "scope.); it needs the ingest scope (--token or TTHC_TOKEN)\n"
+    )
+
+
+def test_a_refused_connection_is_one_line(
+    cli_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _free_port()  # bound and closed again: nothing listens there
+    path = write_file(tmp_path)
+    assert main(["import", str(path), "--url", f"http://127.0.0.1:{port}/", "--token", ADMIN_TOKEN]) == 1
+    assert capsys.readouterr().err == (
+        f"tthc-metrics: cannot connect to http://127.0.0.1:{port} ([Errno 111] Connection refused): "
+        "is the service running?\n"
+    )

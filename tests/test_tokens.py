@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import random
+import string
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app.config import Settings
+from app.core.placeholders import secret_weakness
+from app.tokens import new_secret
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.factory import AGENCY, OTHER_AGENCY, rec
 from tests.ingesting import app_client, counts, new_token, post, stored, with_token
@@ -163,10 +167,73 @@ def test_the_admin_token_works_only_when_configured(engine: Engine, clock: Clock
         assert_problem(c.post("/v1/dossiers", json=[rec()]), 401)
 
 
-@pytest.mark.parametrize("weak", ["changeme", "admin", "short-token"])
+@pytest.mark.parametrize("weak", ["changeme", "admin", "short-token", "changeme-changeme-changeme"])
 def test_a_weak_admin_token_is_refused_at_startup(weak: str) -> None:
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(pydantic.ValidationError) as caught:
         Settings(TTHC_ADMIN_TOKEN=weak)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("TTHC_ADMIN_TOKEN",)
+    assert weak not in error["msg"]  # the value is a secret, however weak
+
+
+REPEATED = "is a placeholder (one character or one group repeated)"
+RUN = "is a placeholder (a run of consecutive characters)"
+WORDS = "is a placeholder (made of words such as changeme, secret, password, admin, token, example)"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("changeme", "is shorter than 16 characters"),
+        ("fifteen-chars-x", "is shorter than 16 characters"),
+        ("aaaaaaaaaaaaaaaa", REPEATED),
+        ("changeme-changeme-changeme", REPEATED),
+        ("abcabcabcabcabcabc", REPEATED),
+        ("xxxxxxxxxxxxxxxxxxxxxxxx", REPEATED),
+        ("XXXX-XXXX-XXXX-XXXX", REPEATED),
+        ("Test_Test_Test_Test", REPEATED),
+        ("deadbeefdeadbeef", REPEATED),
+        ("----------------", "is a placeholder (it has no letters or digits)"),
+        ("abcdefghijklmnop", RUN),
+        ("1234567890123456", RUN),
+        ("ZYXWVUTSRQPONMLK", RUN),
+        ("CHANGEME_PLEASE_NOW", WORDS),
+        ("my-secret-password", WORDS),
+        ("SuperSecretPassword", WORDS),
+        ("admin_token_2025", WORDS),
+        ("your-token-here-xxxx", WORDS),
+        ("example.secret.value", WORDS),
+        ("tthc-admin-token-here", WORDS),
+        ("test-token-12345678", WORDS),
+        ("replace with real token", WORDS),
+        ("mat-khau-bi-mat-2025", WORDS),  # separators are ignored: matkhau, bimat, 2025
+        ("Mật khẩu bí mật 2025", WORDS),  # diacritics too
+        # Real secrets, and values with a placeholder word inside something else.
+        ("test-admin-token-0123456789abcdef", None),
+        ("tthc_boHQYm04kiCmzkO0q09Df9NII3k9-YnH2cX-3tZVEo0", None),
+        ("5f0c2b9e8a7d4c3b", None),
+        ("Zq8v1xK3mP0rT7wY2bN5cH9", None),
+        ("correct horse battery staple", None),
+        ("secret-sauce-of-nghe-an-2025", None),
+        ("1234567890123457", None),
+    ],
+)
+def test_obvious_placeholders_are_refused_as_whole_values(value: str, reason: str | None) -> None:
+    assert secret_weakness(value) == reason
+
+
+def test_random_secrets_are_never_taken_for_placeholders() -> None:
+    # Seeded, so the same 6,000 values every run: hex and URL-safe, of the lengths people generate.
+    rng = random.Random(14)
+    alphabets = ("0123456789abcdef", string.ascii_letters + string.digits + "-_")
+    values = [
+        "".join(rng.choice(alphabet) for _ in range(size))
+        for alphabet in alphabets
+        for size in (16, 24, 32, 43, 64)
+        for _ in range(600)
+    ]
+    assert [v for v in values if secret_weakness(v) is not None] == []
+    assert [v for v in (new_secret() for _ in range(1000)) if secret_weakness(v) is not None] == []
 
 
 # --- agency limits, per record --------------------------------------------------------------------

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -21,21 +19,10 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.jsonutil import loads
 from app.models import ApiToken
 from app.store.uow import read_session
+from app.tokens import hash_secret
 
 ADMIN_TOKEN_ID = "env-admin"
 _BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/=-]{1,512})$")
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def new_secret() -> str:
-    return "tthc_" + secrets.token_urlsafe(32)
-
-
-def new_token_id() -> str:
-    return secrets.token_hex(8)
 
 
 def _bearer(request: Request) -> str | None:

@@ -4,71 +4,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, func, or_, select
 
-from app.api.auth import AdminDep, hash_secret, new_secret, new_token_id
+from app import tokens
+from app.api.auth import AdminDep
 from app.api.deps import SessionDep, WriteSessionDep
 from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.jsonutil import loads
 from app.core.timeutil import to_local
-from app.core.vocabulary import CODE_PATTERN
-from app.dossiers.schemas import IsoDate, OptionalTimestamp
-from app.models import ApiToken, AuditEntry, RefusedRequests
+from app.dossiers.schemas import IsoDate
+from app.models import AuditEntry, RefusedRequests
+from app.tokens import TOKEN_ID_PATTERN, TokenCreate, TokenInfo
 
 router = APIRouter(tags=["access"])
-Scope = Literal["ingest", "read", "admin"]
-
-
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "label": "one-stop system of Sở Xây dựng",
-                    "scopes": ["ingest"],
-                    "agencies": ["000.00.07.H41"],
-                    "expires_at": None,
-                }
-            ]
-        },
-    )
-
-    label: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
-    agencies: Annotated[list[Annotated[str, Field(pattern=CODE_PATTERN)]], Field(max_length=1000)] | None = (
-        None
-    )
-    expires_at: OptionalTimestamp = None
-
-    @field_validator("scopes")
-    @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
-        return sorted(set(v))
 
 
 class TokenCreated(BaseModel):
     id: str
     token: str = Field(description="the secret, shown this once only")
-
-
-class TokenInfo(BaseModel):
-    id: str
-    label: str
-    scopes: list[Scope]
-    agencies: list[str] | None
-    expires_at: datetime | None
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 class AuditItem(BaseModel):
@@ -119,31 +80,8 @@ class RefusedPage(BaseModel):
 def create_token(
     request: Request, session: WriteSessionDep, _admin: AdminDep, body: TokenCreate
 ) -> TokenCreated:
-    secret = new_secret()
-    token = ApiToken(
-        id=new_token_id(),
-        label=body.label,
-        secret_hash=hash_secret(secret),
-        scopes=",".join(body.scopes),
-        agencies=None if body.agencies is None else json.dumps(sorted(set(body.agencies))),
-        expires_at=body.expires_at,
-        created_at=state_of(request).clock(),
-        revoked_at=None,
-    )
-    session.add(token)
-    return TokenCreated(id=token.id, token=secret)
-
-
-def _info(t: ApiToken) -> TokenInfo:
-    return TokenInfo(
-        id=t.id,
-        label=t.label,
-        scopes=[s for s in t.scopes.split(",") if s],
-        agencies=None if t.agencies is None else loads(t.agencies),
-        expires_at=to_local(t.expires_at) if t.expires_at else None,
-        created_at=to_local(t.created_at),
-        revoked_at=to_local(t.revoked_at) if t.revoked_at else None,
-    )
+    info, secret = tokens.create_token(session, body, state_of(request).clock())
+    return TokenCreated(id=info.id, token=secret)
 
 
 @router.get(
@@ -158,7 +96,7 @@ def _info(t: ApiToken) -> TokenInfo:
     responses=problem_responses(401, 403),
 )
 def list_tokens(session: SessionDep, _admin: AdminDep) -> list[TokenInfo]:
-    return [_info(t) for t in session.scalars(select(ApiToken).order_by(ApiToken.created_at, ApiToken.id))]
+    return tokens.list_tokens(session)
 
 
 @router.delete(
@@ -180,16 +118,12 @@ def revoke_token(
     token_id: Annotated[
         str,
         Path(
-            pattern=r"^[0-9a-f]{16}$",
+            pattern=TOKEN_ID_PATTERN,
             description="The token's id (16 hexadecimal digits), as POST and GET /v1/tokens give it.",
         ),
     ],
 ) -> Response:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"No token has id {token_id}.")
-    if token.revoked_at is None:
-        token.revoked_at = state_of(request).clock()
+    tokens.revoke_token(session, token_id, state_of(request).clock())
     return Response(status_code=204)
 
 
