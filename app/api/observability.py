@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import fastapi.routing
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -37,7 +38,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import QueuePool
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.cache import Rendered, ResponseCache
@@ -127,18 +128,24 @@ def route_label(scope: Scope) -> str | None:
 
 
 def route_table(app: Any) -> list[tuple[re.Pattern[str], str]]:
-    """(pattern, template) of every documented path, every other route and every mount (as
-    `<mount>/{path}`): for requests answered before routing (a body refused by its size), by a mount
-    (the dashboard's files) or by a route outside the API (the documentation pages)."""
+    """(pattern, template) of every route, a mount as `<mount>/{path}`: for the requests answered
+    before routing (a body refused for its size), by a mount (the dashboard's files) or by a route
+    that is not FastAPI's (the documentation pages), which leave no route in the scope."""
+    # FastAPI >= 0.165 keeps included routers whole in app.routes; this walks into them.
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if contexts is not None:
+        entries = [(c.path, c.original_route) for c in contexts(app.routes)]
+    else:
+        entries = [(getattr(r, "path", None), r) for r in app.routes]
     table: list[tuple[re.Pattern[str], str]] = []
-    for template in app.openapi().get("paths", {}):
-        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
-        table.append((re.compile(pattern), template))
-    for route in app.routes:
+    for template, route in entries:
+        if not template:
+            continue
         if isinstance(route, Mount):
-            table.append((re.compile("^" + re.escape(route.path) + "/"), route.path + "/{path}"))
-        elif isinstance(route, Route):
-            table.append((route.path_regex, route.path))
+            table.append((re.compile("^" + re.escape(template) + "/"), template + "/{path}"))
+        else:
+            pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+            table.append((re.compile(pattern), template))
     return table
 
 
