@@ -26,15 +26,16 @@ from sqlalchemy import Engine, select, text
 from app.api.state import state_of
 from app.cli import main as cli_main
 from app.config import get_settings
+from app.core.counters import COUNTERS
 from app.logs import JsonFormatter, TextFormatter, logging_config
+from app.migrate import upgrade
 from app.models import DataState
-from app.store.rollups import COUNTERS
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.dvcqg_factory import envelope, portal
 from tests.factory import rec
 from tests.ingesting import NDJSON, app_client, ndjson, new_token, with_token
 from tests.trust.live import ADMIN_TOKEN as LIVE_ADMIN_TOKEN
-from tests.trust.live import fresh_database, start_server
+from tests.trust.live import start_server
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -363,7 +364,7 @@ def _per_process(directory: Path, route: str) -> dict[str, float]:
     counts: dict[str, float] = {}
     for f in directory.glob("counter_*.db"):
         pid = f.stem.split("_")[-1]
-        for key, value, _ts, _pos in MmapedDict.read_all_values_from_file(str(f)):
+        for key, value, _ts, _pos in MmapedDict.read_all_values_from_file(str(f)):  # type: ignore[no-untyped-call]
             _family, name, labels, _help = json.loads(key)
             if name == "tthc_http_requests_total" and labels.get("route") == route:
                 counts[pid] = counts.get(pid, 0.0) + value
@@ -377,13 +378,14 @@ def test_two_workers_are_summed_and_the_token_is_required(tmp_path: Path) -> Non
     directory = tmp_path / "prom"
     directory.mkdir()
     (directory / "counter_999999.db").write_bytes(b"stale file of an earlier run")
-    db = next(fresh_database("sqlite", None, tmp_path))
+    db_url = f"sqlite:///{tmp_path / 'live.db'}"
+    upgrade(db_url)  # in this process: a `migrate` process would import the whole app once more
     env = {
         "PROMETHEUS_MULTIPROC_DIR": str(directory),
         "TTHC_METRICS_REQUIRE_TOKEN": "1",
         "TTHC_LOG_LEVEL": "INFO",
     }
-    server = start_server(db.url, tmp_path / "server.log", workers=2, env=env)
+    server = start_server(db_url, tmp_path / "server.log", workers=2, env=env)
     try:
         assert not (directory / "counter_999999.db").exists()  # cleared at start
         made = 0

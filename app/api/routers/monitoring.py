@@ -1,4 +1,8 @@
-"""GET /metrics: the Prometheus text exposition of every worker process (docs/MONITORING.md)."""
+"""GET /metrics: the Prometheus text exposition of every worker process (docs/MONITORING.md).
+
+Like the dashboard, it is not part of the API: it stays out of the OpenAPI document, which describes
+the JSON API that integrators call; docs/MONITORING.md describes the series.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,11 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as EXPOSITION_
 
 from app.api.auth import get_principal
 from app.api.observability import exposition, verify_families
-from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
 from app.core.access import Principal
 from app.core.errors import Forbidden, Unauthorized
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], include_in_schema=False)
 
 
 def metrics_access(request: Request, principal: Principal = Depends(get_principal)) -> Principal:
@@ -46,13 +49,6 @@ def _render(request: Request) -> bytes:
         "scope is needed. The series carry no secret and no record's values."
     ),
     response_class=Response,
-    responses={
-        200: {
-            "description": "The exposition",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        },
-        **problem_responses(401, 403),
-    },
 )
 async def metrics_exposition(
     request: Request, _reader: Annotated[Principal, Depends(metrics_access)]
