@@ -109,6 +109,7 @@ POOL_SIZE = Gauge(
 )
 
 access_log = logging.getLogger(ACCESS_LOGGER)
+log = logging.getLogger("tthc.monitoring")
 
 
 def request_id_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
@@ -331,7 +332,7 @@ def verify_families(engine: Engine, now: datetime) -> list[GaugeMetricFamily]:
                 select(t.c.rollups_verified_at, t.c.rollups_verify_differences).where(t.c.id == 1)
             ).first()
     except SQLAlchemyError:
-        access_log.warning("could not read the last rollups verify for /metrics")
+        log.warning("could not read the last rollups verify for /metrics")
         row = None
     if row is not None and row.rollups_verified_at is not None:
         age.add_metric([], max(0.0, (now - row.rollups_verified_at).total_seconds()))
