@@ -6,8 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from app.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -59,6 +63,7 @@ def cmd_rollups(args: argparse.Namespace) -> int:
                 print("rollups rebuilt from the stored dossiers")
                 return 0
             count, rows = rollups.verify(conn)
+            _record_verify(conn, count)
     finally:
         engine.dispose()
     if count == 0:
@@ -69,6 +74,17 @@ def cmd_rollups(args: argparse.Namespace) -> int:
         print("  ", r)
     print("run `tthc-metrics rollups rebuild` to recompute them")
     return 1
+
+
+def _record_verify(conn: Connection, differences: int) -> None:
+    """When the rollups were last verified and how many rows differed (read by GET /metrics)."""
+    from sqlalchemy import update
+
+    from app.core.timeutil import utcnow
+    from app.models import DataState
+
+    values = {"rollups_verified_at": utcnow(), "rollups_verify_differences": differences}
+    conn.execute(update(DataState).where(DataState.id == 1).values(**values))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

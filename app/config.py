@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(
         65536, ge=4096, le=16 * 1024 * 1024, validation_alias=AliasChoices("TTHC_MAX_HEADER_BYTES")
     )
+    # Monitoring: /metrics behind a read token, and the log lines' format (docs/MONITORING.md).
+    metrics_require_token: bool = Field(False, validation_alias=AliasChoices("TTHC_METRICS_REQUIRE_TOKEN"))
+    log_format: Literal["json", "text"] = Field("json", validation_alias=AliasChoices("TTHC_LOG_FORMAT"))
 
     # The addresses (comma-separated IPs or networks, `*` for any) whose X-Forwarded-For and
     # X-Forwarded-Proto the server believes: the reverse proxy's.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -10,17 +9,18 @@ from datetime import datetime
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from app.api.audit import AuditMiddleware
 from app.api.body_limit import BodyLimitMiddleware
-from app.api.cache import ResponseCache
 from app.api.http_edges import HttpEdgesMiddleware
+from app.api.observability import ObservabilityMiddleware, ObservedCache, process_stopping, watch_pools
 from app.api.openapi_docs import install_docs, install_openapi
 from app.api.problems import install_error_handlers
 from app.api.routers import calendar as calendar
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
-from app.api.routers import health, tokens
+from app.api.routers import health, monitoring, tokens
 from app.api.routers import metrics as metrics
 from app.api.routers import reference as reference
 from app.api.routers import reports as reports
@@ -30,6 +30,7 @@ from app.config import Settings, get_settings
 from app.core.timeutil import utcnow
 from app.dossiers.schemas import DossierIn
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
+from app.logs import configure_logging
 from app.metrics.guard import HeavySlots
 from app.migrate import head_revision
 from app.store.engine import Engines, open_engines
@@ -42,25 +43,33 @@ denominator. Errors are `application/problem+json`.
 """
 
 
+class ObservedApp(FastAPI):
+    """FastAPI with the observability middleware outside all others, Starlette's error middleware
+    included, so that a 500 also carries its request id and is counted."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ObservabilityMiddleware(super().build_middleware_stack())
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow
 ) -> FastAPI:
     """Build the app; tests pass their own settings, engine and clock."""
     settings = settings or get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engines = open_engines(settings, engine)
         state.engines = engines
+        watch_pools(engines)
         try:
             yield
         finally:
             engines.dispose()
+            process_stopping()
 
-    app = FastAPI(
+    app = ObservedApp(
         title="tthc-metrics",
         version="1.0.0",
         description=DESCRIPTION,
@@ -77,7 +86,7 @@ def create_app(
         settings=settings,
         clock=clock,
         alembic_head=head_revision(),
-        response_cache=ResponseCache(settings.cache_bytes, settings.cache_max_body),
+        response_cache=ObservedCache(settings.cache_bytes, settings.cache_max_body),
         heavy_slots=HeavySlots(settings.heavy_reads, settings.heavy_read_wait),
     )
     if engine is not None:
@@ -90,7 +99,7 @@ def create_app(
             allow_origins=settings.cors_origin_list,
             allow_methods=["GET"],
             allow_headers=["Authorization", "If-None-Match"],
-            expose_headers=["ETag"],
+            expose_headers=["ETag", "X-Request-ID"],
         )
     app.add_middleware(BodyLimitMiddleware)
     # Added last, so outermost: it also records the writes refused for their body.
@@ -107,6 +116,7 @@ def create_app(
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)
+    app.include_router(monitoring.router)
     install_dashboard(app)
     install_docs(app)
     install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])

@@ -18,6 +18,9 @@
 - **Behind a proxy.** `X-Forwarded-For` and `X-Forwarded-Proto` set the client's address and the
   scheme only on connections from TTHC_FORWARDED_ALLOW_IPS (the reverse proxy; `127.0.0.1` by
   default, `*` for any); from anywhere else they are ignored, so a client cannot pose as another.
+- **Logs and metrics.** Every process logs through `app.logs.logging_config` (JSON lines by default;
+  uvicorn's own access log is off, the app writes one line a request with its id), and the workers
+  write their Prometheus series to one directory (`metrics_directory`) that GET /metrics adds up.
 """
 
 from __future__ import annotations
@@ -25,8 +28,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,12 +42,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings, get_settings
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from app.core.jsonutil import dumps
+from app.logs import logging_config
 
 log = logging.getLogger("tthc.server")
 
 # Seconds between the start of the lifespan's shutdown and a forced exit of a process that is still
 # alive then (only threads abandoned after the grace keep it alive that long).
 EXIT_DELAY = 2.0
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _exit_if_still_alive(delay: float) -> None:
@@ -146,7 +156,42 @@ def serve(
     import uvicorn
 
     settings = settings or get_settings()
-    uvicorn.run(target, host=host, port=port, workers=workers, log_level="info", **uvicorn_options(settings))
+    with metrics_directory():
+        uvicorn.run(
+            target,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=logging_config(settings.log_level, settings.log_format),
+            log_level=settings.log_level.lower(),
+            access_log=False,  # the app writes the access lines, with request ids (app.api.observability)
+            **uvicorn_options(settings),
+        )
+
+
+@contextmanager
+def metrics_directory() -> Iterator[str]:
+    """The directory where every worker process writes its Prometheus series (prometheus_client's
+    multiprocess mode), named in PROMETHEUS_MULTIPROC_DIR before uvicorn starts any worker.
+
+    A fresh temporary directory, removed when the server stops; or the one PROMETHEUS_MULTIPROC_DIR
+    already names (on a tmpfs, say), emptied of the last run's files: counters start at zero with
+    each start of the server, as Prometheus expects of a restarted target.
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield given
+        return
+    path = tempfile.mkdtemp(prefix="tthc-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield path
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,7 @@ from app.api.deps import (
     SECTOR_FILTER,
     SessionDep,
 )
+from app.api.observability import ObservedTotals
 from app.api.openapi_docs import problem_responses
 from app.api.reads import reject_unknown_params
 from app.api.state import state_of
@@ -61,7 +62,6 @@ from app.dossiers.schemas import (
     SectorParam,
 )
 from app.dossiers.service import (
-    IngestTotals,
     Verdict,
     delete_dossier,
     drilldown,
@@ -159,7 +159,7 @@ RECORD_RULES_422 = (
 async def ingest_dossiers(request: Request, principal: IngestDep) -> Response:
     engine: Engine = state_of(request).engine
     kind = media_type(request)
-    totals = IngestTotals()
+    totals = ObservedTotals()
     chunk_size: int = state_of(request).settings.ingest_chunk_size
     try:
         if kind in JSON_TYPES:
@@ -297,7 +297,7 @@ def _stored_row(engine: Engine, code: str) -> Any:
 
 
 def _single_counts(v: Verdict) -> dict[str, int]:
-    t = IngestTotals()
+    t = ObservedTotals()
     t.add([v])
     return t.counts()
 

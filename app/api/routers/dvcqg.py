@@ -21,6 +21,7 @@ from app.api.bodies import (
     read_body_limited,
 )
 from app.api.deps import SessionDep, WriteSessionDep
+from app.api.observability import ObservedTotals
 from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
 from app.core.access import Principal
@@ -28,7 +29,6 @@ from app.core.errors import BadRequest, NotFound, UnsupportedMediaType, Validati
 from app.core.jsonutil import dumps
 from app.core.timeutil import to_local
 from app.core.vocabulary import CODE_PATTERN
-from app.dossiers.service import IngestTotals
 from app.integrations.dvcqg.mapping import FieldError, MappingContext, text
 from app.integrations.dvcqg.schemas import (
     EXAMPLE_ENVELOPE,
@@ -203,7 +203,7 @@ async def ingest_dvcqg_dossiers(
     registry = await load_registry(request, engine)
     chunk_size: int = state_of(request).settings.ingest_chunk_size
 
-    totals = IngestTotals()
+    totals = ObservedTotals()
     skipped: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     try:
@@ -215,6 +215,7 @@ async def ingest_dvcqg_dossiers(
             )
             totals.add(outcome.verdicts)
             skipped += outcome.skipped
+            totals.skip(len(outcome.skipped))
             warnings += outcome.warnings
     except Exception:
         # The audit middleware records the chunks already committed.
