@@ -22,7 +22,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.api.auth import hash_secret
 from app.cli import main
 from app.config import Settings, get_settings
 from app.main import create_app
@@ -30,6 +29,7 @@ from app.migrate import head_revision, upgrade
 from app.store import rollups
 from app.store.engine import make_engine
 from app.store.uow import write_transaction
+from app.tokens import hash_secret
 from tests.conftest import Clock
 
 A, B, C = "000.00.07.H40", "000.00.03.H40", "UBND-17329"
