@@ -183,10 +183,28 @@ def test_no_record_value_reaches_the_log(client: TestClient, caplog: pytest.LogC
         client.post(
             "/v1/dossiers", content=ndjson([good, b'{"procedure_name": "Nguy\\u1ec5n"']), headers=NDJSON
         )
-        client.put("/v1/dossiers/D-1", json={**good, "sector": "xay_dung"})
+        client.put("/v1/dossiers/PRIVATE-CODE-1", json={**good, "code": "PRIVATE-CODE-1"})
     assert len(entries(client)) == 3
-    text = caplog.text
-    for needle in ("Nguyễn", "9.999999", "ho_tich_bi_mat", "09:17:43", "11:22:33", "carrier-pigeon"):
+    assert entries(client)[0]["path"] == "/v1/dossiers/PRIVATE-CODE-1"  # the stored trail keeps the path
+    lines = [
+        orjson.loads(r.getMessage().removeprefix("write ")) for r in caplog.records if r.name == "tthc.audit"
+    ]
+    assert [(e["method"], e["route"]) for e in lines] == [
+        ("POST", "/v1/dossiers"),
+        ("POST", "/v1/dossiers"),
+        ("PUT", "/v1/dossiers/{code}"),
+    ]
+    # The service's log lines (the test client's own httpx lines name the URLs it called).
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")
+    for needle in (
+        "Nguyễn",
+        "9.999999",
+        "ho_tich_bi_mat",
+        "09:17:43",
+        "11:22:33",
+        "carrier-pigeon",
+        "PRIVATE",
+    ):
         assert needle not in text
     assert "02:17:43" not in text  # nor the same instants in UTC
 

@@ -19,7 +19,7 @@ import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
 
-CORE = ("app.core", "app.config", "app.runtime")
+CORE = ("app.core", "app.config", "app.runtime", "app.logs")
 STORE = ("app.models", "app.store", "app.migrate")
 HTTP = ("app.api", "app.main", "app.asgi", "app.openapi_export")
 ENTRY = ("app.cli", "app.server")  # and every app.cli_* module (the subcommands)

@@ -89,13 +89,18 @@ def record(
     duration_ms: float,
     pruner: Pruner | None = None,
     refusals: RefusalCounter | None = None,
+    route: str | None = None,
 ) -> None:
-    """Write one entry to the structured log, and count it (refused) or store it (recognised token)."""
+    """Write one entry to the structured log, and count it (refused) or store it (recognised token).
+
+    The log line names the route's template (`/v1/dossiers/{code}`), never the path, which may hold a
+    record's code; the stored audit row keeps the path, for the admins who read GET /v1/audit.
+    """
     entry = {
         "at": to_local(at).isoformat(),
         "token_id": token_id,
         "method": method,
-        "path": path,
+        "route": route or "unmatched",
         "status": status,
         "counts": counts,
         "duration_ms": round(duration_ms, 1),
@@ -175,6 +180,7 @@ class AuditMiddleware:
                     (time.perf_counter() - started) * 1000,
                     self._pruner_for(app),
                     st.refusals,
+                    getattr(scope.get("route"), "path", None),
                 )
             except Exception:
                 # The request's own work is done and answered; a failed audit write must not undo that.
