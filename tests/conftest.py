@@ -124,7 +124,12 @@ def reset_database(engine: Engine) -> None:
         for table in TABLES_TO_CLEAR:
             conn.execute(text(f"DELETE FROM {table}"))
         # Move the version on (never back), as every write does, so no cached response survives.
-        conn.execute(text("UPDATE data_state SET version = version + 1"))
+        conn.execute(
+            text(
+                "UPDATE data_state SET version = version + 1, "
+                "rollups_verified_at = NULL, rollups_verify_differences = NULL"
+            )
+        )
     with Session(engine) as session:
         load_seed(session, 40)
         load_sector_seed(session)
