@@ -94,6 +94,7 @@ bench-compare: install
 fuzz: install
 	$(BIN)/python -m tests.trust.fuzz $(ARGS)
 	$(BIN)/python -m tests.trust.load $(LOAD_ARGS)
+	TTHC_TRUST_FULL=1 $(BIN)/pytest -p no:cacheprovider tests/trust/test_crash.py tests/trust/test_concurrency.py
 
 clean:
 	rm -rf $(VENV) .venv-3.12 .venv-3.13 .mypy_cache .ruff_cache

@@ -24,6 +24,9 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import ROOT
 
+# `make test` runs the live tests at a size that proves the point in seconds; `make fuzz` sets
+# TTHC_TRUST_FULL=1 and runs them at the size they were written for.
+FULL = os.environ.get("TTHC_TRUST_FULL") == "1"
 ADMIN_TOKEN = "live-admin-token-0123456789abcdef"
 
 

@@ -27,12 +27,12 @@ from app.store import rollups
 from app.store.engine import make_engine
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts
-from tests.trust.live import ADMIN_TOKEN, Database, LiveServer, start_server
+from tests.trust.live import ADMIN_TOKEN, FULL, Database, LiveServer, start_server
 
-CODES = 1000
+CODES = 1000 if FULL else 400
 VERSIONS = 4
-WRITERS = 6
-READERS = 3
+WRITERS = 6 if FULL else 4
+READERS = 3 if FULL else 2
 SEED = 6
 
 

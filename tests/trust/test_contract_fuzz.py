@@ -12,7 +12,7 @@ from tests.trust.fuzz import run_schemathesis
 from tests.trust.live import ADMIN_TOKEN, LiveServer
 
 # Bounded for `make test`; `make fuzz` runs many more with a fresh seed.
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 SEED = 20250714
 
 

@@ -25,9 +25,9 @@ from app.demo import generate_demo, write_ndjson
 from app.store import rollups
 from app.store.engine import make_engine
 from tests.naive import naive_counts
-from tests.trust.live import ADMIN_TOKEN, Database, LiveServer, start_server
+from tests.trust.live import ADMIN_TOKEN, FULL, Database, LiveServer, start_server
 
-RECORDS = 50_000
+RECORDS = 50_000 if FULL else 20_000
 CHUNK = 500
 # Kill when this share of the file is committed: once in the first import, once in the re-send.
 KILL_AT = (0.3, 0.7)
