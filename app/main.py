@@ -22,6 +22,7 @@ from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
 from app.api.routers import health, monitoring, tokens
 from app.api.routers import metrics as metrics
+from app.api.routers import procedures as procedures
 from app.api.routers import reference as reference
 from app.api.routers import reports as reports
 from app.api.routers.dashboard import install_dashboard
@@ -33,6 +34,7 @@ from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.logs import configure_logging
 from app.metrics.guard import HeavySlots
 from app.migrate import head_revision
+from app.reference.procedures import ProcedureEntryIn
 from app.store.engine import Engines, open_engines
 
 DESCRIPTION = """\
@@ -113,11 +115,12 @@ def create_app(
     app.include_router(dvcqg.router)
     app.include_router(reference.router)
     app.include_router(calendar.router)
+    app.include_router(procedures.router)
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)
     app.include_router(monitoring.router)
     install_dashboard(app)
     install_docs(app)
-    install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord])
+    install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord, ProcedureEntryIn])
     return app

@@ -40,6 +40,7 @@ TABLES_TO_CLEAR = (
     "refused_requests",
     "targets",
     "calendar_days",
+    "procedures",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}

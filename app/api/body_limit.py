@@ -21,6 +21,7 @@ SELF_LIMITED = (
     ("POST", re.compile(r"^/v1/dossiers/?$")),
     ("PUT", re.compile(r"^/v1/dossiers/[^/]+$")),
     ("POST", re.compile(r"^/v1/integrations/dvcqg/dossiers/?$")),
+    ("PUT", re.compile(r"^/v1/procedures/?$")),
 )
 # (method, path) of the operations whose body is a small JSON document.
 JSON_BODIES = (
@@ -28,6 +29,7 @@ JSON_BODIES = (
     ("PUT", re.compile(r"^/v1/agencies/[^/]+$")),
     ("PUT", re.compile(r"^/v1/sectors/[^/]+$")),
     ("PUT", re.compile(r"^/v1/targets/[^/]+$")),
+    ("PUT", re.compile(r"^/v1/procedures/[^/]+$")),
 )
 DETAIL = f"The body is larger than {SMALL_BODY_BYTES} bytes, far above any valid one for this operation."
 

@@ -225,5 +225,6 @@ PATH_EXAMPLES: dict[str, dict[str, Any]] = {
     "put_agency": {"code": AGENCY},
     "put_sector": {"code": SECTOR_OUT["code"]},
     "delete_sector": {"code": SECTOR_OUT["code"]},
+    "delete_procedure": {"code": "1.004227"},
     "revoke_token": {"token_id": TOKEN_INFO["id"]},
 }

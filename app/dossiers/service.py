@@ -23,11 +23,13 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    Select,
     String,
     Table,
     and_,
     any_,
     bindparam,
+    func,
     or_,
     select,
     update,
@@ -41,7 +43,7 @@ from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STA
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
-from app.models import DataState, Dossier
+from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
 from app.store.dialect import dialect_of
 from app.store.rollups import RollupWriter
@@ -512,5 +514,17 @@ def drilldown(
         conds.append(or_(*(outcome_condition(o, instant) for o in outcomes)))
     if after is not None:
         conds.append(d.code > after)
-    query = select(dossiers_table).where(and_(*conds)).order_by(d.code).limit(limit)
+    query = dossier_rows().where(and_(*conds)).order_by(d.code).limit(limit)
     return list(session.execute(query).all())
+
+
+def dossier_rows() -> Select[Any]:
+    """The stored dossiers as the drill-down shows them: every column, `procedure_name` the
+    catalogue's name where the record has none."""
+    procedures = cast(Table, Procedure.__table__)
+    columns = [
+        func.coalesce(c, procedures.c.name).label(c.name) if c.name == "procedure_name" else c
+        for c in dossiers_table.columns
+    ]
+    joined = dossiers_table.outerjoin(procedures, procedures.c.code == dossiers_table.c.procedure_code)
+    return select(*columns).select_from(joined)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,6 +119,27 @@ class SectorMapping(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Procedure(Base):
+    """A procedure of the catalogue (thủ tục hành chính), keyed by its code in the national procedure
+    database: its name, sector, level, legal maximum duration and the flags the national index reads."""
+
+    __tablename__ = "procedures"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    sector: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    # The legal maximum: both null, or a positive count and its unit (working_days, days, hours, months).
+    max_duration_value: Mapped[int | None] = mapped_column(Integer)
+    max_duration_unit: Mapped[str | None] = mapped_column(String(16))
+    paper_result: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    fee: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    full_online_eligible: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    full_online_offered: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    online_payment_integrated: Mapped[bool] = mapped_column(Boolean, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -64,6 +64,7 @@ from app.dossiers.schemas import (
 from app.dossiers.service import (
     Verdict,
     delete_dossier,
+    dossier_rows,
     drilldown,
     process_chunk,
 )
@@ -327,7 +328,7 @@ def dossier_out(row: Any, instant: datetime) -> DossierOut:
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_dossier(request: Request, session: SessionDep, _reader: ReadDep, code: DossierCode) -> DossierOut:
-    row = session.execute(select(Dossier.__table__).where(Dossier.code == code)).first()
+    row = session.execute(dossier_rows().where(Dossier.code == code)).first()
     if row is None:
         raise NotFound(f"No dossier has code {code}.")
     return dossier_out(row, state_of(request).clock())
