@@ -100,11 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("rollups", help="verify or rebuild the rollups")
     p.add_argument("action", choices=["verify", "rebuild"])
     p.set_defaults(func=cmd_rollups)
-    from app import cli_backup, cli_import, cli_tokens
+    from app import cli_backup, cli_import, cli_procedures, cli_tokens
 
     cli_import.register(sub)
     cli_tokens.register(sub)
     cli_backup.register(sub)
+    cli_procedures.register(sub)
     args = parser.parse_args(argv)
     if (bad := settings_errors()) is not None:
         print(bad, file=sys.stderr)

@@ -146,7 +146,12 @@ def test_bulk_keeps_the_good_items_and_names_each_bad_one(client: TestClient, en
         {"code": "C", "name": "C again", "level": "province"},  # 4: rejected, repeats item 2
         {"name": "no code", "level": "province", "max_duration": {"value": 3}},  # 5: code, unit
         "not an object",  # 6
-        {"code": "E", "name": "E", "level": "commune", "max_duration": {"value": 2, "unit": "hours"}},  # 7
+        {
+            "code": "E",
+            "name": "E",
+            "level": "commune",
+            "max_duration": {"value": 2.0, "unit": "hours"},
+        },  # 7: 2.0 is 2
     ]
     r = client.put("/v1/procedures", json=body)
     assert r.status_code == 200, r.text
@@ -165,7 +170,7 @@ def test_bulk_keeps_the_good_items_and_names_each_bad_one(client: TestClient, en
         (5, None, "code", "missing"),
         (6, None, None, "model_type"),
     ]
-    assert doc["errors"][1]["msg"] == "code C is already item 2"
+    assert doc["errors"][1]["msg"] == "code C is already at item 2"
     assert _version(engine) == before + 1
     page = client.get("/v1/procedures").json()
     assert [(e["code"], e["name"], e["fee"]) for e in page["items"]] == [

@@ -7,12 +7,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 from sqlalchemy import Connection, Table, and_, delete, insert, select, update
 
 from app.core.vocabulary import SECTOR_PATTERN, TEXT_PATTERN
@@ -39,10 +48,17 @@ FLAGS = ("paper_result", "fee", "full_online_eligible", "full_online_offered", "
 CSV_COLUMNS = ("code", "name", "sector", "level", "max_duration_value", "max_duration_unit", *FLAGS)
 
 
+def _whole(value: Any) -> Any:
+    """JSON's 15.0 is the integer 15 (JSON Schema says so); other floats stay and are refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class MaxDuration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: StrictInt = Field(ge=1, le=100_000, description="how many units, at least 1")
+    value: Annotated[StrictInt, BeforeValidator(_whole)] = Field(
+        ge=1, le=100_000, description="how many units, at least 1"
+    )
     unit: DurationUnit = Field(description="working_days, days, hours or months")
 
 
@@ -197,9 +213,12 @@ def delete_one(conn: Connection, code: str) -> bool:
     return conn.execute(delete(_T).where(_T.c.code == code)).rowcount > 0
 
 
-def bulk_upsert(conn: Connection, items: Sequence[Any], now: datetime) -> BulkReport:
+def bulk_upsert(
+    conn: Connection, items: Sequence[Any], now: datetime, where: Callable[[int], str] = "item {}".format
+) -> BulkReport:
     """Store the good items of a batch in the caller's transaction and report the bad ones by index.
-    A code given twice: the later item is rejected (its `code` field named)."""
+    A code given twice: the later item is rejected (its `code` field named, the first one said by
+    `where`, e.g. "item 2" or "line 4")."""
     report = BulkReport(received=len(items))
     good: dict[str, Entry] = {}
     first_at: dict[str, int] = {}
@@ -209,7 +228,7 @@ def bulk_upsert(conn: Connection, items: Sequence[Any], now: datetime) -> BulkRe
             report.errors.extend(checked)
             report.rejected += 1
         elif checked.code in good:
-            msg = f"code {checked.code} is already item {first_at[checked.code]}"
+            msg = f"code {checked.code} is already at {where(first_at[checked.code])}"
             report.errors.append(RowError(i, checked.code, "code", msg, "duplicate"))
             report.rejected += 1
         else:
@@ -251,14 +270,21 @@ def list_entries(
 
 
 class FileError(ValueError):
-    """A file that cannot be read as a whole (not its rows)."""
+    """A file that cannot be read as a whole (not its rows): where and why."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line, self.reason = line, reason
 
 
 def read_file(text: str) -> list[tuple[int, Any]]:
     """(line, item) per item of a JSON array or CSV file, the line counted from 1 as editors show it:
     where the item starts."""
     stripped = text.lstrip("\ufeff")
-    return _json_items(stripped) if stripped.lstrip().startswith("[") else _csv_items(stripped)
+    start = stripped.lstrip()[:1]
+    if start == "{":
+        raise FileError(_line(stripped, stripped.index("{")), "a JSON file holds an array of entries, [ … ]")
+    return _json_items(stripped) if start == "[" else _csv_items(stripped)
 
 
 def _line(text: str, pos: int) -> int:
@@ -292,9 +318,9 @@ def _json_items(text: str) -> list[tuple[int, Any]]:
                     break
                 raise json.JSONDecodeError("expected ',' or ']'", text, pos)
     except json.JSONDecodeError as exc:
-        raise FileError(f"line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+        raise FileError(exc.lineno, f"not valid JSON ({exc.msg})") from exc
     if skip(pos) != len(text):
-        raise FileError(f"line {_line(text, pos)}: text after the JSON array")
+        raise FileError(_line(text, pos), "text after the JSON array")
     return items
 
 
@@ -314,15 +340,13 @@ def _csv_items(text: str) -> list[tuple[int, Any]]:
     try:
         header = next(reader, None)
         if header is None:
-            raise FileError("line 1: the file is empty; a CSV file starts with a header row")
+            raise FileError(1, "the file is empty; a CSV file starts with a header row")
         columns = [h.strip() for h in header]
         unknown = [c for c in columns if c not in CSV_COLUMNS]
         if unknown:
-            raise FileError(
-                f"line 1: unknown column {unknown[0]!r}; the columns are {', '.join(CSV_COLUMNS)}"
-            )
+            raise FileError(1, f"unknown column {unknown[0]!r}; the columns are {', '.join(CSV_COLUMNS)}")
         if len(set(columns)) != len(columns):
-            raise FileError("line 1: a column is named twice")
+            raise FileError(1, "a column is named twice")
         items: list[tuple[int, Any]] = []
         last = reader.line_num
         for row in reader:
@@ -334,7 +358,7 @@ def _csv_items(text: str) -> list[tuple[int, Any]]:
                 continue
             items.append((start, _csv_item(dict(zip(columns, row, strict=True)))))
     except csv.Error as exc:
-        raise FileError(f"line {reader.line_num}: not valid CSV ({exc})") from exc
+        raise FileError(reader.line_num, f"not valid CSV ({exc})") from exc
     return items
 
 
