@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, Table, delete, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.observability import UNMATCHED, route_label
 from app.api.state import state_of
 from app.core.timeutil import local_date, to_local
 from app.models import AuditEntry
@@ -100,7 +101,7 @@ def record(
         "at": to_local(at).isoformat(),
         "token_id": token_id,
         "method": method,
-        "route": route or "unmatched",
+        "route": route or UNMATCHED,
         "status": status,
         "counts": counts,
         "duration_ms": round(duration_ms, 1),
@@ -180,7 +181,7 @@ class AuditMiddleware:
                     (time.perf_counter() - started) * 1000,
                     self._pruner_for(app),
                     st.refusals,
-                    getattr(scope.get("route"), "path", None),
+                    route_label(scope),
                 )
             except Exception:
                 # The request's own work is done and answered; a failed audit write must not undo that.
