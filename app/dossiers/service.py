@@ -67,7 +67,34 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
         else None
     )
     row["stored_at"] = stored_at
+    for name, default in _NOT_YET_INPUTS.items():
+        row.setdefault(name, default)
+    row.update(_UNDERIVED)
     return row
+
+
+# Columns of the record's new inputs and of the index derivation, until they are filled for real.
+_NOT_YET_INPUTS: dict[str, Any] = {
+    "supplements": None,
+    "complaint": False,
+    "population_data": False,
+    "from_personal_store": False,
+}
+_UNDERIVED: dict[str, Any] = {
+    "idx_end_at": None,
+    "idx_end_date": None,
+    "idx_class": 0,
+    "idx_deadline_at": None,
+    "idx_late_at": None,
+    "idx_late_date": None,
+    "idx_work_days": None,
+    "idx_catalogued": False,
+    "idx_eligible": False,
+    "idx_full_online": False,
+    "idx_electronic": False,
+    "idx_digitised": False,
+    "idx_rev": 0,
+}
 
 
 def content(row: dict[str, Any]) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.counters import COUNTERS
+from app.core.index_counters import INDEX_COUNTERS
 from app.models.base import Base, UTCDateTime, metadata
 
 
@@ -49,18 +50,42 @@ class Dossier(Base):
     apology_issued: Mapped[bool] = mapped_column(Boolean)
     rating: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The national index's inputs (NATIONAL_INDEX.md): supplement requests as canonical JSON
+    # ([{"requested_at", "supplied_at"}], instants in UTC; null when there are none) and three flags.
+    supplements: Mapped[str | None] = mapped_column(Text)
+    complaint: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    population_data: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    from_personal_store: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Derived at ingest, so that reads and rollup upkeep never recompute them.
     received_date: Mapped[date] = mapped_column(Date)
     close_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
     finish_class: Mapped[int | None] = mapped_column(SmallInteger)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Rule 2.1 of the national index, derived at ingest from the record, the procedure catalogue and
+    # the working-day calendar (app.core.index_derive), and re-derived when those change.
+    idx_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # national end; null = open
+    idx_end_date: Mapped[date | None] = mapped_column(Date)
+    idx_class: Mapped[int] = mapped_column(SmallInteger, server_default="0")  # IndexClass
+    idx_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # effective deadline
+    idx_late_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # open: late after this instant
+    idx_late_date: Mapped[date | None] = mapped_column(Date)  # open: first day at whose end it is late
+    idx_work_days: Mapped[int | None] = mapped_column(Integer)  # 2.2: working days to the end
+    idx_catalogued: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idx_eligible: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idx_full_online: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idx_electronic: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idx_digitised: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    idx_rev: Mapped[int] = mapped_column(Integer, server_default="0")  # reference revision derived at
 
     __table_args__ = (
         Index("ix_dossiers_received_date", "received_date"),
         Index("ix_dossiers_close_date", "close_date"),
         Index("ix_dossiers_due_date", "due_date"),
         Index("ix_dossiers_agency_code", "agency_code"),
+        Index("ix_dossiers_procedure_code", "procedure_code"),
+        Index("ix_dossiers_idx_end_date", "idx_end_date"),
+        Index("ix_dossiers_idx_late_date", "idx_late_date"),
     )
 
 
@@ -97,6 +122,68 @@ rollup_keys = Table(
     Column("first_day", Date, nullable=False),
     sqlite_with_rowid=False,
 )
+
+
+# The national index's rollups (app.core.index_counters), kept like `rollups`: cube 0 is agency, cube 1
+# commune (the dossier's ward), each by day, month and year; cube 2 is agency x procedure by month.
+index_rollups = Table(
+    "index_rollups",
+    metadata,
+    Column("cube", SmallInteger, primary_key=True),
+    Column("grain", SmallInteger, primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("agency", String(64), primary_key=True),
+    Column("commune", String(16), primary_key=True),
+    Column("procedure", String(32), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in INDEX_COUNTERS),
+    sqlite_with_rowid=False,
+)
+
+
+class IndexRuleSet(Base):
+    """A rule set of the national index added by an admin (the shipped ones are files of the code)."""
+
+    __tablename__ = "index_rule_sets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    body: Mapped[str] = mapped_column(Text)  # the rule set as JSON
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class IndexDeclared(Base):
+    """A declared indicator value: for a period (YYYY-MM, YYYY-Qn or YYYY), the province or one agency."""
+
+    __tablename__ = "index_declared"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)  # "province" or an agency code
+    indicator: Mapped[str] = mapped_column(String(8), primary_key=True)
+    numerator: Mapped[float | None] = mapped_column(Float)
+    denominator: Mapped[float | None] = mapped_column(Float)
+    ratio: Mapped[float | None] = mapped_column(Float)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class IndexJob(Base):
+    """A re-derivation of the national index over the stored dossiers (never two running at once)."""
+
+    __tablename__ = "index_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    target_rev: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class Agency(Base):
@@ -210,6 +297,10 @@ class DataState(Base):
     # The last `tthc-metrics rollups verify`: when it ran and how many rollup rows differed.
     rollups_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rollups_verify_differences: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Moves with every change of the procedure catalogue or the working-day calendar; `index_rev` is
+    # the revision every stored dossier's index derivation is known to follow.
+    reference_rev: Mapped[int] = mapped_column(Integer, server_default="0")
+    index_rev: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class CalendarDay(Base):
