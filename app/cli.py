@@ -1,4 +1,4 @@
-"""The `tthc-metrics` command: serve, migrate, import, demo-data, rollups verify/rebuild."""
+"""The `tthc-metrics` command: serve, migrate, import, demo-data, rollups verify/rebuild, index rederive."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Apply the migrations and load the reference data (idempotent)."""
+    from app.dossiers.reindex import index_behind
     from app.integrations.dvcqg.sectors import load_sector_seed
     from app.migrate import upgrade
     from app.reference.agencies import load_seed
@@ -29,9 +30,16 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
         with write_session(engine) as session:
             added = load_seed(session, settings.province_code, settings.agency_seed, settings.unit_suffix)
             mapped = load_sector_seed(session, settings.sector_seed)
+        print(f"database at head; {added} agencies and {mapped} sector mappings added from the seeds")
+        with engine.connect() as conn:
+            behind = index_behind(conn)
+        if behind:
+            # Dossiers stored before the national index (or by a job that stopped): derive them now.
+            from app.cli_index import run_rederive
+
+            return run_rederive(engine, "migrate")
     finally:
         engine.dispose()
-    print(f"database at head; {added} agencies and {mapped} sector mappings added from the seeds")
     return 0
 
 
@@ -47,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_rollups(args: argparse.Namespace) -> int:
-    from app.store import rollups
+    from app.store import index_rollups, rollups
     from app.store.engine import make_engine
     from app.store.uow import write_transaction
 
@@ -56,6 +64,7 @@ def cmd_rollups(args: argparse.Namespace) -> int:
         with write_transaction(engine) as conn:
             if args.action == "rebuild":
                 rollups.rebuild(conn)
+                index_rollups.rebuild(conn)
                 from app.core.timeutil import utcnow
                 from app.dossiers.service import bump_data_version
 
@@ -63,6 +72,8 @@ def cmd_rollups(args: argparse.Namespace) -> int:
                 print("rollups rebuilt from the stored dossiers")
                 return 0
             count, rows = rollups.verify(conn)
+            index_count, index_rows = index_rollups.verify(conn)
+            count, rows = count + index_count, rows + [{"table": "index_rollups", **r} for r in index_rows]
             _record_verify(conn, count)
     finally:
         engine.dispose()
@@ -100,9 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("rollups", help="verify or rebuild the rollups")
     p.add_argument("action", choices=["verify", "rebuild"])
     p.set_defaults(func=cmd_rollups)
-    from app import cli_backup, cli_import, cli_procedures, cli_tokens
+    from app import cli_backup, cli_import, cli_index, cli_procedures, cli_tokens
 
     cli_import.register(sub)
+    cli_index.register(sub)
     cli_tokens.register(sub)
     cli_backup.register(sub)
     cli_procedures.register(sub)

@@ -20,8 +20,10 @@ def _fail(message: str) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from app.cli_index import run_rederive
     from app.core.timeutil import utcnow
     from app.dossiers.service import bump_data_version
+    from app.reference.index_inputs import reference_changed
     from app.reference.procedures import FileError, bulk_upsert, read_file
     from app.store.uow import write_transaction
 
@@ -37,10 +39,15 @@ def cmd_load(args: argparse.Namespace) -> int:
         return _fail(f"{path}:{exc.line}: {exc.reason}")
     lines = [line for line, _ in rows]
     now = utcnow()
-    with _engine() as engine, write_transaction(engine) as conn:
-        report = bulk_upsert(conn, [item for _, item in rows], now, lambda i: f"line {lines[i]}")
-        if report.created or report.updated:
-            bump_data_version(conn, now)
+    with _engine() as engine:
+        with write_transaction(engine) as conn:
+            report = bulk_upsert(conn, [item for _, item in rows], now, lambda i: f"line {lines[i]}")
+            if report.created or report.updated:
+                reference_changed(conn)
+                bump_data_version(conn, now)
+        rederived = (
+            run_rederive(engine, "catalogue file", quiet=True) if report.created or report.updated else 0
+        )
     for e in report.errors:
         where = f"{path}:{lines[e.index]}"
         what = f"{e.field}: {e.msg}" if e.field else e.msg
@@ -49,7 +56,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         f"{report.received} rows: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.rejected} rejected"
     )
-    return 1 if report.rejected else 0
+    return 1 if report.rejected or rederived else 0
 
 
 def register(sub: Any) -> None:

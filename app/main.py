@@ -21,6 +21,7 @@ from app.api.routers import calendar as calendar
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
 from app.api.routers import health, monitoring, tokens
+from app.api.routers import index as index
 from app.api.routers import metrics as metrics
 from app.api.routers import procedures as procedures
 from app.api.routers import reference as reference
@@ -81,7 +82,16 @@ def create_app(
         redoc_url=None,
         openapi_tags=[
             {"name": n}
-            for n in ("dossiers", "integrations", "metrics", "reports", "reference", "access", "health")
+            for n in (
+                "dossiers",
+                "integrations",
+                "metrics",
+                "reports",
+                "index",
+                "reference",
+                "access",
+                "health",
+            )
         ],
     )
     state = AppState(
@@ -116,6 +126,7 @@ def create_app(
     app.include_router(reference.router)
     app.include_router(calendar.router)
     app.include_router(procedures.router)
+    app.include_router(index.router)
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(health.router)

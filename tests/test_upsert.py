@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from app.dossiers.service import _stored_rows, dossiers_table
+from app.dossiers.service import stored_rows, dossiers_table
 from app.store import rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
@@ -387,7 +387,7 @@ def test_stored_versions_read_in_one_statement_are_typed_as_a_select_types_them(
     assert counts(post(client, records)) == tally(received=3, created=3)
     with engine.connect() as conn:
         typed = {r.code: dict(r._mapping) for r in conn.execute(select(dossiers_table))}
-        read = _stored_rows(conn, ["T-1", "T-2", "T-3", "T-4"])
+        read = stored_rows(conn, ["T-1", "T-2", "T-3", "T-4"])
     assert set(read) == {"T-1", "T-2", "T-3"}
     for code, row in read.items():
         assert row == typed[code]

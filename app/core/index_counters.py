@@ -8,8 +8,9 @@ processing at the end of E, so for any attribute A:
 
     handled_A = sum(out_A over [S, E]) + sum(in_A - out_A over every day <= E)
 
-The open dossiers late at the end of E are sum(due_ over every day <= E): an open dossier adds to
-`due_` on the first day at whose end it is late (`late_date`). Ended dossiers carry their class.
+The dossiers in processing and late at the end of E are sum(due_ - due_closed_ over every day <= E):
+a dossier adds to `due_` on the first day at whose end it is late (`late_date`) unless it ended by
+then, and to `due_closed_` on the day it ended when that is later. Ended dossiers carry their class.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class IndexClass(IntEnum):
 
     UNJUDGED = 0  # no due_at and no catalogue duration (ended or open): out of 2.1
     ON_TIME = 1  # ended no later than its effective deadline (early or on time)
-    OPEN = 2  # in processing: on time until its late instant, late from it
+    OPEN = 2  # in processing: on time until its late instant (idx_late_at), late after it
     LATE = 3  # ended after its effective deadline
 
 
@@ -46,8 +47,9 @@ OUT_COUNTERS = tuple(f"out_{a}" for a in UNIVERSE_ATTRIBUTES)
 RECEIVED_ONLY_COUNTERS = ("rcv_fee", "rcv_paid", "fin_n", "fin_work_days")
 # Keyed by the end date: how ended dossiers ended.
 ENDED_COUNTERS = ("out_on_time", "out_late", "out_late_complaint")
-# Keyed by the late date of open dossiers.
-DUE_COUNTERS = ("due_n", "due_complaint")
+# Keyed by the late date of dossiers still in processing then; and by the end date of those of them
+# that ended later.
+DUE_COUNTERS = ("due_n", "due_complaint", "due_closed_n", "due_closed_complaint")
 
 INDEX_COUNTERS: tuple[str, ...] = (
     IN_COUNTERS + OUT_COUNTERS + RECEIVED_ONLY_COUNTERS + ENDED_COUNTERS + DUE_COUNTERS

@@ -239,6 +239,11 @@ class DossierOut(BaseModel):
         description="early / on_time / late / pending / pending_overdue / withdrawn at the judging instant; "
         "null when the dossier was not yet received then"
     )
+    index_reason: str | None = Field(
+        None,
+        description="with `index_loss`: why the dossier is not a success of the indicator (e.g. late by 3 "
+        "working days); else null",
+    )
 
 
 class RecordError(BaseModel):

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.core.access import Principal
 from app.core.counters import finish_class
+from app.core.index_derive import derive
 from app.core.timeutil import VN_OFFSET, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
 from app.dossiers.outcome import outcome_condition
@@ -45,7 +46,9 @@ from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, validate_record
 from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
+from app.reference.index_inputs import IndexInputs, current_inputs, inputs_at, lock_reference, reference_revs
 from app.store.dialect import dialect_of
+from app.store.index_rollups import IndexRollupWriter
 from app.store.rollups import RollupWriter
 from app.store.uow import run_write, write_transaction
 
@@ -73,6 +76,13 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
     return row
 
 
+def with_index(row: dict[str, Any], inputs: IndexInputs) -> dict[str, Any]:
+    """`row` with its national-index columns derived from the record, the catalogue and the calendar."""
+    row.update(derive(row, inputs.catalogue.get(row["procedure_code"]), inputs.calendar))
+    row["idx_rev"] = inputs.rev
+    return row
+
+
 # Columns of the record's new inputs and of the index derivation, until they are filled for real.
 _NOT_YET_INPUTS: dict[str, Any] = {
     "supplements": None,
@@ -80,6 +90,7 @@ _NOT_YET_INPUTS: dict[str, Any] = {
     "population_data": False,
     "from_personal_store": False,
 }
+# Until with_index() derives them (it needs the catalogue and the calendar).
 _UNDERIVED: dict[str, Any] = {
     "idx_end_at": None,
     "idx_end_date": None,
@@ -93,7 +104,7 @@ _UNDERIVED: dict[str, Any] = {
     "idx_full_online": False,
     "idx_electronic": False,
     "idx_digitised": False,
-    "idx_rev": 0,
+    "idx_rev": -1,
 }
 
 
@@ -299,6 +310,7 @@ class PreparedChunk:
     valid: list[tuple[Verdict, dict[str, Any], tuple[Any, ...] | None]]
     now: datetime
     dialect: str | None = None
+    inputs: IndexInputs | None = None  # the rows' national-index columns were derived with these
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,13 +376,15 @@ def prepare_chunk(
                 continue
             v.code = record.code
             row = row_from_record(record, now)
-            values = db_values(row, dialect) if dialect is not None else None
+            if registry.inputs is not None:
+                with_index(row, registry.inputs)
+            values = db_values(row, dialect) if dialect is not None and registry.inputs else None
         except Exception as exc:
             log.error("record %d could not be validated: %s", index, type(exc).__name__, exc_info=exc)
             v.errors = unreadable_errors(raw)
             continue
         valid.append((v, row, values))
-    return PreparedChunk(verdicts, valid, now, dialect)
+    return PreparedChunk(verdicts, valid, now, dialect, registry.inputs)
 
 
 def write_chunk(
@@ -390,7 +404,7 @@ def write_chunk(
         nonlocal valid
         if prepared.dialect != conn.dialect.name:
             valid = [(v, row, None) for v, row, _ in valid]
-        _write_chunk(conn, valid, principal, now, judge, prepare)
+        _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs)
 
     def forget_attempt() -> None:
         for v, _, _ in valid:
@@ -406,7 +420,7 @@ _JSON_ROWS = (
 )
 
 
-def _stored_rows(conn: Connection, codes: list[str]) -> dict[str, dict[str, Any]]:
+def stored_rows(conn: Connection, codes: list[str]) -> dict[str, dict[str, Any]]:
     """The stored versions of `codes`, typed as a SELECT through the table's columns types them.
 
     On SQLite they come back as one JSON text from one statement step. Fetched row by row, each row
@@ -438,10 +452,17 @@ def _write_chunk(
     now: datetime,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
     prepare: RowPrepare | None = None,
+    derived_with: IndexInputs | None = None,
 ) -> None:
+    # The reference lock first, then the codes' (as every writer takes them): the catalogue and the
+    # calendar cannot change until this commits, and the rows follow the revision read here.
+    lock_reference(conn, exclusive=False)
+    inputs = inputs_at(conn, reference_revs(conn)[0])
+    if derived_with is None or derived_with.rev != inputs.rev:
+        valid = [(v, with_index(row, inputs), None) for v, row, _ in valid]
     codes = sorted({row["code"] for _, row, _ in valid})
     dialect_of(conn).lock_codes(conn, codes)
-    stored = _stored_rows(conn, codes)
+    stored = stored_rows(conn, codes)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
     touched: dict[str, tuple[Any, ...] | None] = {}
@@ -460,7 +481,7 @@ def _write_chunk(
             ]
             continue
         if prepare is not None and (completed := prepare(row, cur)) is not row:
-            row, values = completed, None
+            row, values = with_index(completed, inputs), None
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
@@ -488,10 +509,15 @@ def _write_chunk(
             values = db_values(final, dialect)
         finals.append(values)
     _stage_dossiers(conn, finals)
+    replaced = [stored[c] for c in order if c in stored]
     rollups = RollupWriter(conn)
-    rollups.stage_rows(-1, [stored[c] for c in order if c in stored])
+    rollups.stage_rows(-1, replaced)
     rollups.stage_table("_dossiers_new", 1)
     rollups.fold()
+    index = IndexRollupWriter(conn)
+    index.stage_rows(-1, replaced)
+    index.stage_table("_dossiers_new", 1)
+    index.fold()
     conn.exec_driver_sql("DELETE FROM _dossiers_new")
     bump_data_version(conn, now)
 
@@ -504,6 +530,7 @@ def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
         if found is None:
             return False
         RollupWriter(conn).apply([dict(found._mapping)], [])
+        IndexRollupWriter(conn).apply([dict(found._mapping)], [])
         conn.execute(dossiers_table.delete().where(dossiers_table.c.code == bindparam("c")), {"c": code})
         bump_data_version(conn, now)
     return True
@@ -513,7 +540,9 @@ def current_registry(conn: Connection, communes: Collection[str], now: datetime 
     from app.models import Agency
 
     agencies = set(conn.scalars(select(Agency.code)))
-    return Registry(agencies=agencies, communes=set(communes), now=now or utcnow())
+    return Registry(
+        agencies=agencies, communes=set(communes), now=now or utcnow(), inputs=current_inputs(conn)
+    )
 
 
 def drilldown(
@@ -525,6 +554,7 @@ def drilldown(
     outcomes: Sequence[str],
     after: str | None,
     limit: int,
+    conditions: Sequence[Any] = (),
 ) -> list[Any]:
     """The dossiers behind a figure (GET /v1/dossiers): received before `instant`, filtered by the
     dimensions, the received dates and the outcomes judged at `instant`; by code after `after`."""
@@ -541,6 +571,7 @@ def drilldown(
         conds.append(or_(*(outcome_condition(o, instant) for o in outcomes)))
     if after is not None:
         conds.append(d.code > after)
+    conds.extend(conditions)
     query = dossier_rows().where(and_(*conds)).order_by(d.code).limit(limit)
     return list(session.execute(query).all())
 

@@ -13,6 +13,7 @@ from app.core.errors import validation_errors
 from app.core.timeutil import VN_TZ
 from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 from app.dossiers.schemas import DossierIn
+from app.reference.index_inputs import IndexInputs
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST_RECEIVED = datetime(1900, 1, 1, tzinfo=VN_TZ)
@@ -27,6 +28,9 @@ class Registry:
     agencies: Collection[str]
     communes: Collection[str]
     now: datetime
+    # The catalogue and calendar the national index is derived with (re-read inside the write when
+    # they changed since; None: read there).
+    inputs: IndexInputs | None = None
 
 
 def _err(field: str, msg: str, kind: str = "value_error") -> dict[str, Any]:

@@ -92,12 +92,14 @@ def _why_off(d: date) -> str:
     return "Saturday" if d.weekday() == 5 else "Sunday"
 
 
-def replace_year(conn: Connection, year: int, items: Sequence[DayException]) -> None:
+def replace_year(conn: Connection, year: int, items: Sequence[DayException]) -> bool:
     """The year's exceptions become exactly `items` (checked by `check_exceptions`), in the caller's
-    transaction."""
+    transaction; whether the working days changed (a note alone changes none)."""
+    before = {e.day: e.working for e in exceptions_of(conn, year)}
     conn.execute(delete(_DAYS).where(_DAYS.c.day >= date(year, 1, 1), _DAYS.c.day <= date(year, 12, 31)))
     if items:
         conn.execute(insert(_DAYS), [{"day": i.day, "working": i.working, "note": i.note} for i in items])
+    return before != {i.day: i.working for i in items}
 
 
 def year_calendar(conn: Connection, year: int) -> YearCalendar:

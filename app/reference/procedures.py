@@ -164,6 +164,7 @@ class BulkReport:
     unchanged: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    index_job: int | None = None  # the re-derivation job the change started, if any
 
 
 def field_errors(exc: ValidationError) -> list[tuple[str | None, str, str]]:

@@ -201,7 +201,7 @@ def _width(text: str) -> float:
     return len(text) * 1.1 + 2
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> Any:
+def put_cell(ws: Any, row: int, col: int, value: Any) -> Any:
     """Write a cell; text is always a typed string (data type "s"), never a formula or an error value.
 
     openpyxl would otherwise store a str starting with "=" as a formula and "#N/A" and the like as
@@ -222,12 +222,12 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
     ncols = len(LEAD) + len(COLUMNS)
     last = get_column_letter(ncols)
 
-    _put(ws, TITLE_ROW, 1, REPORT_TITLE).font = Font(bold=True, size=14)
+    put_cell(ws, TITLE_ROW, 1, REPORT_TITLE).font = Font(bold=True, size=14)
     ws.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
-    _put(ws, SUBTITLE_ROW, 1, subtitle(doc, filters)).font = Font(italic=True)
+    put_cell(ws, SUBTITLE_ROW, 1, subtitle(doc, filters)).font = Font(italic=True)
     ws.merge_cells(f"A{SUBTITLE_ROW}:{last}{SUBTITLE_ROW}")
     if as_of is not None:
-        _put(
+        put_cell(
             ws, AS_OF_ROW, 1, f"Số liệu cập nhật lúc {as_of.strftime('%H:%M')} ngày {_vn_date(as_of.date())}"
         )
         ws.merge_cells(f"A{AS_OF_ROW}:{last}{AS_OF_ROW}")
@@ -239,14 +239,14 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
     lead_heads = ("STT", code_heading, name_heading)
     col = 1
     for text in lead_heads:
-        _put(ws, HEAD_ROW, col, text)
+        put_cell(ws, HEAD_ROW, col, text)
         ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW + 1, end_column=col)
         col += 1
     i = 0
     while i < len(COLUMNS):
         c = COLUMNS[i]
         if c.group is None:
-            _put(ws, HEAD_ROW, col, c.heading)
+            put_cell(ws, HEAD_ROW, col, c.heading)
             ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW + 1, end_column=col)
             col += 1
             i += 1
@@ -254,10 +254,10 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
         span = 1
         while i + span < len(COLUMNS) and COLUMNS[i + span].group == c.group:
             span += 1
-        _put(ws, HEAD_ROW, col, c.group)
+        put_cell(ws, HEAD_ROW, col, c.group)
         ws.merge_cells(start_row=HEAD_ROW, start_column=col, end_row=HEAD_ROW, end_column=col + span - 1)
         for k in range(span):
-            _put(ws, HEAD_ROW + 1, col + k, COLUMNS[i + k].heading)
+            put_cell(ws, HEAD_ROW + 1, col + k, COLUMNS[i + k].heading)
         col += span
         i += span
     for r in (HEAD_ROW, HEAD_ROW + 1):
@@ -274,7 +274,7 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
         values: list[Any] = [line.number, line.code, line.name]
         values += [c.value(line.figures) for c in COLUMNS]
         for cidx, v in enumerate(values, start=1):
-            cell = _put(ws, row_no, cidx, v)  # a name or code is text, whatever it starts with
+            cell = put_cell(ws, row_no, cidx, v)  # a name or code is text, whatever it starts with
             cell.border = _BOX
             if total:
                 cell.font = head_font
@@ -296,10 +296,10 @@ def to_xlsx(doc: Mapping[str, Any], filters: Mapping[str, Sequence[str]], as_of:
     wb.properties.created = stamp
     raw = io.BytesIO()
     wb.save(raw)
-    return _reproducible(raw.getvalue(), stamp)
+    return reproducible(raw.getvalue(), stamp)
 
 
-def _reproducible(data: bytes, stamp: datetime) -> bytes:
+def reproducible(data: bytes, stamp: datetime) -> bytes:
     """The same workbook as bytes that depend only on its content: fixed entry times and modified date."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()

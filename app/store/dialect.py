@@ -55,7 +55,7 @@ class Dialect:
     # Upserts take their rows in key order, so concurrent writers lock rows in one order.
     orders_upserts: ClassVar[bool]
     # Stored rows read as one JSON text (one statement step) rather than row by row: see
-    # app.dossiers.service._stored_rows.
+    # app.dossiers.service.stored_rows.
     reads_rows_as_json: ClassVar[bool]
 
     def true(self, column: str) -> str:

@@ -58,6 +58,8 @@ INDEX_COUNTERS = (
     'out_late_complaint',
     'due_n',
     'due_complaint',
+    'due_closed_n',
+    'due_closed_complaint',
 )
 _DOSSIER_COLUMNS = (
     ('supplements', sa.Text(), None),

@@ -10,12 +10,15 @@ from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.auth import AdminDep, ReadDep
-from app.api.deps import SessionDep, WriteSessionDep
+from app.api.deps import SessionDep
 from app.api.openapi_docs import problem_responses
 from app.api.state import state_of
+from app.dossiers.reindex import start_in_background
 from app.dossiers.schemas import IsoDate
 from app.dossiers.service import bump_data_version
 from app.reference.calendar import DayException, check_exceptions, replace_year, year_calendar
+from app.reference.index_inputs import reference_changed
+from app.store.uow import write_transaction
 
 router = APIRouter(prefix="/v1", tags=["reference"])
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -98,7 +101,7 @@ def _out(e: DayException) -> CalendarDayOut:
     return CalendarDayOut(day=e.day, working=e.working, note=e.note)
 
 
-def _year_out(session: SessionDep | WriteSessionDep, year: int) -> CalendarYear:
+def _year_out(session: SessionDep, year: int) -> CalendarYear:
     y = year_calendar(session.connection(), year)
     return CalendarYear(
         year=y.year,
@@ -158,7 +161,7 @@ def get_calendar(session: SessionDep, _reader: ReadDep, year: YearParam) -> Cale
 )
 def put_calendar(
     request: Request,
-    session: WriteSessionDep,
+    session: SessionDep,
     _admin: AdminDep,
     year: YearParam,
     body: Annotated[
@@ -177,8 +180,14 @@ def put_calendar(
 ) -> CalendarYear:
     items = [DayException(i.day, i.working, i.note) for i in body]
     check_exceptions(year, items)
-    conn = session.connection()
-    replace_year(conn, year, items)
-    bump_data_version(conn, state_of(request).clock())
+    state = state_of(request)
+    with write_transaction(state.engine) as conn:
+        changed = replace_year(conn, year, items)
+        if changed:
+            reference_changed(conn)
+        bump_data_version(conn, state.clock())
+    if changed:
+        # Deadlines and working days move: every stored dossier is re-derived by a background job.
+        start_in_background(state.engine, f"calendar {year} changed", None)
     request.state.audit_counts = {"days": len(items)}
     return _year_out(session, year)

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -69,7 +69,10 @@ from app.dossiers.service import (
     process_chunk,
 )
 from app.dossiers.stream import MAX_LINE_BYTES, ingest_ndjson
+from app.index.counts import IndexPeriod, index_period
+from app.index.losses import loss_condition, reason
 from app.models import Dossier
+from app.reference.index_inputs import current_inputs
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
@@ -365,7 +368,46 @@ LIST_PARAMS = (
     "as_of",
     "limit",
     "cursor",
+    "index_loss",
+    "period",
 )
+
+
+IndexLoss = Literal["2.1", "3.0", "3.6a", "4.1", "4.2", "4.3", "4.4", "4.5a", "5.4"]
+
+
+def _index_loss(
+    indicator: str | None,
+    period: str | None,
+    now: datetime,
+    *others: Any,
+) -> IndexPeriod | None:
+    """The period of an `index_loss` query, or None without one; a 422 for what does not go with it."""
+    if indicator is None:
+        if period is not None:
+            raise ValidationFailed(
+                "period is only taken with index_loss.",
+                errors=[{"loc": ["query", "period"], "msg": "only with index_loss", "type": "value_error"}],
+            )
+        return None
+    if period is None:
+        raise ValidationFailed(
+            "index_loss needs period.",
+            errors=[{"loc": ["query", "period"], "msg": "required with index_loss", "type": "missing"}],
+        )
+    names = ("as_of", "outcome", "received_from", "received_to")
+    for name, value in zip(names, others, strict=True):
+        if value:
+            raise ValidationFailed(
+                f"{name} does not go with index_loss.",
+                errors=[{"loc": ["query", name], "msg": "not with index_loss", "type": "value_error"}],
+            )
+    try:
+        return index_period(period, now)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"period: {exc}", errors=[{"loc": ["query", "period"], "msg": str(exc), "type": "value_error"}]
+        ) from None
 
 
 def _encode_cursor(code: str) -> str:
@@ -456,6 +498,22 @@ def list_dossiers(
             "ascending dossier code); absent: the first page. A cursor not issued here is a 422.",
         ),
     ] = None,
+    index_loss: Annotated[
+        IndexLoss | None,
+        Query(
+            description="Only the dossiers that cost this national-index indicator points in `period`: "
+            "the handled dossiers (ended in it, or in processing at its judging instant) that are not "
+            "its successes (3.6a: received in it with a fee, not paid online), each with "
+            "`index_reason`. Needs `period`; not with `as_of`, `outcome` or the received dates."
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}(-\d{2}|-Q[1-4])?$",
+            description="With `index_loss`: the calendar month YYYY-MM, quarter YYYY-Qn or year YYYY.",
+        ),
+    ] = None,
 ) -> DossierPage:
     # A misspelt filter would otherwise widen the list silently.
     reject_unknown_params(request, LIST_PARAMS)
@@ -468,6 +526,9 @@ def list_dossiers(
         "procedure": procedure,
         "channel": channel,
     }
+    loss = _index_loss(index_loss, period, now, as_of, outcome, received_from, received_to)
+    if loss is not None:
+        instant = loss.judged_at
     rows = drilldown(
         session,
         instant=instant,
@@ -476,7 +537,12 @@ def list_dossiers(
         outcomes=sorted(set(outcome or ())),
         after=_decode_cursor(cursor) if cursor is not None else None,
         limit=limit + 1,
+        conditions=[loss_condition(index_loss, loss)] if loss is not None and index_loss else [],
     )
     items = [dossier_out(r, instant) for r in rows[:limit]]
+    if loss is not None and index_loss:
+        calendar = current_inputs(session.connection()).calendar
+        for item, row in zip(items, rows, strict=False):
+            item.index_reason = reason(index_loss, row._mapping, loss, calendar)
     next_cursor = _encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
     return DossierPage(items=items, next_cursor=next_cursor)

@@ -15,13 +15,15 @@ from sqlalchemy import Engine
 
 from app.api.auth import AdminDep, ReadDep
 from app.api.bodies import JSON_TYPES, MAX_JSON_BYTES, REQUEST_TIMEOUT_RESPONSE, media_type, read_body_limited
-from app.api.deps import SessionDep, WriteSessionDep
+from app.api.deps import SessionDep
 from app.api.openapi_docs import problem_responses
 from app.api.reads import reject_unknown_params
 from app.api.state import state_of
 from app.core.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
 from app.core.vocabulary import SECTOR_PATTERN, TEXT_PATTERN
+from app.dossiers.reindex import after_entry_change, start_in_background
 from app.dossiers.service import bump_data_version
+from app.reference.index_inputs import reference_changed
 from app.reference.procedures import (
     CODE_MAX,
     ENTRY_EXAMPLE,
@@ -113,6 +115,11 @@ class ProcedureBulkReport(BaseModel):
     updated: int = Field(description="entries changed")
     unchanged: int = Field(description="entries already stored as sent")
     rejected: int = Field(description="items refused, each listed under `errors`")
+    index_job: int | None = Field(
+        None,
+        description="the background job re-deriving the national index of the stored dossiers "
+        "(GET /v1/index/jobs/{id}); null when nothing changed or a job already running covers it",
+    )
     errors: list[ProcedureRowError] = Field(description="every error of every rejected item, by index")
 
     model_config = {"json_schema_extra": {"examples": [BULK_EXAMPLE]}}
@@ -235,20 +242,24 @@ def get_procedure(session: SessionDep, _reader: ReadDep, code: CodePath) -> Proc
 )
 def put_procedure(
     request: Request,
-    session: WriteSessionDep,
     _admin: AdminDep,
     code: CodePath,
     body: ProcedureIn,
     response: Response,
 ) -> ProcedureOut:
     entry = Entry.of(code, body)
-    now = state_of(request).clock()
-    conn = session.connection()
-    result = upsert_one(conn, entry, now)
+    state = state_of(request)
+    now = state.clock()
+    with write_transaction(state.engine) as conn:
+        result = upsert_one(conn, entry, now)
+        rev = reference_changed(conn) if result != "unchanged" else None
+        if rev is not None:
+            bump_data_version(conn, now)
     if result == "created":
         response.status_code = 201
-    if result != "unchanged":
-        bump_data_version(conn, now)
+    if rev is not None:
+        # The procedure's stored dossiers follow the new entry before the answer goes out.
+        after_entry_change(state.engine, code, rev)
     request.state.audit_counts = {result: 1}
     return _out(entry)
 
@@ -261,15 +272,17 @@ def put_procedure(
     description="Admin only. 204 when removed, 404 when the catalogue has no entry with the code.",
     responses=problem_responses(401, 403, 404, 422),
 )
-def delete_procedure(
-    request: Request, session: WriteSessionDep, _admin: AdminDep, code: CodePath
-) -> Response:
-    conn = session.connection()
-    found = delete_one(conn, code)
+def delete_procedure(request: Request, _admin: AdminDep, code: CodePath) -> Response:
+    state = state_of(request)
+    with write_transaction(state.engine) as conn:
+        found = delete_one(conn, code)
+        rev = reference_changed(conn) if found else None
+        if found:
+            bump_data_version(conn, state.clock())
     request.state.audit_counts = {"deleted": int(found)}
-    if not found:
+    if rev is None:
         raise NotFound(f"The catalogue has no procedure {code}.")
-    bump_data_version(conn, state_of(request).clock())
+    after_entry_change(state.engine, code, rev)
     return Response(status_code=204)
 
 
@@ -303,7 +316,11 @@ def _bulk(engine: Engine, body: bytes, now: datetime) -> BulkReport:
     with write_transaction(engine) as conn:
         report = bulk_upsert(conn, items, now)
         if report.created or report.updated:
+            reference_changed(conn)
             bump_data_version(conn, now)
+    if report.created or report.updated:
+        # Many procedures at once: every stored dossier is re-derived by a background job.
+        report.index_job = start_in_background(engine, "catalogue changed in bulk", None)
     return report
 
 
@@ -356,6 +373,7 @@ async def put_procedures(request: Request, _admin: AdminDep) -> ProcedureBulkRep
         updated=report.updated,
         unchanged=report.unchanged,
         rejected=report.rejected,
+        index_job=report.index_job,
         errors=[
             ProcedureRowError(index=e.index, code=e.code, field=e.field, msg=e.msg, type=e.type)
             for e in report.errors

@@ -1,0 +1,250 @@
+"""The national index's counts per unit and period, from the index rollups (never a scan of dossiers;
+for a period in progress, today's late instants are read from today's few dossiers).
+
+The names are those of docs/INDEX.md (idx21_*); app.core.index_counters says how the counters add up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import cast as typed
+
+from sqlalchemy import Connection, Integer, Table, cast, func, select
+
+from app.core.index_counters import IN_COUNTERS, INDEX_COUNTERS, OUT_COUNTERS, UNIVERSE_ATTRIBUTES
+from app.core.index_derive import CatalogueEntry
+from app.core.periods import EPOCH, LAST_DAY, decompose, month_end, prefix
+from app.core.timeutil import end_of_day, local_date
+from app.models import Dossier
+from app.store.index_rollups import AGENCY_CUBE, PROCEDURE_CUBE, index_sums
+
+_DOSSIERS = typed(Table, Dossier.__table__)
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
+
+# Every count a unit has for a period, in the order responses list them.
+COUNT_NAMES = (
+    "idx21_handled",
+    "idx21_ended",
+    "idx21_open",
+    "idx21_judged",
+    "idx21_on_time",
+    "idx21_late",
+    "idx21_unjudged",
+    "idx21_uncatalogued",
+    "idx21_catalogued",
+    "idx21_eligible",
+    "idx21_full_online",
+    "idx21_electronic",
+    "idx21_digitised",
+    "idx21_reused",
+    "idx21_personal_store",
+    "idx21_population",
+    "idx21_complaint",
+    "idx21_satisfied",
+    "idx21_fee",
+    "idx21_paid_online",
+    "idx21_fee_procedures",
+    "idx21_paid_procedures",
+    "idx21_catalogue_fee_procedures",
+    "idx21_integrated_procedures",
+    "idx21_finished",
+    "idx21_work_days",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPeriod:
+    """A calendar month, quarter or year, and the instant its open dossiers are judged at."""
+
+    label: str
+    start: date
+    end: date
+    judged_at: datetime  # the end of the last day, or now for a period in progress
+    in_progress: bool
+    # The last day whose end the state sums are taken at (today for a period in progress).
+    state_day: date
+
+
+def index_period(text: str, now: datetime) -> IndexPeriod:
+    """`YYYY-MM`, `YYYY-Qn` or `YYYY` (calendar periods); ValueError for anything else or a future period."""
+    m = _PERIOD.match(text)
+    if m is None:
+        raise ValueError("period must be YYYY-MM, YYYY-Qn or YYYY")
+    year = int(m.group(1))
+    if not EPOCH.year < year <= LAST_DAY.year:
+        raise ValueError(f"the year must lie between {EPOCH.year + 1} and {LAST_DAY.year}")
+    if m.group(2):
+        month = int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError("month must be 01 to 12")
+        first, last = month, month
+    elif m.group(3):
+        q = int(m.group(3))
+        first, last = 3 * q - 2, 3 * q
+    else:
+        first, last = 1, 12
+    start, end = date(year, first, 1), month_end(date(year, last, 1))
+    today = local_date(now)
+    if start > today:
+        raise ValueError("the period has not begun")
+    if end >= today:
+        return IndexPeriod(text, start, end, now, True, today)
+    return IndexPeriod(text, start, end, end_of_day(end), False, end)
+
+
+def _flow_and_state(
+    conn: Connection, period: IndexPeriod
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Per agency: the counters summed over the period, and over every day up to the state day."""
+    flows = index_sums(conn, AGENCY_CUBE, decompose(period.start, period.end), ("agency",), INDEX_COUNTERS)
+    state_counters = (
+        *IN_COUNTERS,
+        *OUT_COUNTERS,
+        "due_n",
+        "due_complaint",
+        "due_closed_n",
+        "due_closed_complaint",
+    )
+    states = index_sums(conn, AGENCY_CUBE, prefix(period.state_day), ("agency",), state_counters)
+    if period.in_progress:
+        # Today's late instants are not all past: the due counters are taken to yesterday, and today's
+        # are counted from today's dossiers still in processing whose late instant has passed.
+        yesterday = index_sums(
+            conn,
+            AGENCY_CUBE,
+            prefix(period.state_day - timedelta(days=1)),
+            ("agency",),
+            ("due_n", "due_complaint"),
+        )
+        for key, acc in states.items():
+            got = yesterday.get(key, {})
+            acc["due_n"], acc["due_complaint"] = got.get("due_n", 0), got.get("due_complaint", 0)
+        d = _DOSSIERS.c
+        today_rows = conn.execute(
+            select(d.agency_code, func.count(), func.sum(cast(d.complaint, Integer)))
+            .where(
+                d.idx_late_date == period.state_day,
+                d.idx_end_at.is_(None),
+                d.idx_late_at < period.judged_at,
+            )
+            .group_by(d.agency_code)
+        )
+        for agency, n, complaint in today_rows:
+            acc = states.setdefault((agency,), dict.fromkeys(state_counters, 0))
+            acc["due_n"] += int(n)
+            acc["due_complaint"] += int(complaint or 0)
+    return {k[0]: v for k, v in flows.items()}, {k[0]: v for k, v in states.items()}
+
+
+def unit_counts(flow: Mapping[str, int], state: Mapping[str, int]) -> dict[str, int]:
+    """The idx21_ counts of one unit (or a sum of units) from its flows and state sums."""
+
+    def f(c: str) -> int:
+        return int(flow.get(c, 0))
+
+    def s(c: str) -> int:
+        return int(state.get(c, 0))
+
+    open_ = {a: s(f"in_{a}") - s(f"out_{a}") for a in UNIVERSE_ATTRIBUTES}
+    handled = {a: f(f"out_{a}") + open_[a] for a in UNIVERSE_ATTRIBUTES}
+    open_late = s("due_n") - s("due_closed_n")
+    open_late_complaint = s("due_complaint") - s("due_closed_complaint")
+    late = f("out_late") + open_late
+    late_complaint = f("out_late_complaint") + open_late_complaint
+    return {
+        "idx21_handled": handled["n"],
+        "idx21_ended": f("out_n"),
+        "idx21_open": open_["n"],
+        "idx21_judged": handled["n"] - handled["unjudged"],
+        "idx21_on_time": f("out_on_time") + open_["n"] - open_["unjudged"] - open_late,
+        "idx21_late": late,
+        "idx21_unjudged": handled["unjudged"],
+        "idx21_uncatalogued": handled["uncatalogued"],
+        "idx21_catalogued": handled["n"] - handled["uncatalogued"],
+        "idx21_eligible": handled["eligible"],
+        "idx21_full_online": handled["full_online"],
+        "idx21_electronic": handled["electronic"],
+        "idx21_digitised": handled["digitised"],
+        "idx21_reused": handled["reused"],
+        "idx21_personal_store": handled["personal_store"],
+        "idx21_population": handled["population"],
+        "idx21_complaint": handled["complaint"],
+        "idx21_satisfied": handled["n"] - (late + handled["complaint"] - late_complaint),
+        "idx21_fee": f("rcv_fee"),
+        "idx21_paid_online": f("rcv_paid"),
+        "idx21_finished": f("fin_n"),
+        "idx21_work_days": f("fin_work_days"),
+    }
+
+
+def _summed(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def procedure_counts(
+    conn: Connection,
+    period: IndexPeriod,
+    units: Mapping[str, tuple[str, ...]],
+    levels: Mapping[str, str | None],
+    catalogue: Mapping[str, CatalogueEntry],
+) -> dict[str, dict[str, int]]:
+    """3.6b and 3.6c per unit: `units` maps a unit code to its agencies, `levels` a unit to the
+    procedure level it counts (None: every level, as for the province)."""
+    rows = index_sums(
+        conn,
+        PROCEDURE_CUBE,
+        decompose(period.start, period.end, years=False),
+        ("agency", "procedure"),
+        ("in_n", "rcv_paid"),
+    )
+    by_agency: dict[str, dict[str, tuple[int, int]]] = {}
+    for (agency, procedure), v in rows.items():
+        by_agency.setdefault(agency, {})[procedure] = (v["in_n"], v["rcv_paid"])
+    out: dict[str, dict[str, int]] = {}
+    for unit, agencies in units.items():
+        level = levels.get(unit)
+
+        def counted(code: str, level: str | None = level) -> bool:
+            e = catalogue.get(code)
+            return e is not None and e.fee and (level is None or e.level == level)
+
+        had: dict[str, bool] = {}
+        for a in agencies:
+            for code, (n, paid) in by_agency.get(a, {}).items():
+                if n > 0 and counted(code):
+                    had[code] = had.get(code, False) or paid > 0
+        fee_catalogue = [c for c in catalogue if counted(c)]
+        out[unit] = {
+            "idx21_fee_procedures": len(had),
+            "idx21_paid_procedures": sum(had.values()),
+            "idx21_catalogue_fee_procedures": len(fee_catalogue),
+            "idx21_integrated_procedures": sum(catalogue[c].online_payment_integrated for c in fee_catalogue),
+        }
+    return out
+
+
+def counts_by_unit(
+    conn: Connection,
+    period: IndexPeriod,
+    units: Mapping[str, tuple[str, ...]],
+    levels: Mapping[str, str | None],
+    catalogue: Mapping[str, CatalogueEntry],
+) -> dict[str, dict[str, int]]:
+    """Every idx21_ count per unit, a unit being a set of agencies (one agency, or all of them)."""
+    flows, states = _flow_and_state(conn, period)
+    procedures = procedure_counts(conn, period, units, levels, catalogue)
+    out: dict[str, dict[str, int]] = {}
+    for unit, agencies in units.items():
+        counts = unit_counts(
+            _summed(flows.get(a, {}) for a in agencies), _summed(states.get(a, {}) for a in agencies)
+        )
+        counts.update(procedures[unit])
+        out[unit] = {name: counts[name] for name in COUNT_NAMES}
+    return out

@@ -1,0 +1,325 @@
+"""The national index's rollups: how dossier versions' rule-2.1 facts turn into additive counters.
+
+Like `app.store.rollups`: a write stages signed dossier versions (−1 for the stored version it
+replaces, +1 for the new one), SQL expands each into its contributions — on its received date
+(`in_`, `rcv_`, `fin_` counters), its national end date (`out_`) and, while in processing, the date
+it becomes late (`due_`) — and adds them to every cube at every grain, in the caller's transaction.
+The counters and what they mean are in app.core.index_counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from app.core.index_counters import INDEX_COUNTERS, IndexClass
+from app.core.periods import Piece, next_month
+from app.store.dialect import Dialect, dialect_of
+
+AGENCY_CUBE, COMMUNE_CUBE, PROCEDURE_CUBE = 0, 1, 2
+DIMS = ("agency", "commune", "procedure")
+CUBES: dict[int, tuple[str, ...]] = {
+    AGENCY_CUBE: ("agency",),
+    COMMUNE_CUBE: ("commune",),
+    PROCEDURE_CUBE: ("agency", "procedure"),
+}
+DAY, MONTH, YEAR = 0, 1, 2
+CUBE_GRAINS: dict[int, tuple[int, ...]] = {
+    AGENCY_CUBE: (DAY, MONTH, YEAR),
+    COMMUNE_CUBE: (DAY, MONTH, YEAR),
+    PROCEDURE_CUBE: (MONTH,),
+}
+_KEY = ("cube", "grain", "period", *DIMS)
+
+# The dossier columns the contributions are computed from, named as the dossiers table names them.
+STAGED_COLUMNS = (
+    "agency_code",
+    "commune_code",
+    "procedure_code",
+    "status",
+    "fee_required",
+    "paid_online",
+    "reused_digital_data",
+    "complaint",
+    "population_data",
+    "from_personal_store",
+    "received_date",
+    "idx_end_date",
+    "idx_class",
+    "idx_late_date",
+    "idx_work_days",
+    "idx_catalogued",
+    "idx_eligible",
+    "idx_full_online",
+    "idx_electronic",
+    "idx_digitised",
+)
+_BOOLEAN = {
+    "fee_required",
+    "paid_online",
+    "reused_digital_data",
+    "complaint",
+    "population_data",
+    "from_personal_store",
+    "idx_catalogued",
+    "idx_eligible",
+    "idx_full_online",
+    "idx_electronic",
+    "idx_digitised",
+}
+_TEMP_TABLES = ("_idelta", "_icontrib")
+
+
+def _attribute_conditions(dialect: Dialect) -> dict[str, str]:
+    """The SQL condition of each universe attribute (app.core.index_counters.UNIVERSE_ATTRIBUTES)."""
+
+    def b(column: str) -> str:
+        return dialect.true(f"s.{column}")
+
+    return {
+        "n": "1 = 1",
+        "unjudged": f"s.idx_class = {int(IndexClass.UNJUDGED)}",
+        "uncatalogued": f"NOT ({b('idx_catalogued')})",
+        "eligible": b("idx_eligible"),
+        "full_online": b("idx_full_online"),
+        "electronic": b("idx_electronic"),
+        "digitised": b("idx_digitised"),
+        "reused": b("reused_digital_data"),
+        "personal_store": b("from_personal_store"),
+        "population": b("population_data"),
+        "complaint": b("complaint"),
+    }
+
+
+def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
+    """SELECT of (d, agency, commune, procedure, counters...) contributions of every row of `source`."""
+    attrs = _attribute_conditions(dialect)
+
+    def when(cond: str, value: str = sign) -> str:
+        return f"CASE WHEN {cond} THEN {value} ELSE 0 END"
+
+    finished = "s.status IN ('resolved', 'returned') AND s.idx_work_days IS NOT NULL"
+    late = f"s.idx_class = {int(IndexClass.LATE)}"
+    values: dict[str, dict[str, str]] = {
+        "in": {
+            **{f"in_{a}": when(c) for a, c in attrs.items()},
+            "rcv_fee": when(dialect.true("s.fee_required")),
+            "rcv_paid": when(f"{dialect.true('s.fee_required')} AND {dialect.true('s.paid_online')}"),
+            "fin_n": when(finished),
+            "fin_work_days": when(finished, f"{sign} * s.idx_work_days"),
+        },
+        "out": {
+            **{f"out_{a}": when(c) for a, c in attrs.items()},
+            "out_on_time": when(f"s.idx_class = {int(IndexClass.ON_TIME)}"),
+            "out_late": when(late),
+            "out_late_complaint": when(f"{late} AND {attrs['complaint']}"),
+        },
+        "due": {"due_n": sign, "due_complaint": when(attrs["complaint"])},
+        "due_closed": {"due_closed_n": sign, "due_closed_complaint": when(attrs["complaint"])},
+    }
+    # A dossier late while in processing: from its late date, until the day it ended when later.
+    late_close = "s.idx_late_date IS NOT NULL AND s.idx_end_date > s.idx_late_date"
+    parts = {
+        "in": ("s.received_date", "1 = 1"),
+        "out": ("s.idx_end_date", "s.idx_end_date IS NOT NULL"),
+        "due": (
+            "s.idx_late_date",
+            f"s.idx_late_date IS NOT NULL AND (s.idx_end_date IS NULL OR {late_close})",
+        ),
+        "due_closed": ("s.idx_end_date", late_close),
+    }
+    dims = "s.agency_code AS agency, COALESCE(s.commune_code, '') AS commune, s.procedure_code AS procedure"
+    selects = []
+    for part, (day, where) in parts.items():
+        counters = ", ".join(f"{values[part].get(c, '0')} AS {c}" for c in INDEX_COUNTERS)
+        selects.append(f"SELECT {day} AS d, {dims}, {counters} FROM {source} AS s WHERE {where}")
+    return "\nUNION ALL\n".join(selects)
+
+
+def _fill_contrib_sql(dialect: Dialect, sources: Sequence[tuple[str, str]]) -> str:
+    """Stage the contributions of each (table, sign expression), summed by day and the three keys."""
+    union = "\nUNION ALL\n".join(_contrib_select(dialect, table, sign) for table, sign in sources)
+    sums = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
+    return (
+        f"INSERT INTO _icontrib (d, {', '.join(DIMS)}, {', '.join(INDEX_COUNTERS)}) "
+        f"SELECT d, {', '.join(DIMS)}, {sums} FROM ({union}) AS u GROUP BY d, {', '.join(DIMS)}"
+    )
+
+
+def _upsert_sql(dialect: Dialect, target: str, cube: int, grain: int) -> str:
+    """Add one cube's contributions at one grain to `target` (rows in key order on PostgreSQL)."""
+    period = ("d", dialect.month_start("d"), dialect.year_start("d"))[grain]
+    kept = CUBES[cube]
+    dim_exprs = [d if d in kept else "''" for d in DIMS]
+    group = [period, *kept]
+    sums = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
+    order = f" ORDER BY {', '.join(group)}" if dialect.orders_upserts else ""
+    updates = ", ".join(f"{c} = {target}.{c} + excluded.{c}" for c in INDEX_COUNTERS)
+    return (
+        f"INSERT INTO {target} ({', '.join(_KEY)}, {', '.join(INDEX_COUNTERS)}) "
+        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {sums} FROM _icontrib WHERE 1 = 1 "
+        f"GROUP BY {', '.join(group)}{order} ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
+    )
+
+
+def _fold_sql(dialect: Dialect, target: str) -> list[str]:
+    return [
+        _upsert_sql(dialect, target, cube, grain) for cube, grains in CUBE_GRAINS.items() for grain in grains
+    ]
+
+
+def _temp_ddl(dialect: Dialect) -> list[str]:
+    boolean = dialect.boolean_type
+    types = {
+        **{c: boolean for c in _BOOLEAN},
+        "idx_class": "SMALLINT",
+        "idx_work_days": "INTEGER",
+        "received_date": "DATE",
+        "idx_end_date": "DATE",
+        "idx_late_date": "DATE",
+    }
+    cols = ", ".join(f"{c} {types.get(c, 'VARCHAR(1000)')}" for c in STAGED_COLUMNS)
+    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in INDEX_COUNTERS)
+    dims = ", ".join(f"{d} VARCHAR(64) NOT NULL" for d in DIMS)
+    suffix = dialect.temp_suffix
+    return [
+        f"CREATE TEMP TABLE IF NOT EXISTS _idelta (sign INTEGER NOT NULL, {cols}){suffix}",
+        f"CREATE TEMP TABLE IF NOT EXISTS _icontrib (d DATE NOT NULL, {dims}, {counters}){suffix}",
+    ]
+
+
+@dataclass(slots=True)
+class IndexRollupWriter:
+    """Stages signed dossier versions and folds their index contributions, in the caller's transaction."""
+
+    conn: Connection
+    sources: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for ddl in _temp_ddl(dialect_of(self.conn)):
+            self.conn.exec_driver_sql(ddl)
+
+    def apply(self, removed: Sequence[Mapping[str, Any]], added: Sequence[Mapping[str, Any]]) -> None:
+        """Subtract the contribution of `removed` dossier rows and add that of `added` ones."""
+        self.stage_rows(-1, removed)
+        self.stage_rows(1, added)
+        self.fold()
+
+    def stage_rows(self, sign: int, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Stage dossier rows (mappings with the dossier columns, as read or as written) with a sign."""
+        if not rows:
+            return
+        if ("_idelta", "s.sign") not in self.sources:
+            self.sources.append(("_idelta", "s.sign"))
+        dialect = dialect_of(self.conn)
+        dates = tuple(i for i, c in enumerate(STAGED_COLUMNS) if c.endswith("_date"))
+        values = [dialect.driver_values([r[c] for c in STAGED_COLUMNS], (), dates) for r in rows]
+        dialect.insert_rows(self.conn, "_idelta", ("sign", *STAGED_COLUMNS), [(sign, *v) for v in values])
+
+    def stage_table(self, table: str, sign: int) -> None:
+        """Count every row of `table` (a staging table with the dossier columns) with `sign` at the fold."""
+        self.sources.append((table, str(int(sign))))
+
+    def fold(self) -> None:
+        if not self.sources:
+            return
+        dialect = dialect_of(self.conn)
+        self.conn.exec_driver_sql(_fill_contrib_sql(dialect, self.sources))
+        for sql in _fold_sql(dialect, "index_rollups"):
+            self.conn.exec_driver_sql(sql)
+        for table in _TEMP_TABLES:
+            self.conn.exec_driver_sql(f"DELETE FROM {table}")
+        self.sources = []
+
+
+def rebuild(conn: Connection, target: str = "index_rollups") -> None:
+    """Recompute `target` (the index rollups, or a scratch copy) from the stored dossiers' derived columns."""
+    dialect = dialect_of(conn)
+    for ddl in _temp_ddl(dialect):
+        conn.exec_driver_sql(ddl)
+    conn.exec_driver_sql(f"DELETE FROM {target}")
+    for table in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+    conn.exec_driver_sql(_fill_contrib_sql(dialect, [("dossiers", "1")]))
+    for sql in _fold_sql(dialect, target):
+        conn.exec_driver_sql(sql)
+    for table in _TEMP_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {table}")
+
+
+def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
+    """Compare the index rollups with a recomputation; (number of differing rows, the first few)."""
+    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in INDEX_COUNTERS)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS _iexpected (cube SMALLINT NOT NULL, grain SMALLINT NOT NULL, "
+        "period DATE NOT NULL, agency VARCHAR(64) NOT NULL, commune VARCHAR(64) NOT NULL, "
+        f"procedure VARCHAR(64) NOT NULL, {counters}, PRIMARY KEY ({', '.join(_KEY)}))"
+    )
+    rebuild(conn, "_iexpected")
+    nonzero = " OR ".join(f"{c} <> 0" for c in INDEX_COUNTERS)
+    cols = ", ".join((*_KEY, *INDEX_COUNTERS))
+    diff_sql = (
+        f"SELECT 'stored' AS side, {cols} FROM (SELECT {cols} FROM index_rollups WHERE {nonzero} "
+        f"EXCEPT SELECT {cols} FROM _iexpected WHERE {nonzero}) AS a "
+        f"UNION ALL SELECT 'expected' AS side, {cols} FROM (SELECT {cols} FROM _iexpected WHERE {nonzero} "
+        f"EXCEPT SELECT {cols} FROM index_rollups WHERE {nonzero}) AS b"
+    )
+    rows = [dict(r._mapping) for r in conn.exec_driver_sql(diff_sql)]
+    conn.exec_driver_sql("DROP TABLE _iexpected")
+    keys = {tuple(r[k] for k in _KEY) for r in rows}
+    return len(keys), rows[:limit]
+
+
+def _next_period(grain: int, start: date) -> date:
+    if grain == DAY:
+        return start + timedelta(days=1)
+    if grain == MONTH:
+        return next_month(start)
+    return date(start.year + 1, 1, 1)
+
+
+def _merge(pieces: Sequence[Piece]) -> list[Piece]:
+    """Adjacent pieces of one grain as one range (one index range scan each)."""
+    out: list[Piece] = []
+    for p in sorted(pieces, key=lambda p: (p.grain, p.lo)):
+        last = out[-1] if out else None
+        if last is not None and last.grain == p.grain and _next_period(last.grain, last.hi) >= p.lo:
+            out[-1] = Piece(p.grain, last.lo, max(last.hi, p.hi))
+        else:
+            out.append(p)
+    return out
+
+
+def index_sums(
+    conn: Connection,
+    cube: int,
+    pieces: Sequence[Piece],
+    group: Sequence[str],
+    counters: Sequence[str],
+) -> dict[tuple[str, ...], dict[str, int]]:
+    """Counter sums per `group` key over the rows of `cube` in `pieces` (adjacent pieces of one grain
+    read as one range)."""
+    if not pieces:
+        return {}
+    params: dict[str, Any] = {}
+    branches = []
+    cols = "".join(f"{g}, " for g in group)
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in counters)
+    grouping = f" GROUP BY {', '.join(group)}" if group else ""
+    for i, p in enumerate(_merge(pieces)):
+        params[f"lo{i}"], params[f"hi{i}"] = p.lo, p.hi
+        branches.append(
+            f"SELECT {cols}{sums} FROM index_rollups WHERE cube = {int(cube)} AND grain = {int(p.grain)} "
+            f"AND period BETWEEN :lo{i} AND :hi{i}{grouping}"
+        )
+    out: dict[tuple[str, ...], dict[str, int]] = {}
+    for row in conn.execute(text(" UNION ALL ".join(branches)), params):
+        key = tuple(str(row[i]) for i in range(len(group)))
+        acc = out.setdefault(key, dict.fromkeys(counters, 0))
+        for j, c in enumerate(counters):
+            acc[c] += int(row[len(group) + j] or 0)
+    return out
