@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from app.core.access import Principal
 from app.core.counters import finish_class
 from app.core.index_derive import derive
-from app.core.timeutil import VN_OFFSET, utcnow
+from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
@@ -78,7 +78,14 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
 
 def with_index(row: dict[str, Any], inputs: IndexInputs) -> dict[str, Any]:
     """`row` with its national-index columns derived from the record, the catalogue and the calendar."""
-    row.update(derive(row, inputs.catalogue.get(row["procedure_code"]), inputs.calendar))
+    derived = derive(row, inputs.catalogue.get(row["procedure_code"]), inputs.calendar)
+    deadline = derived["idx_deadline_at"]
+    if derived["idx_end_at"] is not None and deadline is not None:
+        # While it was in processing it was late after its deadline: the state counts of earlier
+        # periods judge it so (app.core.index_counters: due_ until the day it ended).
+        derived["idx_late_at"] = deadline
+        derived["idx_late_date"] = max(local_date(deadline), row["received_date"])
+    row.update(derived)
     row["idx_rev"] = inputs.rev
     return row
 
