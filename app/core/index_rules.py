@@ -173,8 +173,12 @@ def _consistency_errors(rs: RuleSet) -> list[dict[str, Any]]:
             errors.append(
                 _err([*loc, "declared_scope"], "only a declared indicator has a scope", "not_allowed")
             )
+    summed: set[str] = set()
     for gi, g in enumerate(rs.groups):
         total = sums.get(g.code, Fraction(0))
+        if g.code in summed:
+            continue  # a group listed twice is reported once, above
+        summed.add(g.code)
         if total != _exact(g.max_points):
             errors.append(
                 _err(
