@@ -228,7 +228,8 @@ def rule_set_for(day: date, sets: Iterable[RuleSet]) -> RuleSet | None:
 
 @dataclass(frozen=True, slots=True)
 class Declared:
-    """A declared value of an indicator: a numerator and a denominator, or a ratio in [0, 1]."""
+    """A declared value of an indicator: a numerator and a denominator, or a ratio in [0, 1] (the
+    numerator and denominator win when both are given)."""
 
     numerator: float | None = None
     denominator: float | None = None
