@@ -10,6 +10,7 @@ so figures stay exact beside concurrent ingest, and memory stays one chunk.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Collection
@@ -87,7 +88,7 @@ def rederive(
     done = Progress()
     after = ""
     while True:
-        codes, changed = run_write(engine, lambda conn, after=after: _chunk(conn, after, procedures))
+        codes, changed = run_write(engine, functools.partial(_chunk, after=after, procedures=procedures))
         if not codes:
             return done
         after = codes[-1]

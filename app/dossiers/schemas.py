@@ -12,9 +12,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     StrictBool,
     StrictStr,
     StringConstraints,
+    model_serializer,
 )
 
 from app.core.periods import EPOCH, LAST_DAY
@@ -241,9 +243,16 @@ class DossierOut(BaseModel):
     )
     index_reason: str | None = Field(
         None,
-        description="with `index_loss`: why the dossier is not a success of the indicator (e.g. late by 3 "
-        "working days); else null",
+        description="only with `index_loss`: why the dossier is not a success of the indicator (e.g. late "
+        "by 3 working days); absent otherwise",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_reason(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if self.index_reason is None:
+            out.pop("index_reason", None)
+        return out
 
 
 class RecordError(BaseModel):

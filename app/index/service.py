@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from sqlalchemy import Connection, Table, select
 
 from app.core.communes import province_name
-from app.core.index_rules import Declared, RuleSet, UnitScore, rank, score_unit
+from app.core.index_rules import Declared, RuleSet, UnitScore, declared_for_unit, rank, score_unit
 from app.index.counts import IndexPeriod, counts_by_unit
-from app.index.declared import PROVINCE, values_for
+from app.index.declared import PROVINCE, DeclaredValue, values_for
 from app.models import Agency
 from app.reference.index_inputs import current_inputs, reference_revs
 from app.reference.rule_sets import rule_set_in_force
@@ -43,21 +42,22 @@ class IndexTable:
     behind: bool  # the catalogue or calendar changed and stored dossiers are still being re-derived
 
 
-def _declared_for(unit: str, rule_set: RuleSet, values: Mapping[tuple[str, str], Any]) -> dict[str, Declared]:
-    out: dict[str, Declared] = {}
-    for ind in rule_set.indicators:
-        if ind.source != "declared":
-            continue
-        v = values.get((unit, ind.code))
-        if v is None and unit != PROVINCE and ind.declared_scope == "province":
-            v = values.get((PROVINCE, ind.code))
-        if v is not None:
-            out[ind.code] = Declared(numerator=v.numerator, denominator=v.denominator, ratio=v.ratio)
-    return out
+def _declared_of(unit: str, values: Mapping[tuple[str, str], DeclaredValue]) -> dict[str, Declared]:
+    return {
+        indicator: Declared(numerator=v.numerator, denominator=v.denominator, ratio=v.ratio)
+        for (u, indicator), v in values.items()
+        if u == unit
+    }
+
+
+class NoRuleSet(ValueError):
+    """No rule set is in force on the period's first day."""
 
 
 def index_table(conn: Connection, period: IndexPeriod, unit: UnitKind, province_code: int) -> IndexTable:
     rule_set = rule_set_in_force(conn, period.start)
+    if rule_set is None:
+        raise NoRuleSet(f"no rule set of the national index is in force on {period.start.isoformat()}")
     inputs = current_inputs(conn)
     agencies = conn.execute(select(_AGENCIES.c.code, _AGENCIES.c.name, _AGENCIES.c.level)).all()
     if unit == "province":
@@ -73,18 +73,19 @@ def index_table(conn: Connection, period: IndexPeriod, unit: UnitKind, province_
         declared_key = {a.code: a.code for a in chosen}
     counts = counts_by_unit(conn, period, units, levels, inputs.catalogue)
     values = values_for(conn, period.label)
+    province = _declared_of(PROVINCE, values)
     scored = {
-        code: score_unit(rule_set, counts[code], _declared_for(declared_key[code], rule_set, values))
+        code: score_unit(
+            rule_set,
+            counts[code],
+            declared_for_unit(rule_set, province, _declared_of(declared_key[code], values)),
+        )
         for code in units
     }
-    ranks = rank({code: s.total for code, s in scored.items()})
+    ranks = rank((code, s.total) for code, s in scored.items())
     rows = [
         IndexRow(code, names[code], scored[code], counts[code], ranks[code])
         for code in sorted(units, key=lambda c: (ranks[c], c))
     ]
     ref, idx = reference_revs(conn)
     return IndexTable(period, unit, rule_set, rows, idx < ref)
-
-
-def judged_at_text(t: datetime) -> str:
-    return t.isoformat()

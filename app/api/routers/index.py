@@ -25,11 +25,11 @@ from app.dossiers.service import bump_data_version
 from app.index import declared as declared_values
 from app.index import render
 from app.index.counts import index_period
-from app.index.service import index_table
+from app.index.service import NoRuleSet, index_table
 from app.metrics.guard import Cancel
 from app.metrics.reads import READ_503
 from app.models import Agency, DataState
-from app.reference.rule_sets import add_rule_set, list_rule_sets
+from app.reference.rule_sets import KnownRuleSet, add_rule_set, list_rule_sets
 from app.store.uow import write_transaction
 
 router = APIRouter(prefix="/v1", tags=["index"])
@@ -124,7 +124,10 @@ async def get_index(
         return ReadPlan(version, cacheable=not p.in_progress, heavy=False, context=changed_at)
 
     def render_index(conn: Connection, cancel: Cancel, plan_: ReadPlan[datetime | None]) -> Rendered:
-        table = index_table(conn, p, unit, state.settings.province_code)
+        try:
+            table = index_table(conn, p, unit, state.settings.province_code)
+        except NoRuleSet as exc:
+            raise _bad(["query", "period"], str(exc)) from None
         doc = render.document(table, plan_.context)
         if format == "json":
             body = dumps(doc)
@@ -141,8 +144,13 @@ async def get_index(
     return await guarded_read(request, plan, render_index)
 
 
-def _rule_set_out(rs: Any, shipped: bool) -> dict[str, Any]:
-    return {**rs.as_dict(), "shipped": shipped}
+def _rule_set_out(known: KnownRuleSet) -> dict[str, Any]:
+    return {
+        **known.rule_set.model_dump(mode="json"),
+        "shipped": known.shipped,
+        "created_at": known.created_at.isoformat() if known.created_at else None,
+        "created_by": known.created_by,
+    }
 
 
 @router.get(
@@ -158,7 +166,7 @@ def _rule_set_out(rs: Any, shipped: bool) -> dict[str, Any]:
     responses=problem_responses(401, 403),
 )
 def get_rule_sets(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
-    return {"items": [_rule_set_out(rs, shipped) for rs, shipped in list_rule_sets(session.connection())]}
+    return {"items": [_rule_set_out(k) for k in list_rule_sets(session.connection())]}
 
 
 @router.put(
@@ -185,15 +193,16 @@ async def put_rule_set(
         raise _bad(["body", "id"], "the body is a rule set object whose id equals the path's")
     state = state_of(request)
 
-    def work() -> Any:
+    def work() -> KnownRuleSet:
+        now = state.clock()
         with write_transaction(state.engine) as conn:
-            rs = add_rule_set(conn, body, admin.token_id, state.clock())
-            bump_data_version(conn, state.clock())
-            return rs
+            rs = add_rule_set(conn, body, admin.token_id, now)
+            bump_data_version(conn, now)
+            return KnownRuleSet(rs, False, now, admin.token_id)
 
-    rs = await run_in_threadpool(work)
+    known = await run_in_threadpool(work)
     request.state.audit_counts = {"created": 1}
-    return _rule_set_out(rs, False)
+    return _rule_set_out(known)
 
 
 async def _json_body(request: Request) -> Any:
@@ -281,8 +290,8 @@ async def put_declared(request: Request, admin: AdminDep) -> dict[str, Any]:
             agencies = set(conn.scalars(select(Agency.code)))
             scopes = {
                 i.code: i.declared_scope or "unit"
-                for rs, _ in list_rule_sets(conn)
-                for i in rs.indicators
+                for k in list_rule_sets(conn)
+                for i in k.rule_set.indicators
                 if i.source == "declared"
             }
             rows = declared_values.check_items(body, scopes, agencies)
