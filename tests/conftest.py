@@ -41,6 +41,10 @@ TABLES_TO_CLEAR = (
     "targets",
     "calendar_days",
     "procedures",
+    "index_rollups",
+    "index_rule_sets",
+    "index_declared",
+    "index_jobs",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}
@@ -128,7 +132,10 @@ def reset_database(engine: Engine) -> None:
         conn.execute(
             text(
                 "UPDATE data_state SET version = version + 1, "
-                "rollups_verified_at = NULL, rollups_verify_differences = NULL"
+                "rollups_verified_at = NULL, rollups_verify_differences = NULL, "
+                # The catalogue and calendar were emptied: a new revision (cached inputs are dropped),
+                # which the (empty) index follows.
+                "reference_rev = reference_rev + 1, index_rev = reference_rev + 1"
             )
         )
     with Session(engine) as session:

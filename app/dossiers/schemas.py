@@ -12,11 +12,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
     StrictStr,
     StringConstraints,
-    model_serializer,
 )
 
 from app.core.periods import EPOCH, LAST_DAY
@@ -241,18 +239,14 @@ class DossierOut(BaseModel):
         description="early / on_time / late / pending / pending_overdue / withdrawn at the judging instant; "
         "null when the dossier was not yet received then"
     )
-    index_reason: str | None = Field(
-        None,
-        description="only with `index_loss`: why the dossier is not a success of the indicator (e.g. late "
-        "by 3 working days); absent otherwise",
-    )
 
-    @model_serializer(mode="wrap")
-    def _without_unset_reason(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        out: dict[str, Any] = handler(self)
-        if self.index_reason is None:
-            out.pop("index_reason", None)
-        return out
+
+class DossierLossOut(DossierOut):
+    """A dossier listed by the drill-down's `index_loss`, with why it costs the indicator points."""
+
+    index_reason: str = Field(
+        description="why the dossier is not a success of the indicator, e.g. late by 3 working days"
+    )
 
 
 class RecordError(BaseModel):
@@ -327,5 +321,6 @@ class PutResult(BaseModel):
 
 
 class DossierPage(BaseModel):
-    items: list[DossierOut]
+    # A dossier listed for `index_loss` carries its `index_reason` (the more specific type comes first).
+    items: list[DossierLossOut | DossierOut]
     next_cursor: str | None

@@ -53,6 +53,7 @@ from app.dossiers.schemas import (
     AgencyParam,
     CommuneParam,
     DossierIn,
+    DossierLossOut,
     DossierOut,
     DossierPage,
     IngestReport,
@@ -539,10 +540,14 @@ def list_dossiers(
         limit=limit + 1,
         conditions=[loss_condition(index_loss, loss)] if loss is not None and index_loss else [],
     )
-    items = [dossier_out(r, instant) for r in rows[:limit]]
+    items: list[DossierLossOut | DossierOut] = [dossier_out(r, instant) for r in rows[:limit]]
     if loss is not None and index_loss:
         calendar = current_inputs(session.connection()).calendar
-        for item, row in zip(items, rows, strict=False):
-            item.index_reason = reason(index_loss, row._mapping, loss, calendar)
+        items = [
+            DossierLossOut(
+                **item.__dict__, index_reason=reason(index_loss, row._mapping, loss, calendar) or ""
+            )
+            for item, row in zip(items, rows, strict=False)
+        ]
     next_cursor = _encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
     return DossierPage(items=items, next_cursor=next_cursor)

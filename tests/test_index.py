@@ -1,0 +1,472 @@
+"""The national index end to end, on SQLite and PostgreSQL: records with supplement histories,
+complaints and the new flags are ingested over HTTP beside a catalogue and a configured day off; GET
+/v1/index shows every computed indicator with hand-checked numerators, denominators and points; the
+drill-down names the dossiers that cost 2.1 its points and why; a catalogue change re-derives the
+stored figures; declared values enter the score; the rollups verify.
+
+The province's Q3 2025 (1 July – 30 September) is judged at 1 October 00:00; the clock reads
+1 October 08:00. Calendar: 1–2 September are public holidays (Quốc khánh); the province declares
+Friday 5 September a day off.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.store import index_rollups, rollups
+from app.store.uow import write_transaction
+from tests.factory import OTHER_AGENCY, rec
+from tests.ingesting import post
+
+A = "000.00.07.H41"  # Sở Xây dựng
+B = OTHER_AGENCY  # Sở Tài chính
+P1, P3, P2 = "1.004227", "1.000003", "2.000002"  # P2 is not in the catalogue
+
+CATALOGUE: list[dict[str, Any]] = [
+    {
+        "code": P1,
+        "name": "Cấp giấy phép xây dựng",
+        "level": "province",
+        "max_duration": {"value": 5, "unit": "working_days"},
+        "paper_result": True,
+        "fee": True,
+        "full_online_eligible": True,
+        "full_online_offered": True,
+        "online_payment_integrated": True,
+    },
+    {
+        "code": P3,
+        "name": "Thủ tục ba ngày",
+        "level": "province",
+        "max_duration": {"value": 3, "unit": "working_days"},
+    },
+]
+
+
+def _t(day: str, hm: str = "08:00") -> str:
+    return f"2025-{day}T{hm}:00+07:00"
+
+
+def _sup(*pairs: tuple[str, str | None]) -> list[dict[str, Any]]:
+    return [{"requested_at": r, "supplied_at": s} for r, s in pairs]
+
+
+def _open(code: str, **over: Any) -> dict[str, Any]:
+    return rec(code, status="processing", resolved_at=None, **over)
+
+
+RECORDS: list[dict[str, Any]] = [
+    # D01: on time; online at the full level; paid online; every digitisation flag.
+    rec(
+        "D01",
+        agency_code=A,
+        channel="online",
+        online_level="full",
+        received_at=_t("07-01"),
+        due_at=_t("07-10", "17:00"),
+        resolved_at=_t("07-08", "10:00"),
+        fee_required=True,
+        paid_online=True,
+        digitised_intake=True,
+        digitised_result=True,
+        reused_digital_data=True,
+        population_data=True,
+        from_personal_store=True,
+        updated_at=_t("07-08", "10:00"),
+    ),
+    # D02: withdrawn after its deadline (3 July 17:00) → late by 1 working day; a complaint; a fee unpaid.
+    rec(
+        "D02",
+        agency_code=A,
+        status="withdrawn",
+        received_at=_t("07-01"),
+        due_at=_t("07-03", "17:00"),
+        resolved_at=_t("07-04", "09:00"),
+        complaint=True,
+        fee_required=True,
+        digitised_intake=True,
+        updated_at=_t("07-04", "09:00"),
+    ),
+    # D03: withdrawn within its deadline → on time; online without a level: full-online by the
+    # catalogue's full_online_offered; a complaint.
+    rec(
+        "D03",
+        agency_code=A,
+        status="withdrawn",
+        channel="online",
+        received_at=_t("07-01"),
+        due_at=_t("07-10", "17:00"),
+        resolved_at=_t("07-05", "09:00"),
+        complaint=True,
+        updated_at=_t("07-05", "09:00"),
+    ),
+    # D04: resolved 12 July 10:00, two days after its appointment, but one answered request paused it
+    # 3 days (2–5 July): the deadline moves to 13 July 17:00 → on time.
+    rec(
+        "D04",
+        agency_code=A,
+        received_at=_t("07-01"),
+        due_at=_t("07-10", "17:00"),
+        resolved_at=_t("07-12", "10:00"),
+        supplements=_sup((_t("07-02"), _t("07-05"))),
+        updated_at=_t("07-12", "10:00"),
+    ),
+    # D05: one unanswered request on 5 August 09:00 ends it then → on time (due 8 August).
+    _open(
+        "D05",
+        agency_code=A,
+        status="supplement_requested",
+        received_at=_t("08-01"),
+        due_at=_t("08-08", "17:00"),
+        supplements=_sup((_t("08-05", "09:00"), None)),
+        updated_at=_t("08-05", "09:00"),
+    ),
+    # D06: two requests on an unfinished dossier → late from the second (10 August).
+    _open(
+        "D06",
+        agency_code=A,
+        received_at=_t("08-01"),
+        due_at=_t("10-30", "17:00"),
+        supplements=_sup((_t("08-04", "09:00"), _t("08-06", "09:00")), (_t("08-10", "09:00"), None)),
+        updated_at=_t("08-10", "09:00"),
+    ),
+    # D07: finished with two answered requests: not late for their number; on time.
+    rec(
+        "D07",
+        agency_code=A,
+        received_at=_t("07-15"),
+        due_at=_t("07-25", "17:00"),
+        resolved_at=_t("07-24", "10:00"),
+        supplements=_sup((_t("07-16"), _t("07-17")), (_t("07-18"), _t("07-19"))),
+        updated_at=_t("07-24", "10:00"),
+    ),
+    # D08: no due_at; 5 working days after Friday 29 August: 3, 4, (5 off), 8, 9, 10 September →
+    # the deadline is 24:00 of 10 September; resolved 10 September 09:00 → on time.
+    rec(
+        "D08",
+        agency_code=A,
+        received_at=_t("08-29", "10:00"),
+        due_at=None,
+        resolved_at=_t("09-10", "09:00"),
+        updated_at=_t("09-10", "09:00"),
+    ),
+    # D09: an uncatalogued procedure and no due_at → unjudged, uncatalogued.
+    rec(
+        "D09",
+        agency_code=A,
+        procedure_code=P2,
+        received_at=_t("07-01"),
+        due_at=None,
+        resolved_at=_t("07-02"),
+        updated_at=_t("07-02"),
+    ),
+    # D10: in processing, due 25 September 17:00 → late at the judging instant.
+    _open("D10", agency_code=A, received_at=_t("09-20"), due_at=_t("09-25", "17:00"), updated_at=_t("09-20")),
+    # D11: in processing, due 6 October → on time at the judging instant.
+    _open("D11", agency_code=A, received_at=_t("09-29"), due_at=_t("10-06", "17:00"), updated_at=_t("09-29")),
+    # D12: P3 (3 working days, no paper result) received Monday 15 September → deadline 24:00 of
+    # 18 September; returned, resolved 19 September 10:00 → late; digitised (no result needed).
+    rec(
+        "D12",
+        agency_code=A,
+        procedure_code=P3,
+        status="returned",
+        received_at=_t("09-15"),
+        due_at=None,
+        resolved_at=_t("09-19", "10:00"),
+        returned_at=_t("09-19", "15:00"),
+        digitised_intake=True,
+        updated_at=_t("09-19", "15:00"),
+    ),
+    # D13: received in June, ended in Q3 (2 July) after its deadline (27 June 17:00) → late by 3
+    # working days (30 June, 1 and 2 July).
+    rec(
+        "D13",
+        agency_code=A,
+        received_at=_t("06-20"),
+        due_at=_t("06-27", "17:00"),
+        resolved_at=_t("07-02", "10:00"),
+        updated_at=_t("07-02", "10:00"),
+    ),
+    # D14: ended in June: not handled in Q3.
+    rec(
+        "D14",
+        agency_code=A,
+        received_at=_t("06-25"),
+        due_at=_t("06-30", "17:00"),
+        resolved_at=_t("06-30", "10:00"),
+        updated_at=_t("06-30", "10:00"),
+    ),
+    # D15: ended after the period (1 October 07:00), within its deadline: open and on time in Q3.
+    rec(
+        "D15",
+        agency_code=A,
+        received_at=_t("09-28"),
+        due_at=_t("10-02", "17:00"),
+        resolved_at=_t("10-01", "07:00"),
+        updated_at=_t("10-01", "07:00"),
+    ),
+    # D16: ended after the period, due 20 September: open and late in Q3; a complaint.
+    rec(
+        "D16",
+        agency_code=A,
+        received_at=_t("09-10"),
+        due_at=_t("09-20", "17:00"),
+        resolved_at=_t("10-01", "07:30"),
+        complaint=True,
+        updated_at=_t("10-01", "07:30"),
+    ),
+    # D17: the other department's one dossier, on time.
+    rec(
+        "D17",
+        agency_code=B,
+        received_at=_t("07-10"),
+        due_at=_t("07-20", "17:00"),
+        resolved_at=_t("07-15", "10:00"),
+        updated_at=_t("07-15", "10:00"),
+    ),
+]
+
+
+def _wait_for_jobs(client: TestClient) -> None:
+    for _ in range(400):
+        jobs = client.get("/v1/index/jobs").json()["items"]
+        if all(j["state"] != "running" for j in jobs):
+            assert all(j["state"] == "done" for j in jobs), jobs
+            return
+        time.sleep(0.05)
+    raise AssertionError("the re-derivation job did not end")
+
+
+@pytest.fixture
+def loaded(client: TestClient) -> TestClient:
+    r = client.put("/v1/calendar/2025", json=[{"day": "2025-09-05", "working": False, "note": "Nghỉ"}])
+    assert r.status_code == 200, r.text
+    r = client.put("/v1/procedures", json=CATALOGUE)
+    assert r.status_code == 200 and r.json()["created"] == 2, r.text
+    _wait_for_jobs(client)
+    report = post(client, RECORDS)
+    assert report["created"] == len(RECORDS), report
+    return client
+
+
+def _row(client: TestClient, code: str, **params: Any) -> dict[str, Any]:
+    r = client.get("/v1/index", params={"period": "2025-Q3", "unit": "agency", **params})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["rule_set"]["id"] == "766-2022"
+    assert body["in_progress"] is False and body["judged_at"] == "2025-10-01T00:00:00+07:00"
+    (row,) = [x for x in body["rows"] if x["code"] == code]
+    return row
+
+
+def _indicators(row: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        i["code"]: (i["numerator"], i["denominator"], i["points_rounded"], i["source"])
+        for i in row["indicators"]
+    }
+
+
+# Agency A's Q3 by hand (the comments of RECORDS):
+# handled: ended in Q3 D01 D02 D03 D04 D05 D07 D08 D09 D12 D13 (10) + in processing at the judging
+#   instant D06 D10 D11 D15 D16 (5) = 15; unjudged D09 → judged 14.
+# late: D02 D12 D13 (ended) + D06 D10 D16 (in processing) = 6 → on time 8.
+# catalogued 14 (D09 is not); eligible: the 13 handled P1 dossiers; full-online D01 D03.
+# electronic (paper result required, electronic result): D01. digitised: D01, D12 (no paper result).
+# reused, personal store, population: D01. complaint: D02 D03 D16; late ∪ complaint = 7 → satisfied 8.
+# fee received in Q3: D01 (paid), D02. 2.2: finished and received in Q3, with their working days:
+#   D01 5, D04 8−3 = 5, D07 7−2 = 5, D08 5, D09 1, D12 4, D15 3, D16 15 → 8 dossiers, 43 days.
+COUNTS_A = {
+    "idx21_handled": 15,
+    "idx21_ended": 10,
+    "idx21_open": 5,
+    "idx21_judged": 14,
+    "idx21_on_time": 8,
+    "idx21_late": 6,
+    "idx21_unjudged": 1,
+    "idx21_uncatalogued": 1,
+    "idx21_catalogued": 14,
+    "idx21_eligible": 13,
+    "idx21_full_online": 2,
+    "idx21_electronic": 1,
+    "idx21_digitised": 2,
+    "idx21_reused": 1,
+    "idx21_personal_store": 1,
+    "idx21_population": 1,
+    "idx21_complaint": 3,
+    "idx21_satisfied": 8,
+    "idx21_fee": 2,
+    "idx21_paid_online": 1,
+    "idx21_fee_procedures": 1,
+    "idx21_paid_procedures": 1,
+    "idx21_catalogue_fee_procedures": 1,
+    "idx21_integrated_procedures": 1,
+    "idx21_finished": 8,
+    "idx21_work_days": 43,
+}
+# Points: max × min(1, ratio / saturation), rounded half-up to 2 decimals.
+POINTS_A = {
+    "1.1": (None, None, 0.0, "missing"),
+    "1.2": (None, None, 0.0, "missing"),
+    "1.3": (None, None, 0.0, "missing"),
+    "1.4": (None, None, 0.0, "missing"),
+    "2.1": (8, 14, 11.43, "computed"),  # 20 × 8/14 = 11.428…
+    "2.2": (43, 8, 0.0, "computed"),  # 5.375 working days on average, no points
+    "3.0": (2, 13, 1.85, "computed"),  # 12 × 2/13 = 1.846…
+    "3.6a": (1, 2, 3.0, "computed"),  # 6 × 1/2
+    "3.6b": (1, 1, 2.0, "computed"),
+    "3.6c": (1, 1, 2.0, "computed"),
+    "4.1": (1, 14, 0.43, "computed"),  # 6/14 = 0.428…
+    "4.2": (2, 14, 0.57, "computed"),  # 8/14 = 0.571…
+    "4.3": (1, 15, 0.17, "computed"),  # 2 × (1/15)/0.8 = 0.1666…
+    "4.4": (1, 15, 0.27, "computed"),  # 4/15 = 0.2666…
+    "4.5a": (1, 15, 0.13, "computed"),  # 2/15 = 0.1333…
+    "4.5b": (None, None, 0.0, "missing"),
+    "4.6": (None, None, 0.0, "missing"),
+    "5.2": (None, None, 0.0, "missing"),
+    "5.3": (None, None, 0.0, "missing"),
+    "5.4": (8, 15, 3.56, "computed"),  # 6 × (8/15)/0.9 = 3.5555…
+}
+TOTAL_A = 25.41  # 11.43 + 1.85 + 3 + 2 + 2 + 0.43 + 0.57 + 0.17 + 0.27 + 0.13 + 3.56
+MISSING_MAX = 34  # 1.1 6, 1.2 4, 1.3 2, 1.4 6, 4.5b 2, 4.6 2, 5.2 6, 5.3 6
+
+
+def test_every_computed_indicator_of_a_department_by_hand(loaded: TestClient, engine: Engine) -> None:
+    row = _row(loaded, A)
+    assert row["counts"] == COUNTS_A
+    assert _indicators(row) == POINTS_A
+    assert row["total"] == TOTAL_A
+    assert row["reachable"] == pytest.approx(TOTAL_A + MISSING_MAX)
+    groups = {g["code"]: (g["points"], g["max_points"]) for g in row["groups"]}
+    assert groups == {
+        "transparency": (0.0, 18),
+        "progress": (11.43, 20),
+        "online_service": (1.85, 12),
+        "online_payment": (7.0, 10),
+        "digitisation": (1.57, 22),
+        "satisfaction": (3.56, 18),
+    }
+    # B: one dossier on time, its fee procedure had no dossier paid online: 2.1 20, 5.4 6 (1/1 over
+    # 0.9), 3.6c 2 → 28; A ranks second.
+    b = _row(loaded, B)
+    assert b["total"] == 28.0 and b["rank"] == 1 and row["rank"] == 2
+    # Every other department: no dossiers; only 3.6c (the catalogue's one fee procedure is integrated).
+    body = loaded.get("/v1/index", params={"period": "2025-Q3"}).json()
+    others = [x for x in body["rows"] if x["code"] not in (A, B)]
+    assert others and {x["total"] for x in others} == {2.0}
+    assert [x["rank"] for x in body["rows"]] == list(range(1, len(body["rows"]) + 1))
+    # The province is every agency's sum: A's counts plus B's one dossier.
+    (prov,) = loaded.get("/v1/index", params={"period": "2025-Q3", "unit": "province"}).json()["rows"]
+    assert prov["counts"]["idx21_handled"] == 16 and prov["counts"]["idx21_on_time"] == 9
+    with write_transaction(engine) as conn:
+        assert rollups.verify(conn)[0] == 0
+        assert index_rollups.verify(conn)[0] == 0
+
+
+def test_the_drilldown_names_what_cost_the_points(loaded: TestClient) -> None:
+    r = loaded.get("/v1/dossiers", params={"index_loss": "2.1", "period": "2025-Q3", "agency": A})
+    assert r.status_code == 200, r.text
+    got = {d["code"]: d["index_reason"] for d in r.json()["items"]}
+    assert got == {
+        "D02": "late by 1 working day",  # due Thursday 3 July, withdrawn Friday 4 July
+        "D06": "second supplement request",
+        "D10": "late by 3 working days",  # due 25 September: 26, 29, 30 September
+        "D12": "late by 1 working day",  # deadline 18 September, resolved 19 September
+        "D13": "late by 3 working days",  # due 27 June: 30 June, 1 and 2 July
+        "D16": "late by 7 working days",  # due Saturday 20 September: 22–26, 29, 30 September
+    }
+    r = loaded.get("/v1/dossiers", params={"index_loss": "5.4", "period": "2025-Q3", "agency": A})
+    assert sorted(d["code"] for d in r.json()["items"]) == ["D02", "D03", "D06", "D10", "D12", "D13", "D16"]
+    r = loaded.get("/v1/dossiers", params={"index_loss": "3.6a", "period": "2025-Q3"})
+    assert [(d["code"], d["index_reason"]) for d in r.json()["items"]] == [("D02", "fee not paid online")]
+    # index_loss needs a period, and does not go with as_of.
+    r = loaded.get("/v1/dossiers", params={"index_loss": "2.1"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "period"]
+    r = loaded.get("/v1/dossiers", params={"index_loss": "2.1", "period": "2025-Q3", "as_of": "2025-09-30"})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "as_of"]
+    # Without index_loss a listed dossier carries no index_reason.
+    assert "index_reason" not in loaded.get("/v1/dossiers", params={"agency": A}).json()["items"][0]
+
+
+def test_a_catalogue_change_re_derives_the_stored_figures(loaded: TestClient, engine: Engine) -> None:
+    # P3 becomes 4 working days: D12's deadline moves to 24:00 of 19 September → on time.
+    entry = {**CATALOGUE[1], "max_duration": {"value": 4, "unit": "working_days"}}
+    del entry["code"]
+    assert loaded.put(f"/v1/procedures/{P3}", json=entry).status_code == 200
+    row = _row(loaded, A)
+    assert (row["counts"]["idx21_on_time"], row["counts"]["idx21_late"]) == (9, 5)
+    assert _indicators(row)["2.1"] == (9, 14, 12.86, "computed")  # 20 × 9/14 = 12.857…
+    # Removing P1 from the catalogue: its dossiers lose their deadlines where they had no due_at (D08)
+    # and are uncatalogued.
+    assert loaded.delete(f"/v1/procedures/{P1}").status_code == 204
+    row = _row(loaded, A)
+    assert row["counts"]["idx21_uncatalogued"] == 14 and row["counts"]["idx21_unjudged"] == 2
+    with write_transaction(engine) as conn:
+        assert index_rollups.verify(conn)[0] == 0
+
+
+def test_declared_values_enter_the_score(loaded: TestClient) -> None:
+    r = loaded.put(
+        "/v1/index/declared",
+        json=[
+            {"period": "2025-Q3", "unit": "province", "code": None, "indicator": "1.1", "ratio": 1.0},
+            {
+                "period": "2025-07",
+                "unit": "agency",
+                "code": A,
+                "indicator": "1.4",
+                "numerator": 30,
+                "denominator": 30,
+            },
+            {
+                "period": "2025-08",
+                "unit": "agency",
+                "code": A,
+                "indicator": "1.4",
+                "numerator": 30,
+                "denominator": 40,
+            },
+            {
+                "period": "2025-09",
+                "unit": "agency",
+                "code": A,
+                "indicator": "1.4",
+                "numerator": 30,
+                "denominator": 30,
+            },
+        ],
+    )
+    assert r.status_code == 200, r.text
+    listed = loaded.get("/v1/index/declared", params={"code": A}).json()["items"]
+    assert [(x["period"], x["indicator"], x["set_by"] is not None) for x in listed] == [
+        ("2025-07", "1.4", True),
+        ("2025-08", "1.4", True),
+        ("2025-09", "1.4", True),
+    ]
+    row = _row(loaded, A)
+    ind = _indicators(row)
+    # 1.1 from the province's value; 1.4: the quarter sums its months: 90/100 → 6 × 0.9 = 5.4.
+    assert ind["1.1"] == (None, None, 6.0, "declared")
+    assert ind["1.4"] == (90.0, 100.0, 5.4, "declared")
+    assert row["total"] == pytest.approx(TOTAL_A + 6 + 5.4)
+    # A bad item: nothing stored, the field named.
+    r = loaded.put(
+        "/v1/index/declared",
+        json=[{"period": "2025-Q3", "unit": "agency", "code": A, "indicator": "2.1", "ratio": 1}],
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", 0, "indicator"]
+
+
+def test_csv_and_xlsx(loaded: TestClient) -> None:
+    r = loaded.get("/v1/index", params={"period": "2025-Q3", "format": "csv"})
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    lines = r.content.decode("utf-8-sig").splitlines()
+    a_21 = [line for line in lines if line.startswith(f"{A},") and ",2.1," in line]
+    assert len(a_21) == 1 and ",8,14," in a_21[0] and ",11.43," in a_21[0]
+    r = loaded.get("/v1/index", params={"period": "2025-Q3", "format": "xlsx"})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
