@@ -38,11 +38,12 @@ from sqlalchemy.orm import Session
 
 from app.core.access import Principal
 from app.core.counters import finish_class
+from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
-from app.dossiers.validation import Errors, Registry, record_code, validate_record
+from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
 from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
 from app.store.dialect import dialect_of
@@ -67,19 +68,14 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
         else None
     )
     row["stored_at"] = stored_at
-    for name, default in _NOT_YET_INPUTS.items():
-        row.setdefault(name, default)
+    # The canonical text (instants in UTC; None for [], null or absent): content comparison and the
+    # stored column see one value however the record wrote it.
+    row["supplements"] = dump_supplements(supplements_of(d))
     row.update(_UNDERIVED)
     return row
 
 
-# Columns of the record's new inputs and of the index derivation, until they are filled for real.
-_NOT_YET_INPUTS: dict[str, Any] = {
-    "supplements": None,
-    "complaint": False,
-    "population_data": False,
-    "from_personal_store": False,
-}
+# Columns of the index derivation, until they are filled for real.
 _UNDERIVED: dict[str, Any] = {
     "idx_end_at": None,
     "idx_end_date": None,
