@@ -57,8 +57,17 @@ def test_the_envelope_is_stored_under_madonvi_with_the_agency_commune(client: Te
         DuocThanhToanTrucTuyen="2",
         DanhSachLePhi=[{"TenPhiLePhi": "Lệ phí", "Gia": 8000}],
         HoSoCoThanhPhanSoHoa="1",
-        TaiLieuNop=[{"DuocSoHoa": "1", "DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "1"}],
+        TaiLieuNop=[
+            {
+                "DuongDanTaiTepTin": "https://example.org/tl/0001.pdf",
+                "DuocSoHoa": "1",
+                "DuocTaiSuDung": "0",
+                "DuocLayTuKhoDMQG": "1",
+            }
+        ],
         DanhSachGiayToKetQua=RESULT_LINK,
+        TaiKhoanDuocXacThucVoiVNeID="1",
+        DanhSachHoSoBoSung=[{"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250703153000"}],
     )
     report = ingest(client, [record], madonvi="UBND-17329")
     assert report == {
@@ -91,6 +100,12 @@ def test_the_envelope_is_stored_under_madonvi_with_the_agency_commune(client: Te
         "reused_digital_data": True,
         "apology_issued": False,
         "rating": None,
+        "supplements": [
+            {"requested_at": "2025-07-02T08:00:00+07:00", "supplied_at": "2025-07-03T15:30:00+07:00"}
+        ],
+        "complaint": False,
+        "population_data": True,
+        "from_personal_store": True,
         "updated_at": "2025-07-09T09:00:00+07:00",
         "outcome": "early",
     }
@@ -552,8 +567,8 @@ def test_the_same_dossiers_give_the_same_metrics_through_either_format(client: T
     fee = [{"TenPhiLePhi": "Lệ phí", "Gia": "150000"}]
     same_portal = [
         portal("P-01", KenhThucHien="2", MaLinhVuc="XAYDUNG", TrangThaiHoSo="10", NgayTra="20250709090000",
-               DuocThanhToanTrucTuyen="1", DanhSachLePhi=fee, HoSoCoThanhPhanSoHoa="1",
-               DanhSachGiayToKetQua=RESULT_LINK),
+               DuocThanhToanTrucTuyen="1", DanhSachLePhi=fee, HoSoCoThanhPhanSoHoa="0",
+               TaiLieuNop=[{"DuongDanTaiTepTin": "https://example.org/tl.pdf"}], DanhSachGiayToKetQua=RESULT_LINK),
         portal("P-02", MaLinhVuc="DATDAI", NgayTiepNhan="20250702080000", NgayKetThucXuLy="20250710150000"),
         portal("P-03", KenhThucHien="3", MaLinhVuc="DAUTU", NgayTiepNhan="20250703080000",
                NgayHenTra="20250705170000", TrangThaiHoSo="8", NgayKetThucXuLy="",
