@@ -679,7 +679,8 @@ def test_the_same_dossiers_give_the_same_metrics_through_either_format(client: T
     same_portal = [
         portal("P-01", KenhThucHien="2", MaLinhVuc="XAYDUNG", TrangThaiHoSo="10", NgayTra="20250709090000",
                DuocThanhToanTrucTuyen="1", DanhSachLePhi=fee, HoSoCoThanhPhanSoHoa="0",
-               TaiLieuNop=[{"DuongDanTaiTepTin": "https://example.org/tl.pdf"}], DanhSachGiayToKetQua=RESULT_LINK),
+               TaiLieuNop=[{"DuongDanTaiTepTin": "https://example.org/tl.pdf"}],
+               DanhSachGiayToKetQua=RESULT_LINK),
         portal("P-02", MaLinhVuc="DATDAI", NgayTiepNhan="20250702080000", NgayKetThucXuLy="20250710150000"),
         portal("P-03", KenhThucHien="3", MaLinhVuc="DAUTU", NgayTiepNhan="20250703080000",
                NgayHenTra="20250705170000", TrangThaiHoSo="8", NgayKetThucXuLy="",
