@@ -167,6 +167,12 @@ EXAMPLE_RECORD: dict[str, Any] = {
     "reused_digital_data": False,
     "apology_issued": False,
     "rating": "very_satisfied",
+    "supplements": [
+        {"requested_at": "2025-07-16T09:00:00+07:00", "supplied_at": "2025-07-17T14:00:00+07:00"}
+    ],
+    "complaint": False,
+    "population_data": True,
+    "from_personal_store": False,
     "updated_at": "2025-07-26T09:00:05+07:00",
 }
 
