@@ -1,9 +1,9 @@
 """One portal record (DongBoHoSoMC) → one contract record (DossierIn fields). Pure: no I/O.
 
 The applicant's personal data never gets past the first step: `keep_known` copies only the fields
-the mapping reads (and, from the nested lists, only the flags and prices it needs), so names,
-identity numbers, contacts, addresses and the dossier summary are gone before any parsing, error
-message or log line could see them.
+the mapping reads (and, from the nested lists, only the flags, prices and supplement dates it needs,
+and of a link only whether it is there), so names, identity numbers, contacts, addresses and the
+dossier summary are gone before any parsing, error message or log line could see them.
 
 The portal's senders vary: keys are matched without regard to letter case, numbers are accepted
 where strings are expected, `null` and missing fields read as empty strings, missing lists as empty.
@@ -412,7 +412,8 @@ def read_supplements(value: Any, received: datetime) -> tuple[tuple[Supplement, 
             except FieldError as exc:
                 problems.append(_err([SUPPLEMENTS, i, name], exc.msg + _SET_ASIDE, "ignored"))
             except Exception as exc:
-                problems.append({**_unexpected([SUPPLEMENTS, i, name], exc), "type": "ignored"})
+                unexpected = _unexpected([SUPPLEMENTS, i, name], exc)
+                problems.append({**unexpected, "msg": unexpected["msg"] + _SET_ASIDE, "type": "ignored"})
         if len(times) < 2:
             continue
         requested, supplied = times
@@ -619,8 +620,7 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
         "from_personal_store": any(flag(f.get("DuocLayTuKhoDMQG")) == "1" for f in files),
         "updated_at": latest,
     }
-    vneid_sent = vneid != ""
-    if not vneid_sent:
+    if vneid == "":
         keep_stored.add("population_data")
     if kept.get("TaiLieuNop") is None:
         keep_stored.add("from_personal_store")
