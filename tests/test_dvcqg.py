@@ -57,8 +57,17 @@ def test_the_envelope_is_stored_under_madonvi_with_the_agency_commune(client: Te
         DuocThanhToanTrucTuyen="2",
         DanhSachLePhi=[{"TenPhiLePhi": "Lệ phí", "Gia": 8000}],
         HoSoCoThanhPhanSoHoa="1",
-        TaiLieuNop=[{"DuocSoHoa": "1", "DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "1"}],
+        TaiLieuNop=[
+            {
+                "DuongDanTaiTepTin": "https://example.org/tl/0001.pdf",
+                "DuocSoHoa": "1",
+                "DuocTaiSuDung": "0",
+                "DuocLayTuKhoDMQG": "1",
+            }
+        ],
         DanhSachGiayToKetQua=RESULT_LINK,
+        TaiKhoanDuocXacThucVoiVNeID="1",
+        DanhSachHoSoBoSung=[{"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250703153000"}],
     )
     report = ingest(client, [record], madonvi="UBND-17329")
     assert report == {
@@ -91,6 +100,12 @@ def test_the_envelope_is_stored_under_madonvi_with_the_agency_commune(client: Te
         "reused_digital_data": True,
         "apology_issued": False,
         "rating": None,
+        "supplements": [
+            {"requested_at": "2025-07-02T08:00:00+07:00", "supplied_at": "2025-07-03T15:30:00+07:00"}
+        ],
+        "complaint": False,
+        "population_data": True,
+        "from_personal_store": True,
         "updated_at": "2025-07-09T09:00:00+07:00",
         "outcome": "early",
     }
@@ -403,6 +418,117 @@ def test_what_the_format_cannot_carry_is_kept_from_the_native_api(client: TestCl
     assert (stored["channel"], stored["online_level"], stored["rating"]) == ("in_person", None, "satisfied")
 
 
+def test_a_stored_complaint_and_what_a_record_does_not_send_survive_a_portal_update(
+    client: TestClient,
+) -> None:
+    native = rec(
+        "K-1",
+        complaint=True,
+        population_data=True,
+        from_personal_store=True,
+        supplements=[
+            {"requested_at": "2025-07-02T08:00:00+07:00", "supplied_at": "2025-07-03T08:00:00+07:00"}
+        ],
+    )
+    assert client.put("/v1/dossiers/K-1", json=native).status_code == 201
+    # Returned a day later; the record sends no VNeID flag, no file list and no supplement list.
+    later = portal(
+        "K-1",
+        TrangThaiHoSo="10",
+        NgayTra="20250709090000",
+        TaiKhoanDuocXacThucVoiVNeID=...,
+        TaiLieuNop=...,
+        DanhSachHoSoBoSung=None,
+    )
+    assert counts(ingest(client, [later])) == only(received=1, updated=1)
+    stored = client.get("/v1/dossiers/K-1").json()
+    kept = {"requested_at": "2025-07-02T08:00:00+07:00", "supplied_at": "2025-07-03T08:00:00+07:00"}
+    assert (
+        stored["status"],
+        stored["complaint"],
+        stored["population_data"],
+        stored["from_personal_store"],
+    ) == (
+        "returned",
+        True,
+        True,
+        True,
+    )
+    assert stored["supplements"] == [kept]
+    # Re-sending it changes nothing; an unreadable supplement list is a warning and keeps them too.
+    assert counts(ingest(client, [later])) == only(received=1, unchanged=1)
+    report = ingest(client, [{**later, "DanhSachHoSoBoSung": "20250702080000"}])
+    assert counts(report) == only(received=1, unchanged=1)
+    assert report["warnings"][0]["warnings"] == [
+        {
+            "loc": ["DanhSachHoSoBoSung"],
+            "msg": "must be a list; DanhSachHoSoBoSung is set aside (a stored dossier keeps its supplement "
+            "requests)",
+            "type": "ignored",
+        }
+    ]
+    # What the record does send replaces the stored values; the complaint, never sent, stays.
+    sent = {
+        **later,
+        "TaiKhoanDuocXacThucVoiVNeID": "0",
+        "TaiLieuNop": [],
+        "DanhSachHoSoBoSung": [{"NgayBoSung": "20250704080000", "NgayTiepNhanBoSung": "20250704100000"}],
+    }
+    assert counts(ingest(client, [sent])) == only(received=1, updated=1)
+    stored = client.get("/v1/dossiers/K-1").json()
+    assert (stored["complaint"], stored["population_data"], stored["from_personal_store"]) == (
+        True,
+        False,
+        False,
+    )
+    assert stored["supplements"] == [
+        {"requested_at": "2025-07-04T08:00:00+07:00", "supplied_at": "2025-07-04T10:00:00+07:00"}
+    ]
+    # An empty list is a list: no supplement requests.
+    assert counts(ingest(client, [{**sent, "DanhSachHoSoBoSung": []}])) == only(received=1, updated=1)
+    assert client.get("/v1/dossiers/K-1").json()["supplements"] == []
+
+
+def test_re_sending_a_stored_portal_record_corrects_its_flags(client: TestClient) -> None:
+    records = [
+        portal(
+            "M-1",
+            HoSoCoThanhPhanSoHoa="1",
+            TaiLieuNop=[{"DuocLayTuKhoDMQG": "1"}],
+            TaiKhoanDuocXacThucVoiVNeID="1",
+        ),
+        portal(
+            "M-2",
+            HoSoCoThanhPhanSoHoa="0",
+            TaiLieuNop=[{"DuongDanTaiTepTin": "https://files.example.vn/tl/2.pdf", "DuocLayTuKhoDMQG": "1"}],
+        ),
+    ]
+    # The dossiers as the former mapping stored these records: HoSoCoThanhPhanSoHoa made
+    # digitised_intake (M-1), a file from the store made reused_digital_data (both), an attached file
+    # made nothing (M-2), and neither the store nor VNeID was read. Written through the native API
+    # with the same updated_at, so the rollups stay consistent.
+    name = "Cấp giấy phép xây dựng"
+    former = [
+        rec("M-1", procedure_name=name, digitised_intake=True, reused_digital_data=True),
+        rec("M-2", procedure_name=name, reused_digital_data=True),
+    ]
+    assert client.post("/v1/dossiers", json=former).json()["created"] == 2
+
+    def flags(code: str) -> tuple[bool, ...]:
+        d = client.get(f"/v1/dossiers/{code}").json()
+        assert d["updated_at"] == "2025-07-08T10:00:00+07:00"
+        keys = ("digitised_intake", "reused_digital_data", "from_personal_store", "population_data")
+        return tuple(d[k] for k in keys)
+
+    assert (flags("M-1"), flags("M-2")) == ((True, True, False, False), (False, True, False, False))
+    # The same records again: the same version (latest event, status) with new content is `updated`.
+    assert counts(ingest(client, records)) == only(received=2, updated=2)
+    # M-1: no attached file (not digitised), HoSoCoThanhPhanSoHoa = 1 (reuse), from the store, VNeID.
+    # M-2: an attached file (digitised), nothing says reuse, from the store, no VNeID flag sent.
+    assert (flags("M-1"), flags("M-2")) == ((False, True, True, True), (True, False, True, False))
+    assert counts(ingest(client, records)) == only(received=2, unchanged=2)
+
+
 def test_sector_mappings_are_seeded_listed_and_edited_by_admins(client: TestClient, anon: TestClient) -> None:
     seeded = anon.get("/v1/sectors").json()
     assert len(seeded) == 8
@@ -552,7 +678,8 @@ def test_the_same_dossiers_give_the_same_metrics_through_either_format(client: T
     fee = [{"TenPhiLePhi": "Lệ phí", "Gia": "150000"}]
     same_portal = [
         portal("P-01", KenhThucHien="2", MaLinhVuc="XAYDUNG", TrangThaiHoSo="10", NgayTra="20250709090000",
-               DuocThanhToanTrucTuyen="1", DanhSachLePhi=fee, HoSoCoThanhPhanSoHoa="1",
+               DuocThanhToanTrucTuyen="1", DanhSachLePhi=fee, HoSoCoThanhPhanSoHoa="0",
+               TaiLieuNop=[{"DuongDanTaiTepTin": "https://example.org/tl.pdf"}],
                DanhSachGiayToKetQua=RESULT_LINK),
         portal("P-02", MaLinhVuc="DATDAI", NgayTiepNhan="20250702080000", NgayKetThucXuLy="20250710150000"),
         portal("P-03", KenhThucHien="3", MaLinhVuc="DAUTU", NgayTiepNhan="20250703080000",

@@ -55,6 +55,9 @@ def test_a_valid_record_maps_every_contract_field() -> None:
         "digitised_intake": False,
         "digitised_result": False,
         "reused_digital_data": False,
+        "supplements": [],
+        "population_data": False,
+        "from_personal_store": False,
         "updated_at": utc(2025, 7, 8, 3, 0),
     }
 
@@ -201,8 +204,41 @@ def test_a_fee_list_that_is_not_a_list_of_objects_is_an_error() -> None:
     assert errors(portal(DanhSachLePhi=["150000"]))[0]["loc"] == ["DanhSachLePhi", 0]
 
 
+# The national description (formula-document.ts): 4.2 digitised = "có file đính kèm trong thành
+# phần hồ sơ" (a submitted file with its file attached); 4.3 reuse = HoSoCoThanhPhanSoHoa = 1 for
+# synced dossiers, TaiLieuNop[].DuocSoHoa = 1 for those created on the portal; 4.4 = DuocLayTuKhoDMQG.
+@pytest.mark.parametrize(
+    ("files", "digitised"),
+    [
+        ([{"DuongDanTaiTepTin": "https://example.org/tl/1.pdf"}], True),
+        ([{"DuongDanTaiTepTin": ""}, {"DuongDanTepTin": "https://example.org/tl/2.pdf"}], True),
+        ([{"duongdantaiteptin": "https://example.org/tl/3.pdf"}], True),
+        ([{"DuongDanTaiTepTin": "  "}], False),
+        ([{"DuongDanTaiTepTin": None, "DuocSoHoa": "1"}], False),
+        ([{"DuocTaiSuDung": "1", "DuocLayTuKhoDMQG": "1"}], False),
+        ([], False),
+        (..., False),
+    ],
+)
+def test_digitised_intake_when_some_submitted_file_has_its_file_attached(files: Any, digitised: bool) -> None:
+    assert mapped(portal(TaiLieuNop=files))["digitised_intake"] is digitised
+
+
 @pytest.mark.parametrize(
     ("over", "digitised"),
+    [
+        ({"HoSoCoThanhPhanSoHoa": "1"}, False),
+        ({"HoSoCoThanhPhanSoHoa": "1", "TaiLieuNop": [{"DuocSoHoa": "1"}]}, False),
+    ],
+)
+def test_the_digitised_components_flags_no_longer_make_digitised_intake(
+    over: dict[str, Any], digitised: bool
+) -> None:
+    assert mapped(portal(**over))["digitised_intake"] is digitised
+
+
+@pytest.mark.parametrize(
+    ("over", "reused"),
     [
         ({"HoSoCoThanhPhanSoHoa": "1"}, True),
         ({"HoSoCoThanhPhanSoHoa": 1}, True),
@@ -211,29 +247,62 @@ def test_a_fee_list_that_is_not_a_list_of_objects_is_an_error() -> None:
         ({"HoSoCoThanhPhanSoHoa": ...}, False),
         ({"HoSoCoThanhPhanSoHoa": ..., "HoSoCoThanhPhanSoHo": "1"}, True),
         ({"TaiLieuNop": [{"DuocSoHoa": "0"}, {"DuocSoHoa": "1"}]}, True),
+        ({"TaiLieuNop": [{"DuocTaiSuDung": "1"}]}, True),
+        ({"TaiLieuNop": [{"DuocTaiSuDung": "2"}]}, True),
+        ({"TaiLieuNop": [{"DuocTaiSuDung": 2}]}, True),
+        ({"TaiLieuNop": [{"DuocTaiSuDung": "3"}]}, False),
+        ({"TaiLieuNop": [{"DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "1"}]}, False),
+        ({"TaiLieuNop": [{"DuongDanTaiTepTin": "https://example.org/tl/1.pdf"}]}, False),
+        ({"TaiLieuNop": []}, False),
     ],
 )
-def test_digitised_intake_from_the_digitised_components_flag(over: dict[str, Any], digitised: bool) -> None:
-    assert mapped(portal(**over))["digitised_intake"] is digitised
+def test_reused_digital_data_from_the_digitised_components_flags_or_a_reused_file(
+    over: dict[str, Any], reused: bool
+) -> None:
+    assert mapped(portal(**over))["reused_digital_data"] is reused
 
 
 @pytest.mark.parametrize(
-    ("files", "reused"),
+    ("files", "store"),
     [
-        ([{"DuocTaiSuDung": "1"}], True),
-        ([{"DuocTaiSuDung": "2"}], True),
-        ([{"DuocTaiSuDung": 2}], True),
-        ([{"DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "1"}], True),
-        ([{"DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "0"}, {"DuocSoHoa": "1"}], False),
-        ([{"DuocTaiSuDung": "3"}], False),
+        ([{"DuocLayTuKhoDMQG": "1"}], True),
+        ([{"DuocLayTuKhoDMQG": "0"}, {"DuocLayTuKhoDMQG": 1}], True),
+        ([{"DuocLayTuKhoDMQG": "0", "DuocSoHoa": "1", "DuocTaiSuDung": "1"}], False),
         ([], False),
-        (..., False),
     ],
 )
-def test_reused_digital_data_when_any_submitted_file_is_reused_or_from_the_store(
-    files: Any, reused: bool
+def test_from_personal_store_when_some_submitted_file_came_from_the_citizens_store(
+    files: Any, store: bool
 ) -> None:
-    assert mapped(portal(TaiLieuNop=files))["reused_digital_data"] is reused
+    m = map_record(portal(TaiLieuNop=files), CTX)
+    assert m.record is not None and m.record["from_personal_store"] is store
+    assert "from_personal_store" not in m.keep_stored
+
+
+@pytest.mark.parametrize(
+    ("value", "population"), [("1", True), (1, True), ("01", True), ("0", False), ("2", False)]
+)
+def test_population_data_from_the_vneid_verified_account_flag(value: Any, population: bool) -> None:
+    m = map_record(portal(TaiKhoanDuocXacThucVoiVNeID=value), CTX)
+    assert m.record is not None and m.record["population_data"] is population
+    assert "population_data" not in m.keep_stored
+
+
+def test_what_the_record_does_not_send_is_left_to_the_stored_dossier() -> None:
+    # Absent, null and "" are "no value": the stored dossier keeps its own (service.carry_over).
+    for absent in (..., None, ""):
+        m = map_record(
+            portal(TaiKhoanDuocXacThucVoiVNeID=absent, TaiLieuNop=absent, DanhSachHoSoBoSung=absent), CTX
+        )
+        assert m.record is not None and m.warnings == []
+        assert m.keep_stored == {"supplements", "population_data", "from_personal_store"}
+        assert (m.record["population_data"], m.record["from_personal_store"], m.record["supplements"]) == (
+            False,
+            False,
+            [],
+        )
+    sent = map_record(portal(TaiKhoanDuocXacThucVoiVNeID="0"), CTX)
+    assert sent.keep_stored == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -421,3 +490,128 @@ def test_personal_data_is_dropped_before_anything_is_read() -> None:
     assert "Riêng" not in repr(kept) and "rieng" not in repr(kept) and "001099000001" not in repr(kept)
     assert kept["TaiLieuNop"] == [{"DuocSoHoa": "1"}]
     assert kept["DanhSachGiayToKetQua"] == [{"DuongDanTepTinKetQua": True}]
+
+
+def test_supplement_requests_in_the_order_of_their_request_empty_supply_is_unanswered() -> None:
+    m = map_record(
+        open_portal(
+            DanhSachHoSoBoSung=[
+                # Sent out of order: read in the order of NgayBoSung.
+                {"NgayBoSung": "20250705090000", "NgayTiepNhanBoSung": "", "NgayHenTraMoi": "20250720170000"},
+                {"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250703153000", "HoTen": "x"},
+            ]
+        ),
+        CTX,
+    )
+    assert m.record is not None and m.warnings == [] and "supplements" not in m.keep_stored
+    # Local 08:00 is 01:00 UTC; 15:30 is 08:30; 09:00 is 02:00.
+    assert m.record["supplements"] == [
+        {"requested_at": utc(2025, 7, 2, 1, 0), "supplied_at": utc(2025, 7, 3, 8, 30)},
+        {"requested_at": utc(2025, 7, 5, 2, 0), "supplied_at": None},
+    ]
+    # The latest event of an open record is NgayTiepNhan (07-01); the last request (07-05) is later.
+    assert m.record["updated_at"] == utc(2025, 7, 5, 2, 0)
+    assert m.sources["updated_at"] == "DanhSachHoSoBoSung"
+
+
+def test_supplement_dates_join_the_latest_event_only_when_later() -> None:
+    m = map_record(
+        portal(DanhSachHoSoBoSung=[{"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250703080000"}]),
+        CTX,
+    )
+    assert m.record is not None
+    assert (m.record["updated_at"], m.sources["updated_at"]) == (utc(2025, 7, 8, 3, 0), "NgayKetThucXuLy")
+
+
+def test_a_withdrawn_record_without_a_close_date_closes_at_its_latest_supplement_date() -> None:
+    m = map_record(
+        open_portal(
+            TrangThaiHoSo="7",
+            DanhSachHoSoBoSung=[{"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250704100000"}],
+        ),
+        CTX,
+    )
+    assert m.record is not None
+    assert m.record["resolved_at"] == m.record["updated_at"] == utc(2025, 7, 4, 3, 0)
+    assert m.warnings[0]["loc"] == ["NgayKetThucXuLy"] and "DanhSachHoSoBoSung" in m.warnings[0]["msg"]
+
+
+SET_ASIDE = "; DanhSachHoSoBoSung is set aside (a stored dossier keeps its supplement requests)"
+
+
+@pytest.mark.parametrize(
+    ("value", "warnings"),
+    [
+        ("20250702080000", [(["DanhSachHoSoBoSung"], "must be a list" + SET_ASIDE)]),
+        ({"NgayBoSung": "20250702080000"}, [(["DanhSachHoSoBoSung"], "must be a list" + SET_ASIDE)]),
+        (["20250702080000"], [(["DanhSachHoSoBoSung", 0], "must be an object" + SET_ASIDE)]),
+        (
+            [{"NgayBoSung": "2 tháng 7", "NgayTiepNhanBoSung": ""}],
+            [
+                (
+                    ["DanhSachHoSoBoSung", 0, "NgayBoSung"],
+                    "must be a date and time as yyyyMMddHHmmss (Vietnam local time)" + SET_ASIDE,
+                )
+            ],
+        ),
+        (
+            [{"NgayBoSung": "", "NgayTiepNhanBoSung": "20250703080000"}],
+            [(["DanhSachHoSoBoSung", 0, "NgayBoSung"], "is empty" + SET_ASIDE)],
+        ),
+        (
+            # A supply before its request.
+            [{"NgayBoSung": "20250703080000", "NgayTiepNhanBoSung": "20250702080000"}],
+            [
+                (
+                    ["DanhSachHoSoBoSung", 0, "NgayTiepNhanBoSung"],
+                    "NgayTiepNhanBoSung is before its NgayBoSung" + SET_ASIDE,
+                )
+            ],
+        ),
+        (
+            # Two unanswered requests: the earlier one (the second sent) is named.
+            [{"NgayBoSung": "20250704080000"}, {"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": ""}],
+            [
+                (
+                    ["DanhSachHoSoBoSung", 1, "NgayTiepNhanBoSung"],
+                    "only the last supplement request may be unanswered" + SET_ASIDE,
+                )
+            ],
+        ),
+        (
+            # A request before the reception (NgayTiepNhan 2025-07-01 08:00).
+            [{"NgayBoSung": "20250701070000", "NgayTiepNhanBoSung": "20250701090000"}],
+            [
+                (
+                    ["DanhSachHoSoBoSung", 0, "NgayBoSung"],
+                    "a supplement request is before NgayTiepNhan" + SET_ASIDE,
+                )
+            ],
+        ),
+        (
+            [{"NgayBoSung": "20250702080000", "NgayTiepNhanBoSung": "20250702090000"}] * 51,
+            [(["DanhSachHoSoBoSung"], "lists more than 50 supplement requests" + SET_ASIDE)],
+        ),
+    ],
+)
+def test_an_unusable_supplement_list_is_a_warning_not_a_rejection(
+    value: Any, warnings: list[tuple[list[Any], str]]
+) -> None:
+    m = map_record(portal(DanhSachHoSoBoSung=value), CTX)
+    assert m.record is not None and m.errors == []
+    assert [(w["loc"], w["msg"]) for w in m.warnings] == warnings
+    assert {w["type"] for w in m.warnings} == {"ignored"}
+    assert m.record["supplements"] == [] and "supplements" in m.keep_stored
+    # Its dates are not used: the version is the record's latest event.
+    assert m.record["updated_at"] == utc(2025, 7, 8, 3, 0)
+
+
+def test_only_the_supplement_dates_are_kept_from_the_supplement_list() -> None:
+    kept = keep_known(
+        portal(DanhSachHoSoBoSung=[{"NgayBoSung": "20250702080000", "NoiDungBoSung": "CCCD ông Riêng"}])
+    )
+    assert kept["DanhSachHoSoBoSung"] == [{"NgayBoSung": "20250702080000"}]
+    files = keep_known(
+        portal(TaiLieuNop=[{"DuongDanTaiTepTin": "https://x/rieng.pdf", "TenTepDinhKem": "r"}])
+    )
+    assert files["TaiLieuNop"] == [{"DuongDanTaiTepTin": True}]

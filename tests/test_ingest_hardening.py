@@ -443,7 +443,8 @@ def test_a_portal_flag_with_odd_digits_counts_as_not_set(client: TestClient, eng
     )
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
     stored = client.get("/v1/dossiers/F-1").json()
-    assert (stored["paid_online"], stored["digitised_intake"]) == (False, True)
+    # HoSoCoThanhPhanSoHoa = 1 (after its leading zeros) means reuse of digitised data.
+    assert (stored["paid_online"], stored["reused_digital_data"]) == (False, True)
 
 
 def test_an_unexpected_failure_mapping_a_portal_record_rejects_that_record_only(

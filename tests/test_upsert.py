@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from app.dossiers.service import stored_rows, dossiers_table
+from app.dossiers.service import dossiers_table, stored_rows
 from app.store import rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec

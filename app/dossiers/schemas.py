@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from app.core.periods import EPOCH, LAST_DAY
+from app.core.supplements import MAX_SUPPLEMENTS
 from app.core.timeutil import VN_TZ
 from app.core.vocabulary import (
     CODE_PATTERN,
@@ -166,8 +167,33 @@ EXAMPLE_RECORD: dict[str, Any] = {
     "reused_digital_data": False,
     "apology_issued": False,
     "rating": "very_satisfied",
+    "supplements": [
+        {"requested_at": "2025-07-16T09:00:00+07:00", "supplied_at": "2025-07-17T14:00:00+07:00"}
+    ],
+    "complaint": False,
+    "population_data": True,
+    "from_personal_store": False,
     "updated_at": "2025-07-26T09:00:05+07:00",
 }
+
+
+class SupplementIn(BaseModel):
+    """One supplement request (yêu cầu bổ sung) of a dossier. Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requested_at: Annotated[Timestamp, Field(description="when the agency asked for the supplement")]
+    supplied_at: Annotated[
+        OptionalTimestamp,
+        Field(description="when the applicant supplied it; null (or left out) while unanswered"),
+    ] = None
+
+
+class SupplementOut(BaseModel):
+    """A stored supplement request, its instants in Vietnam local time (+07:00)."""
+
+    requested_at: datetime
+    supplied_at: datetime | None
 
 
 class DossierIn(BaseModel):
@@ -208,6 +234,35 @@ class DossierIn(BaseModel):
     reused_digital_data: StrictBool = False
     apology_issued: StrictBool = False
     rating: Rating | None = None
+    supplements: (
+        Annotated[
+            list[SupplementIn],
+            Field(
+                max_length=MAX_SUPPLEMENTS,
+                description=f"the supplement requests, ordered by requested_at (at most {MAX_SUPPLEMENTS}): "
+                "each at or after received_at and after the previous one was answered, each supply at "
+                "or after its request, only the last one unanswered; [], null and absent are the same",
+            ),
+        ]
+        | None
+    ) = None
+    complaint: Annotated[
+        StrictBool,
+        Field(
+            description="the applicant filed a complaint or petition about this dossier, or rated it dislike"
+        ),
+    ] = False
+    population_data: Annotated[
+        StrictBool,
+        Field(description="the dossier used population-database data or a VNeID-verified account"),
+    ] = False
+    from_personal_store: Annotated[
+        StrictBool,
+        Field(
+            description="a component was taken from, or the result synced to, the citizen's store on the "
+            "national portal"
+        ),
+    ] = False
     updated_at: Timestamp
 
 
@@ -234,6 +289,12 @@ class DossierOut(BaseModel):
     reused_digital_data: bool
     apology_issued: bool
     rating: Rating | None
+    supplements: list[SupplementOut] = Field(
+        description="the supplement requests, ordered by requested_at; [] when there are none"
+    )
+    complaint: bool
+    population_data: bool
+    from_personal_store: bool
     updated_at: datetime
     outcome: Outcome | None = Field(
         description="early / on_time / late / pending / pending_overdue / withdrawn at the judging instant; "

@@ -39,11 +39,12 @@ from sqlalchemy.orm import Session
 from app.core.access import Principal
 from app.core.counters import finish_class
 from app.core.index_derive import derive
+from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
-from app.dossiers.validation import Errors, Registry, record_code, validate_record
+from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
 from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
 from app.reference.index_inputs import IndexInputs, current_inputs, inputs_at, lock_reference, reference_revs
@@ -70,8 +71,9 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
         else None
     )
     row["stored_at"] = stored_at
-    for name, default in _NOT_YET_INPUTS.items():
-        row.setdefault(name, default)
+    # The canonical text (instants in UTC; None for [], null or absent): content comparison and the
+    # stored column see one value however the record wrote it.
+    row["supplements"] = dump_supplements(supplements_of(d))
     row.update(_UNDERIVED)
     return row
 
@@ -90,13 +92,6 @@ def with_index(row: dict[str, Any], inputs: IndexInputs) -> dict[str, Any]:
     return row
 
 
-# Columns of the record's new inputs and of the index derivation, until they are filled for real.
-_NOT_YET_INPUTS: dict[str, Any] = {
-    "supplements": None,
-    "complaint": False,
-    "population_data": False,
-    "from_personal_store": False,
-}
 # Until with_index() derives them (it needs the catalogue and the calendar).
 _UNDERIVED: dict[str, Any] = {
     "idx_end_at": None,

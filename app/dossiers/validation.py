@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.core.errors import validation_errors
+from app.core.supplements import Supplement, supplement_errors
 from app.core.timeutil import VN_TZ
 from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 from app.dossiers.schemas import DossierIn
@@ -63,6 +64,9 @@ def cross_field_errors(d: DossierIn, registry: Registry) -> Errors:
         errors.append(_err("digitised_result", "digitised_result is only allowed on a finished dossier"))
     if d.rating is not None and d.status not in FINISHED_STATUSES:
         errors.append(_err("rating", "rating is only allowed on a finished dossier"))
+    if d.supplements:
+        for i, name, msg in supplement_errors(d.received_at, supplements_of(d)):
+            errors.append({"loc": ["supplements", i, name], "msg": msg, "type": "value_error"})
     if d.received_at < EARLIEST_RECEIVED:
         # The running sums behind pending and overdue start on 1900-01-01 (every later instant of a
         # dossier is at or after its received_at).
@@ -79,6 +83,11 @@ def cross_field_errors(d: DossierIn, registry: Registry) -> Errors:
             _err("commune_code", "commune_code is not a ward of the configured province", "unknown_commune")
         )
     return errors
+
+
+def supplements_of(d: DossierIn) -> tuple[Supplement, ...]:
+    """The record's supplement requests as the core reads them (none for [], null or absent)."""
+    return tuple(Supplement(s.requested_at, s.supplied_at) for s in d.supplements or ())
 
 
 def validate_record(raw: Any, registry: Registry) -> tuple[DossierIn | None, Errors]:

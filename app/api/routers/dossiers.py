@@ -45,6 +45,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.jsonutil import dumps
+from app.core.supplements import load_supplements
 from app.core.timeutil import end_of_day, local_date, to_local
 from app.core.vocabulary import CODE_PATTERN, Channel, Outcome
 from app.dossiers.outcome import outcome_at
@@ -61,6 +62,7 @@ from app.dossiers.schemas import (
     ProcedureParam,
     PutResult,
     SectorParam,
+    SupplementOut,
 )
 from app.dossiers.service import (
     Verdict,
@@ -307,9 +309,20 @@ def _single_counts(v: Verdict) -> dict[str, int]:
     return t.counts()
 
 
+# The record's fields served as stored; the instants and the supplement requests are converted.
+_PLAIN_FIELDS = tuple(f for f in DossierIn.model_fields if not f.endswith("_at") and f != "supplements")
+
+
 def dossier_out(row: Any, instant: datetime) -> DossierOut:
     return DossierOut(
-        **{f: getattr(row, f) for f in DossierIn.model_fields if not f.endswith("_at")},
+        **{f: getattr(row, f) for f in _PLAIN_FIELDS},
+        supplements=[
+            SupplementOut(
+                requested_at=to_local(s.requested_at),
+                supplied_at=to_local(s.supplied_at) if s.supplied_at else None,
+            )
+            for s in load_supplements(row.supplements)
+        ],
         received_at=to_local(row.received_at),
         due_at=to_local(row.due_at) if row.due_at else None,
         resolved_at=to_local(row.resolved_at) if row.resolved_at else None,

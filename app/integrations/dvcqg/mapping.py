@@ -1,9 +1,9 @@
 """One portal record (DongBoHoSoMC) → one contract record (DossierIn fields). Pure: no I/O.
 
 The applicant's personal data never gets past the first step: `keep_known` copies only the fields
-the mapping reads (and, from the nested lists, only the flags and prices it needs), so names,
-identity numbers, contacts, addresses and the dossier summary are gone before any parsing, error
-message or log line could see them.
+the mapping reads (and, from the nested lists, only the flags, prices and supplement dates it needs,
+and of a link only whether it is there), so names, identity numbers, contacts, addresses and the
+dossier summary are gone before any parsing, error message or log line could see them.
 
 The portal's senders vary: keys are matched without regard to letter case, numbers are accepted
 where strings are expected, `null` and missing fields read as empty strings, missing lists as empty.
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
+from app.core.supplements import MAX_SUPPLEMENTS, Supplement, supplement_errors
 from app.core.timeutil import VN_TZ, to_utc
 from app.core.vocabulary import CODE_PATTERN, FINISHED_STATUSES
 from app.dossiers.schemas import parse_timestamp
@@ -41,12 +42,18 @@ SCALAR_FIELDS: Final = (
     "TrangThaiHoSo",
     "DuocThanhToanTrucTuyen",
     "HoSoCoThanhPhanSoHoa",
+    "TaiKhoanDuocXacThucVoiVNeID",
 )
+# A submitted file's link to its attached file, under the names senders use for it.
+FILE_LINKS: Final = ("DuongDanTaiTepTin", "DuongDanTepTin", "DuongDanTepDinhKem")
+# Links of which only the presence is kept (the link itself is never copied).
+LINK_FIELDS: Final = frozenset({*FILE_LINKS, "DuongDanTepTinKetQua"})
 # Nested lists, and the only keys of their items the mapping reads.
 LIST_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "DanhSachLePhi": ("Gia",),
-    "TaiLieuNop": ("DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG"),
+    "TaiLieuNop": ("DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG", *FILE_LINKS),
     "DanhSachGiayToKetQua": ("DuongDanTepTinKetQua",),
+    "DanhSachHoSoBoSung": ("NgayBoSung", "NgayTiepNhanBoSung"),
 }
 # The applicant's personal data: never read. Listed for the documentation; `keep_known` drops these
 # and every other field it does not know (addresses, proxies' details, ...) by never copying them.
@@ -111,9 +118,12 @@ PORTAL_FIELD: Final = {
     "status": "TrangThaiHoSo",
     "fee_required": "DanhSachLePhi",
     "paid_online": "DuocThanhToanTrucTuyen",
-    "digitised_intake": "HoSoCoThanhPhanSoHoa",
+    "digitised_intake": "TaiLieuNop",
     "digitised_result": "DanhSachGiayToKetQua",
-    "reused_digital_data": "TaiLieuNop",
+    "reused_digital_data": "HoSoCoThanhPhanSoHoa",
+    "supplements": "DanhSachHoSoBoSung",
+    "population_data": "TaiKhoanDuocXacThucVoiVNeID",
+    "from_personal_store": "TaiLieuNop",
     "agency_code": "madonvi",
     "commune_code": "madonvi",
     "updated_at": "NgayTiepNhan",
@@ -149,7 +159,7 @@ def _lookup(item: Mapping[Any, Any], wanted: tuple[str, ...]) -> dict[str, Any]:
 
 def _keep_items(value: Any, wanted: tuple[str, ...]) -> Any:
     if value is None or value == "":
-        return []
+        return None  # no value: read as an empty list, and as "not sent" where that matters
     if not isinstance(value, list):
         return NOT_A_LIST
     items: list[Any] = []
@@ -158,10 +168,10 @@ def _keep_items(value: Any, wanted: tuple[str, ...]) -> Any:
             items.append(NOT_AN_OBJECT)
             continue
         kept = _lookup(item, wanted)
-        if "DuongDanTepTinKetQua" in kept:
+        for name in LINK_FIELDS.intersection(kept):
             # Only whether a link is there matters; the link itself is not kept.
-            link = kept["DuongDanTepTinKetQua"]
-            kept["DuongDanTepTinKetQua"] = isinstance(link, str) and link.strip() != ""
+            link = kept[name]
+            kept[name] = isinstance(link, str) and link.strip() != ""
         items.append(kept)
     return items
 
@@ -315,6 +325,8 @@ class Mapped:
     warnings: Errors = field(default_factory=list)
     # Contract field → portal field, where this record's value came from (for error messages).
     sources: dict[str, str] = field(default_factory=lambda: dict(PORTAL_FIELD))
+    # Contract fields the record does not carry a value for: a stored dossier keeps its own.
+    keep_stored: frozenset[str] = frozenset()
 
 
 def _err(loc: list[str | int], msg: str, kind: str) -> dict[str, Any]:
@@ -356,7 +368,7 @@ class _Reader:
         return None
 
     def items(self, name: str) -> list[tuple[int, dict[str, Any]]]:
-        value = self.kept.get(name, [])
+        value = self.kept.get(name) or []
         if value is NOT_A_LIST:
             self.errors.append(_err([name], "must be a list", "list_type"))
             return []
@@ -367,6 +379,56 @@ class _Reader:
             else:
                 out.append((i, item))
         return out
+
+
+SUPPLEMENTS: Final = "DanhSachHoSoBoSung"
+_SUPPLEMENT_FIELD: Final = {"requested_at": "NgayBoSung", "supplied_at": "NgayTiepNhanBoSung"}
+_SUPPLEMENT_NAMES: Final = re.compile(r"\b(requested_at|supplied_at|received_at)\b")
+_SET_ASIDE: Final = f"; {SUPPLEMENTS} is set aside (a stored dossier keeps its supplement requests)"
+
+
+def _portal_names(msg: str) -> str:
+    return _SUPPLEMENT_NAMES.sub(lambda m: _SUPPLEMENT_FIELD.get(m.group(1), "NgayTiepNhan"), msg)
+
+
+def read_supplements(value: Any, received: datetime) -> tuple[tuple[Supplement, ...] | None, Errors]:
+    """The requests of a kept DanhSachHoSoBoSung, in the order of their NgayBoSung; or None and the
+    warnings (`ignored`) saying why the list cannot be used. An unusable list never rejects the record."""
+    if value is NOT_A_LIST:
+        return None, [_err([SUPPLEMENTS], "must be a list" + _SET_ASIDE, "ignored")]
+    if len(value) > MAX_SUPPLEMENTS:
+        msg = f"lists more than {MAX_SUPPLEMENTS} supplement requests"
+        return None, [_err([SUPPLEMENTS], msg + _SET_ASIDE, "ignored")]
+    problems: Errors = []
+    read: list[tuple[datetime, int, datetime | None]] = []
+    for i, item in enumerate(value):
+        if item is NOT_AN_OBJECT:
+            problems.append(_err([SUPPLEMENTS, i], "must be an object" + _SET_ASIDE, "ignored"))
+            continue
+        times: list[datetime | None] = []
+        for name in ("NgayBoSung", "NgayTiepNhanBoSung"):
+            try:
+                times.append(portal_time(item.get(name)))
+            except FieldError as exc:
+                problems.append(_err([SUPPLEMENTS, i, name], exc.msg + _SET_ASIDE, "ignored"))
+            except Exception as exc:
+                unexpected = _unexpected([SUPPLEMENTS, i, name], exc)
+                problems.append({**unexpected, "msg": unexpected["msg"] + _SET_ASIDE, "type": "ignored"})
+        if len(times) < 2:
+            continue
+        requested, supplied = times
+        if requested is None:
+            problems.append(_err([SUPPLEMENTS, i, "NgayBoSung"], "is empty" + _SET_ASIDE, "ignored"))
+            continue
+        read.append((requested, i, supplied))
+    if problems:
+        return None, problems
+    read.sort(key=lambda t: (t[0], t[1]))
+    requests = tuple(Supplement(requested, supplied) for requested, _, supplied in read)
+    for j, name, msg in supplement_errors(received, requests):
+        loc: list[str | int] = [SUPPLEMENTS, read[j][1], _SUPPLEMENT_FIELD[name]]
+        problems.append(_err(loc, _portal_names(msg) + _SET_ASIDE, "ignored"))
+    return (None, problems) if problems else (requests, [])
 
 
 def record_code(kept: Mapping[str, Any]) -> str | None:
@@ -461,10 +523,25 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
         out.errors = r.errors
         return out
 
-    # The version's time: the latest event (the first field listed wins a tie).
-    latest, latest_field = max(
-        ((t, f) for f in EVENT_FIELDS if (t := events[f]) is not None), key=lambda pair: pair[0]
-    )
+    keep_stored: set[str] = set()
+    supplements: tuple[Supplement, ...] = ()
+    if kept.get(SUPPLEMENTS) is None:
+        keep_stored.add("supplements")
+    else:
+        found, problems = read_supplements(kept[SUPPLEMENTS], received)
+        if found is None:
+            keep_stored.add("supplements")
+            out.warnings.extend(problems)
+        else:
+            supplements = found
+
+    # The version's time: the latest event, supplement requests and supplies included (the first
+    # field listed wins a tie, the supplement list coming last).
+    candidates = [(t, f) for f in EVENT_FIELDS if (t := events[f]) is not None]
+    candidates += [
+        (t, SUPPLEMENTS) for s in supplements for t in (s.requested_at, s.supplied_at) if t is not None
+    ]
+    latest, latest_field = max(candidates, key=lambda pair: pair[0])
     out.sources["updated_at"] = latest_field
 
     resolved = finished_at
@@ -503,6 +580,7 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
                 "ignored",
             )
         )
+    vneid = flag(kept.get("TaiKhoanDuocXacThucVoiVNeID"))
     has_result_link = any(item.get("DuongDanTepTinKetQua") is True for item in results)
     digitised_result = has_result_link and status in FINISHED_STATUSES
     if has_result_link and not digitised_result:
@@ -530,15 +608,23 @@ def map_record(raw: Any, ctx: MappingContext) -> Mapped:
         "status": status,
         "fee_required": fee_required,
         "paid_online": paid_online,
-        "digitised_intake": flag(kept.get("HoSoCoThanhPhanSoHoa")) == "1"
-        or any(flag(f.get("DuocSoHoa")) == "1" for f in files),
+        # As the national description reads the flags: intake is digitised when a submitted file
+        # has its file attached (a link); HoSoCoThanhPhanSoHoa and DuocSoHoa mean reuse of
+        # digitised data, as DuocTaiSuDung does.
+        "digitised_intake": any(f.get(link) is True for f in files for link in FILE_LINKS),
         "digitised_result": digitised_result,
-        "reused_digital_data": any(
-            flag(f.get("DuocTaiSuDung")) in ("1", "2") or flag(f.get("DuocLayTuKhoDMQG")) == "1"
-            for f in files
-        ),
+        "reused_digital_data": flag(kept.get("HoSoCoThanhPhanSoHoa")) == "1"
+        or any(flag(f.get("DuocSoHoa")) == "1" or flag(f.get("DuocTaiSuDung")) in ("1", "2") for f in files),
+        "supplements": [{"requested_at": s.requested_at, "supplied_at": s.supplied_at} for s in supplements],
+        "population_data": vneid == "1",
+        "from_personal_store": any(flag(f.get("DuocLayTuKhoDMQG")) == "1" for f in files),
         "updated_at": latest,
     }
+    if vneid == "":
+        keep_stored.add("population_data")
+    if kept.get("TaiLieuNop") is None:
+        keep_stored.add("from_personal_store")
+    out.keep_stored = frozenset(keep_stored)
     return out
 
 

@@ -40,10 +40,20 @@ EXAMPLE_RECORD: dict[str, Any] = {
     "TrangThaiHoSo": "10",
     "DuocThanhToanTrucTuyen": "1",
     "HoSoCoThanhPhanSoHoa": "1",
+    "TaiKhoanDuocXacThucVoiVNeID": "1",
     "DanhSachLePhi": [
         {"TenPhiLePhi": "Lệ phí cấp phép", "MaPhiLePhi": "LP01", "HinhThucThu": "1", "Gia": "150000"}
     ],
-    "TaiLieuNop": [{"DuocSoHoa": "1", "DuocTaiSuDung": "0", "DuocLayTuKhoDMQG": "1"}],
+    "TaiLieuNop": [
+        {
+            "TenTepDinhKem": "don-de-nghi.pdf",
+            "DuongDanTaiTepTin": "https://example.org/tl/0001.pdf",
+            "DuocSoHoa": "1",
+            "DuocTaiSuDung": "0",
+            "DuocLayTuKhoDMQG": "1",
+        }
+    ],
+    "DanhSachHoSoBoSung": [{"NgayBoSung": "20250716090000", "NgayTiepNhanBoSung": "20250717140000"}],
     "DanhSachGiayToKetQua": [
         {"TenGiayTo": "Giấy phép xây dựng", "DuongDanTepTinKetQua": "https://example.org/kq/0001.pdf"}
     ],
@@ -88,18 +98,47 @@ class DvcqgFee(BaseModel):
 
 
 class DvcqgSubmittedFile(BaseModel):
-    """A submitted file (TaiLieuNop item); only its flags are read."""
+    """A submitted file (TaiLieuNop item); only its flags, and whether it has a link, are read."""
 
     model_config = ConfigDict(extra="allow")
 
+    DuongDanTaiTepTin: Annotated[
+        str | None,
+        Field(
+            description="Link to the attached file (also read as DuongDanTepTin or DuongDanTepDinhKem); "
+            "a non-empty link makes digitised_intake. The link itself is not stored."
+        ),
+    ] = None
     DuocSoHoa: Annotated[
-        str | None, Field(pattern=r"^\d?$", description="1 = digitised (counts as digitised_intake)")
+        str | None, Field(pattern=r"^\d?$", description="1 = reuses digitised data → reused_digital_data")
     ] = None
     DuocTaiSuDung: Annotated[
-        str | None, Field(pattern=r"^\d?$", description="0 no; 1 or 2 reused digitised data")
+        str | None,
+        Field(pattern=r"^\d?$", description="0 no; 1 or 2 reused digitised data → reused_digital_data"),
     ] = None
     DuocLayTuKhoDMQG: Annotated[
-        str | None, Field(pattern=r"^\d?$", description="1 = taken from the citizen's document store")
+        str | None,
+        Field(
+            pattern=r"^\d?$", description="1 = taken from the citizen's document store → from_personal_store"
+        ),
+    ] = None
+
+
+class DvcqgSupplement(BaseModel):
+    """A supplement request (DanhSachHoSoBoSung item); only its two dates are read."""
+
+    model_config = ConfigDict(extra="allow")
+
+    NgayBoSung: Annotated[
+        str | None, Field(pattern=DATE_PATTERN, description="Requested → requested_at. " + DATE_DESCRIPTION)
+    ] = None
+    NgayTiepNhanBoSung: Annotated[
+        str | None,
+        Field(pattern=DATE_PATTERN, description="Supplied → supplied_at; empty while unanswered"),
+    ] = None
+    NgayHenTraTruoc: Annotated[str | None, Field(description="Former appointment (not used)")] = None
+    NgayHenTraMoi: Annotated[
+        str | None, Field(description="New appointment (not used: the original stays due_at)")
     ] = None
 
 
@@ -189,11 +228,26 @@ class DvcqgRecord(BaseModel):
     ] = None
     DanhSachLePhi: list[DvcqgFee] | None = None
     HoSoCoThanhPhanSoHoa: Annotated[
-        str | None, Field(pattern=r"^\d?$", description="1 = components digitised → digitised_intake")
+        str | None,
+        Field(
+            pattern=r"^\d?$", description="1 = the dossier reuses digitised components → reused_digital_data"
+        ),
+    ] = None
+    TaiKhoanDuocXacThucVoiVNeID: Annotated[
+        str | None,
+        Field(
+            pattern=r"^\d?$",
+            description="1 = the applicant's account is VNeID-verified → population_data; "
+            "missing or empty: a stored dossier keeps its value",
+        ),
     ] = None
     TaiLieuNop: Annotated[
         list[DvcqgSubmittedFile] | None,
-        Field(description="Submitted files; any reused or from the store → reused_digital_data"),
+        Field(
+            description="Submitted files: one with an attached file → digitised_intake; one reused → "
+            "reused_digital_data; one from the store → from_personal_store (missing: a stored dossier "
+            "keeps its from_personal_store)"
+        ),
     ] = None
     DanhSachGiayToKetQua: list[DvcqgResultDocument] | None = None
     DonViXuLy: Annotated[
@@ -203,7 +257,14 @@ class DvcqgRecord(BaseModel):
     LoaiDoiTuong: Annotated[
         str | None, Field(pattern=r"^\d?$", description="1 citizen, 2 business, 3 state body, 4 other")
     ] = None
-    DanhSachHoSoBoSung: Annotated[list[dict[str, Any]] | None, Field(description="Not used")] = None
+    DanhSachHoSoBoSung: Annotated[
+        list[DvcqgSupplement] | None,
+        Field(
+            description="Supplement requests → supplements, read in the order of NgayBoSung; a list "
+            "that cannot be used is set aside with a warning (a stored dossier keeps its requests); "
+            "missing: a stored dossier keeps its requests; its dates join the version (updated_at)"
+        ),
+    ] = None
     ChuHoSo: Personal = None
     SoGiayToChuHoSo: Personal = None
     SoDienThoai: Personal = None

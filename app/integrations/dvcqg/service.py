@@ -4,15 +4,24 @@ version rule, then name the portal's fields in the errors."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import Engine
 
 from app.core.access import Principal
+from app.core.supplements import load_supplements, supplement_errors
 from app.core.vocabulary import FINISHED_STATUSES
-from app.dossiers.service import UNREADABLE_RECORD, Result, Verdict, capped, content, process_chunk
+from app.dossiers.service import (
+    UNREADABLE_RECORD,
+    Result,
+    Verdict,
+    capped,
+    content,
+    prepare_chunk,
+    write_chunk,
+)
 from app.dossiers.validation import Registry
 from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors
 
@@ -42,8 +51,12 @@ def portal_judge(new: dict[str, Any], current: dict[str, Any] | None) -> Result:
     return "unchanged" if content(new) == content(current) else "updated"
 
 
-def carry_over(new: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
-    """Keep what the format cannot carry (apology, rating, online level) from the stored version.
+def carry_over(
+    new: dict[str, Any], current: dict[str, Any] | None, keep: Collection[str] = ()
+) -> dict[str, Any]:
+    """Keep what the format cannot carry (apology, rating, online level, complaint) from the stored
+    version, and the fields in `keep` this record sent no value for (supplements, population_data,
+    from_personal_store).
 
     A province may feed the portal format and supply these through the native API; a later
     portal record must not wipe them. Each is kept only where the new record still allows it.
@@ -54,7 +67,26 @@ def carry_over(new: dict[str, Any], current: dict[str, Any] | None) -> dict[str,
     row["apology_issued"] = bool(current["apology_issued"])
     row["rating"] = current["rating"] if new["status"] in FINISHED_STATUSES else None
     row["online_level"] = current["online_level"] if new["channel"] == "online" else None
+    row["complaint"] = bool(current["complaint"])
+    for name in ("population_data", "from_personal_store"):
+        if name in keep:
+            row[name] = bool(current[name])
+    if "supplements" in keep and current["supplements"] is not None:
+        stored = load_supplements(current["supplements"])
+        # Kept only while they still fit the record (a corrected NgayTiepNhan may come after them).
+        if not supplement_errors(new["received_at"], stored):
+            row["supplements"] = current["supplements"]
     return row
+
+
+class _CarryOver:
+    """The ingestion core's `prepare` hook for a chunk: carry_over with each row's own `keep`."""
+
+    def __init__(self, keep: dict[int, frozenset[str]]) -> None:
+        self.keep = keep  # id(row) → the fields its record sent no value for
+
+    def __call__(self, new: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        return carry_over(new, current, self.keep.get(id(new), frozenset()))
 
 
 @dataclass(slots=True)
@@ -76,6 +108,7 @@ def ingest_portal_chunk(
     records: list[tuple[int, Any]] = []
     sources: dict[int, dict[str, str]] = {}
     warnings: dict[int, list[dict[str, Any]]] = {}
+    keep: dict[int, frozenset[str]] = {}
     for index, raw in items:
         try:
             mapped = map_record(raw, ctx)
@@ -91,8 +124,11 @@ def ingest_portal_chunk(
             records.append((index, mapped.record))
             sources[index] = mapped.sources
             warnings[index] = mapped.warnings
+            keep[index] = mapped.keep_stored
     if records:
-        for v in process_chunk(engine, records, principal, registry, judge=portal_judge, prepare=carry_over):
+        prepared = prepare_chunk(records, registry, engine.dialect.name)
+        hook = _CarryOver({id(row): keep[v.index] for v, row, _ in prepared.valid})
+        for v in write_chunk(engine, prepared, principal, judge=portal_judge, prepare=hook):
             if v.result is None:
                 v.errors = translate_errors(v.errors, sources[v.index])
             elif warnings[v.index]:
