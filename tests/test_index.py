@@ -57,7 +57,7 @@ def _sup(*pairs: tuple[str, str | None]) -> list[dict[str, Any]]:
 
 
 def _open(code: str, **over: Any) -> dict[str, Any]:
-    return rec(code, status="processing", resolved_at=None, **over)
+    return rec(code, **{"status": "processing", "resolved_at": None, **over})
 
 
 RECORDS: list[dict[str, Any]] = [
