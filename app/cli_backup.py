@@ -65,7 +65,22 @@ def cmd_restore(args: argparse.Namespace) -> int:
         f"restored {args.src}: {done.dossiers:,} dossiers, schema revision {done.revision}{migrated}, "
         f"in {done.seconds:.1f} s; run `tthc-metrics rollups verify` to check the figures"
     )
-    return 0
+    return _rederive_if_behind()
+
+
+def _rederive_if_behind() -> int:
+    """A backup from before the national index (or taken during a re-derivation): derive it now."""
+    from app.cli_index import run_rederive
+    from app.dossiers.reindex import index_behind
+    from app.store.engine import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            behind = index_behind(conn)
+        return run_rederive(engine, "restore") if behind else 0
+    finally:
+        engine.dispose()
 
 
 def register(sub: Any) -> None:

@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from app.cli import main
 from app.config import Settings, get_settings
 from app.main import create_app
 from app.migrate import head_revision, upgrade
+from app.models import Dossier
 from app.store import rollups
 from app.store.engine import make_engine
 from app.store.uow import write_transaction
@@ -232,12 +233,22 @@ TABLES = {
 }
 
 
+LATER_COLUMNS = {"supplements", "complaint", "population_data", "from_personal_store"} | {
+    c.name for c in Dossier.__table__.columns if c.name.startswith("idx_")
+}
+
+
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
+            # The columns the tables had at 0002 (later revisions add the national index's to dossiers).
+            old = {
+                t: [c["name"] for c in inspect(conn).get_columns(t) if c["name"] not in LATER_COLUMNS]
+                for t in TABLES
+            }
             out = {
-                t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {k}"))]
+                t: [tuple(r) for r in conn.execute(text(f"SELECT {', '.join(old[t])} FROM {t} ORDER BY {k}"))]
                 for t, k in TABLES.items()
             }
             out["data_state"] = [
@@ -287,15 +298,21 @@ def test_a_0002_database_with_data_upgrades_intact(
     assert cli(old_url, "migrate") == 0
     # The registry had agencies: the seed adds none (no 000.00.NN.H41 set beside the H40 codes); the
     # seven sector mappings not yet mapped are added, the admin's edit of the eighth kept.
-    assert (
-        capsys.readouterr().out == "database at head; 0 agencies and 7 sector mappings added from the seeds\n"
+    # The stored dossiers were never derived for the national index: migrate derives all six.
+    assert capsys.readouterr().out == (
+        "database at head; 0 agencies and 7 sector mappings added from the seeds\n"
+        "national index re-derived: 6 dossiers seen, 6 changed (job 1)\n"
     )
     after = snapshot(old_url)
     added = [r for r in after["sector_mappings"] if r[0] != "XAYDUNG"]
     assert len(added) == 7
-    assert {t: rows for t, rows in after.items() if t != "sector_mappings"} == {
-        t: rows for t, rows in before.items() if t != "sector_mappings"
+    assert {t: rows for t, rows in after.items() if t not in ("sector_mappings", "data_state")} == {
+        t: rows for t, rows in before.items() if t not in ("sector_mappings", "data_state")
     }
+    # Deriving the index moved the data version (cached figures are dropped); the keys did not move.
+    ((_, version_before, _, keys_before),) = before["data_state"]
+    ((_, version_after, _, keys_after),) = after["data_state"]
+    assert version_after > version_before and keys_after == keys_before
     assert [r for r in after["sector_mappings"] if r[0] == "XAYDUNG"] == before["sector_mappings"]
 
     engine = make_engine(old_url)
@@ -342,10 +359,9 @@ def test_a_0002_database_with_data_upgrades_intact(
 
     # Rolling back: the backup taken before the upgrade is put back (and, by this release, migrated).
     assert cli(old_url, "restore", str(backup)) == 0
-    assert (
-        f"6 dossiers, schema revision {head_revision()}, migrated from revision 0002"
-        in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert f"6 dossiers, schema revision {head_revision()}, migrated from revision 0002" in out
+    assert "national index re-derived: 6 dossiers seen, 6 changed (job 1)" in out
     restored = snapshot(old_url)
     assert restored["dossiers"] == before["dossiers"] and restored["rollups"] == before["rollups"]
     assert restored["agencies"] == before["agencies"] and restored["api_tokens"] == before["api_tokens"]

@@ -76,7 +76,9 @@ class Dossier(Base):
     idx_full_online: Mapped[bool] = mapped_column(Boolean, server_default=false())
     idx_electronic: Mapped[bool] = mapped_column(Boolean, server_default=false())
     idx_digitised: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    idx_rev: Mapped[int] = mapped_column(Integer, server_default="0")  # reference revision derived at
+    # The reference revision it was derived at; -1: never derived (stored before the index existed),
+    # which counts in no index rollup until it is.
+    idx_rev: Mapped[int] = mapped_column(Integer, server_default="-1")
 
     __table_args__ = (
         Index("ix_dossiers_received_date", "received_date"),

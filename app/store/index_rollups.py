@@ -57,6 +57,7 @@ STAGED_COLUMNS = (
     "idx_full_online",
     "idx_electronic",
     "idx_digitised",
+    "idx_rev",
 )
 _BOOLEAN = {
     "fee_required",
@@ -123,14 +124,16 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
     }
     # A dossier late while in processing: from its late date, until the day it ended when later.
     late_close = "s.idx_late_date IS NOT NULL AND s.idx_end_date > s.idx_late_date"
+    # A version never derived (idx_rev -1: stored before the index existed) counts nowhere yet.
+    derived = "s.idx_rev >= 0"
     parts = {
-        "in": ("s.received_date", "1 = 1"),
-        "out": ("s.idx_end_date", "s.idx_end_date IS NOT NULL"),
+        "in": ("s.received_date", derived),
+        "out": ("s.idx_end_date", f"{derived} AND s.idx_end_date IS NOT NULL"),
         "due": (
             "s.idx_late_date",
-            f"s.idx_late_date IS NOT NULL AND (s.idx_end_date IS NULL OR {late_close})",
+            f"{derived} AND s.idx_late_date IS NOT NULL AND (s.idx_end_date IS NULL OR {late_close})",
         ),
-        "due_closed": ("s.idx_end_date", late_close),
+        "due_closed": ("s.idx_end_date", f"{derived} AND {late_close}"),
     }
     dims = "s.agency_code AS agency, COALESCE(s.commune_code, '') AS commune, s.procedure_code AS procedure"
     selects = []
@@ -178,6 +181,7 @@ def _temp_ddl(dialect: Dialect) -> list[str]:
         **{c: boolean for c in _BOOLEAN},
         "idx_class": "SMALLINT",
         "idx_work_days": "INTEGER",
+        "idx_rev": "INTEGER",
         "received_date": "DATE",
         "idx_end_date": "DATE",
         "idx_late_date": "DATE",

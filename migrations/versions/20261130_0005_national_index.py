@@ -78,7 +78,7 @@ _DOSSIER_COLUMNS = (
     ('idx_full_online', sa.Boolean(), sa.false()),
     ('idx_electronic', sa.Boolean(), sa.false()),
     ('idx_digitised', sa.Boolean(), sa.false()),
-    ('idx_rev', sa.Integer(), sa.text('0')),
+    ('idx_rev', sa.Integer(), sa.text('-1')),
 )
 
 
@@ -137,7 +137,8 @@ def upgrade() -> None:
     with op.batch_alter_table('data_state') as batch:
         batch.add_column(sa.Column('reference_rev', sa.Integer(), server_default=sa.text('0'), nullable=False))
         batch.add_column(sa.Column('index_rev', sa.Integer(), server_default=sa.text('0'), nullable=False))
-    # Stored dossiers were never derived: mark the index behind, so that `migrate` re-derives them.
+    # Stored dossiers were never derived (idx_rev -1 counts nowhere): mark the index behind, so that
+    # `migrate` derives them.
     op.execute("UPDATE data_state SET reference_rev = 1 WHERE EXISTS (SELECT 1 FROM dossiers)")
 
 

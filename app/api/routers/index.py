@@ -355,7 +355,11 @@ def get_jobs(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_one_job(
-    session: SessionDep, _reader: ReadDep, job_id: Annotated[int, Path(ge=1, description="the job's id")]
+    session: SessionDep,
+    _reader: ReadDep,
+    job_id: Annotated[
+        int, Path(ge=1, description="The re-derivation job's id, as POST /v1/index/jobs answered it.")
+    ],
 ) -> dict[str, Any]:
     job = get_job(session.connection(), job_id)
     if job is None:
