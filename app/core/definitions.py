@@ -57,7 +57,7 @@ RECEIVED_NOT_ONLINE: Terms = plus("received") + minus("received_online")
 class Definition:
     name: str
     kind: Literal["count", "rate"]
-    basis: Literal["received", "finished", "state", "rate"]
+    basis: Literal["received", "finished", "state", "rate", "index"]
     label_vi: str
     label_en: str
     description: str
@@ -225,6 +225,179 @@ COUNTS: tuple[Definition, ...] = (
         "finished_late dossiers with apology_issued plus pending_overdue dossiers with apology_issued.",
     ),
 )
+
+
+def _index(name: str, label_vi: str, label_en: str, description: str) -> Definition:
+    return Definition(name, "count", "index", label_vi, label_en, description)
+
+
+# The national index's counts per unit and period (GET /v1/index, docs/INDEX.md). "Handled" is the
+# index's universe: dossiers whose national end of processing (rule 2.1) falls in the period, plus those
+# still in processing at its judging instant (the end of its last day, or now).
+INDEX_COUNTS: tuple[Definition, ...] = (
+    _index(
+        "idx21_handled",
+        "Số hồ sơ đã và đang xử lý",
+        "Handled",
+        "Ended in the period (rule 2.1's end: "
+        "resolved, returned, rejected or withdrawn; or a single unanswered supplement request) plus in "
+        "processing at the judging instant.",
+    ),
+    _index(
+        "idx21_ended",
+        "Số hồ sơ kết thúc xử lý trong kỳ",
+        "Ended",
+        "Handled dossiers whose national end falls in the period.",
+    ),
+    _index(
+        "idx21_open",
+        "Số hồ sơ đang xử lý",
+        "In processing",
+        "Handled dossiers still in processing at the judging instant.",
+    ),
+    _index(
+        "idx21_judged",
+        "Số hồ sơ được đánh giá tiến độ",
+        "Judged",
+        "Handled dossiers with a deadline (idx21_handled - idx21_unjudged): 2.1's denominator.",
+    ),
+    _index(
+        "idx21_on_time",
+        "Số hồ sơ xử lý trước hạn, đúng hạn",
+        "On time (rule 2.1)",
+        "Judged dossiers "
+        "not late under rule 2.1: ended no later than the effective deadline, or in processing and "
+        "not past it.",
+    ),
+    _index(
+        "idx21_late",
+        "Số hồ sơ quá hạn (quy tắc 2.1)",
+        "Late (rule 2.1)",
+        "Judged dossiers late under "
+        "rule 2.1: ended after the effective deadline, in processing past it, or unfinished with a "
+        "second supplement request.",
+    ),
+    _index(
+        "idx21_unjudged",
+        "Số hồ sơ không xác định được hạn",
+        "Unjudged",
+        "Handled dossiers without due_at and without a catalogue duration: out of 2.1.",
+    ),
+    _index(
+        "idx21_uncatalogued",
+        "Số hồ sơ của thủ tục chưa có trong danh mục",
+        "Uncatalogued",
+        "Handled dossiers whose procedure is not in the catalogue: out of 3.0, 4.1 and 4.2.",
+    ),
+    _index(
+        "idx21_catalogued",
+        "Số hồ sơ của thủ tục có trong danh mục",
+        "Catalogued",
+        "idx21_handled - idx21_uncatalogued: 4.1's and 4.2's denominator.",
+    ),
+    _index(
+        "idx21_eligible",
+        "Số hồ sơ của thủ tục đủ điều kiện trực tuyến toàn trình",
+        "Eligible for full-online",
+        "Handled dossiers of procedures eligible for full-online service: 3.0's denominator.",
+    ),
+    _index(
+        "idx21_full_online",
+        "Số hồ sơ trực tuyến toàn trình",
+        "Full-online",
+        "Of those eligible, "
+        "online_level full, or online without a level for a procedure offered full-online.",
+    ),
+    _index(
+        "idx21_electronic",
+        "Số hồ sơ có kết quả điện tử",
+        "Electronic result",
+        "Handled dossiers with digitised_result of procedures whose result is on paper (4.1).",
+    ),
+    _index(
+        "idx21_digitised",
+        "Số hồ sơ được số hóa",
+        "Digitised",
+        "Handled dossiers with digitised_intake "
+        "and, for procedures with a paper result, digitised_result (4.2).",
+    ),
+    _index(
+        "idx21_reused",
+        "Số hồ sơ sử dụng lại dữ liệu số hóa",
+        "Reused digital data",
+        "Handled dossiers with reused_digital_data (4.3).",
+    ),
+    _index(
+        "idx21_personal_store",
+        "Số hồ sơ kết nối kho dữ liệu cá nhân",
+        "From the personal store",
+        "Handled dossiers with from_personal_store (4.4).",
+    ),
+    _index(
+        "idx21_population",
+        "Số hồ sơ sử dụng dữ liệu dân cư",
+        "Population data",
+        "Handled dossiers with population_data (4.5a).",
+    ),
+    _index(
+        "idx21_complaint",
+        "Số hồ sơ có phản ánh, kiến nghị",
+        "With a complaint",
+        "Handled dossiers with complaint.",
+    ),
+    _index(
+        "idx21_satisfied",
+        "Số hồ sơ hài lòng",
+        "Satisfied",
+        "Handled dossiers neither late under rule 2.1 nor with a complaint (5.4).",
+    ),
+    _index(
+        "idx21_fee",
+        "Số hồ sơ có phí, lệ phí",
+        "With a fee",
+        "Dossiers received in the period with fee_required: 3.6a's denominator.",
+    ),
+    _index("idx21_paid_online", "Số hồ sơ thanh toán trực tuyến", "Paid online", "Of those, paid_online."),
+    _index(
+        "idx21_fee_procedures",
+        "Số thủ tục có phí phát sinh hồ sơ",
+        "Fee procedures with dossiers",
+        "Catalogue procedures with a fee, of the unit's level, with a dossier received in the period.",
+    ),
+    _index(
+        "idx21_paid_procedures",
+        "Số thủ tục có hồ sơ thanh toán trực tuyến",
+        "Fee procedures paid online",
+        "Of those, with a dossier paid online (3.6b).",
+    ),
+    _index(
+        "idx21_catalogue_fee_procedures",
+        "Số thủ tục có phí trong danh mục",
+        "Fee procedures",
+        "Catalogue procedures with a fee, of the unit's level (the province: every level).",
+    ),
+    _index(
+        "idx21_integrated_procedures",
+        "Số thủ tục tích hợp thanh toán trực tuyến",
+        "Integrated for online payment",
+        "Of those, online_payment_integrated (3.6c).",
+    ),
+    _index(
+        "idx21_finished",
+        "Số hồ sơ đã giải quyết",
+        "Finished",
+        "Resolved or returned dossiers received in the period (2.2).",
+    ),
+    _index(
+        "idx21_work_days",
+        "Tổng số ngày làm việc giải quyết",
+        "Working days",
+        "Their working days from "
+        "receipt to the end, answered pauses taken off (2.2's average = idx21_work_days / "
+        "idx21_finished).",
+    ),
+)
+
 RATES: tuple[Definition, ...] = (
     _rate(
         "on_time",
@@ -236,11 +409,14 @@ RATES: tuple[Definition, ...] = (
     ),
     _rate(
         "on_time_766",
-        "Tỷ lệ hồ sơ xử lý đúng hạn (Chỉ số 766)",
-        "On-time rate (national index)",
+        "Tỷ lệ hồ sơ xử lý đúng hạn (Chỉ số 766, ước tính theo quy tắc báo cáo tỉnh)",
+        "On-time rate (national index, the provincial report's approximation)",
         plus("finished_early", "finished_on_time") + PENDING_WITHIN_DEADLINE,
         plus("finished", "pending"),
-        "Finished on time plus in progress within the deadline, over all handled dossiers.",
+        "Finished on time plus in progress within the deadline, over all handled dossiers, by the "
+        "provincial report's rules (§4.1): withdrawn dossiers, supplement requests and dossiers without a "
+        "deadline are treated as the report treats them. The national index's own indicator 2.1 "
+        "(idx21_on_time over idx21_judged, GET /v1/index) follows the national rule 2.1.",
     ),
     _rate(
         "online",

@@ -22,37 +22,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
+from app.core.definitions import INDEX_COUNTS as INDEX_COUNT_DEFINITIONS
 from app.core.errors import ValidationFailed, clean_loc
 
 # The counts a computed indicator may name (a unit's counts for a period, built from the rollups).
-INDEX_COUNTS: tuple[str, ...] = (
-    "idx21_handled",
-    "idx21_ended",
-    "idx21_open",
-    "idx21_unjudged",
-    "idx21_judged",
-    "idx21_on_time",
-    "idx21_late",
-    "idx21_uncatalogued",
-    "idx21_catalogued",
-    "idx21_eligible",
-    "idx21_full_online",
-    "idx21_electronic",
-    "idx21_digitised",
-    "idx21_reused",
-    "idx21_personal_store",
-    "idx21_population",
-    "idx21_complaint",
-    "idx21_satisfied",
-    "idx21_fee",
-    "idx21_paid_online",
-    "idx21_fee_procedures",
-    "idx21_paid_procedures",
-    "idx21_catalogue_fee_procedures",
-    "idx21_integrated_procedures",
-    "idx21_finished",
-    "idx21_work_days",
-)
+INDEX_COUNTS: tuple[str, ...] = tuple(d.name for d in INDEX_COUNT_DEFINITIONS)
 UNCATALOGUED = "idx21_uncatalogued"
 
 GROUP_CODES = ("transparency", "progress", "online_service", "online_payment", "digitisation", "satisfaction")

@@ -14,6 +14,7 @@ from typing import cast as typed
 
 from sqlalchemy import Connection, Integer, Table, cast, func, select
 
+from app.core.definitions import INDEX_COUNTS
 from app.core.index_counters import IN_COUNTERS, INDEX_COUNTERS, OUT_COUNTERS, UNIVERSE_ATTRIBUTES
 from app.core.index_derive import CatalogueEntry
 from app.core.periods import EPOCH, LAST_DAY, decompose, month_end, prefix
@@ -24,35 +25,8 @@ from app.store.index_rollups import AGENCY_CUBE, PROCEDURE_CUBE, index_sums
 _DOSSIERS = typed(Table, Dossier.__table__)
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
 
-# Every count a unit has for a period, in the order responses list them.
-COUNT_NAMES = (
-    "idx21_handled",
-    "idx21_ended",
-    "idx21_open",
-    "idx21_judged",
-    "idx21_on_time",
-    "idx21_late",
-    "idx21_unjudged",
-    "idx21_uncatalogued",
-    "idx21_catalogued",
-    "idx21_eligible",
-    "idx21_full_online",
-    "idx21_electronic",
-    "idx21_digitised",
-    "idx21_reused",
-    "idx21_personal_store",
-    "idx21_population",
-    "idx21_complaint",
-    "idx21_satisfied",
-    "idx21_fee",
-    "idx21_paid_online",
-    "idx21_fee_procedures",
-    "idx21_paid_procedures",
-    "idx21_catalogue_fee_procedures",
-    "idx21_integrated_procedures",
-    "idx21_finished",
-    "idx21_work_days",
-)
+# Every count a unit has for a period, in the order responses list them (app.core.definitions).
+COUNT_NAMES = tuple(d.name for d in INDEX_COUNTS)
 
 
 @dataclass(frozen=True, slots=True)

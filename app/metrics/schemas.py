@@ -61,7 +61,7 @@ class TermOut(BaseModel):
 class DefinitionOut(BaseModel):
     name: str
     kind: Literal["count", "rate"]
-    basis: Literal["received", "finished", "state", "rate"]
+    basis: Literal["received", "finished", "state", "rate", "index"]
     label_vi: str
     label_en: str
     numerator: str | None = Field(
@@ -84,3 +84,6 @@ class DefinitionOut(BaseModel):
 class DefinitionsResponse(BaseModel):
     counts: list[DefinitionOut]
     rates: list[DefinitionOut]
+    index_counts: list[DefinitionOut] = Field(
+        description="the national index's counts per unit and period (GET /v1/index), idx21_ prefixed"
+    )

@@ -16,7 +16,7 @@ from app.api.deps import FiltersDep
 from app.api.openapi_docs import problem_responses
 from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
-from app.core.definitions import COUNTS, RATES
+from app.core.definitions import COUNTS, INDEX_COUNTS, RATES
 from app.core.errors import ValidationFailed
 from app.core.jsonutil import dumps
 from app.core.periods import TIME_UNITS, buckets
@@ -233,5 +233,9 @@ async def get_metrics(
 )
 def get_definitions(_reader: ReadDep) -> DefinitionsResponse:
     return DefinitionsResponse.model_validate(
-        {"counts": [asdict(d) for d in COUNTS], "rates": [asdict(d) for d in RATES]}
+        {
+            "counts": [asdict(d) for d in COUNTS],
+            "rates": [asdict(d) for d in RATES],
+            "index_counts": [asdict(d) for d in INDEX_COUNTS],
+        }
     )
