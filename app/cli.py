@@ -44,12 +44,14 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.cli_index import warn_if_behind
     from app.cli_tokens import warn_without_tokens
     from app.server import serve
 
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))
     warn_without_tokens(get_settings())
+    warn_if_behind(get_settings().database_url)
     serve(host, port, args.workers, get_settings())
     return 0
 

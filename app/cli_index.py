@@ -38,6 +38,31 @@ def run_rederive(engine: Engine, reason: str, *, quiet: bool = False) -> int:
     return 0
 
 
+def warn_if_behind(database_url: str) -> str | None:
+    """At start-up: the warning when stored dossiers do not follow the catalogue and calendar (a
+    re-derivation stopped before its end). A database that cannot be asked gets none here."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.dossiers.reindex import index_behind
+    from app.store.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            if not index_behind(conn):
+                return None
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    line = (
+        f"{PROG}: warning: the national index of some stored dossiers does not follow the catalogue and "
+        f"calendar; run `{PROG} index rederive`, or POST /v1/index/jobs"
+    )
+    print(line, file=sys.stderr, flush=True)
+    return line
+
+
 def cmd_rederive(_args: argparse.Namespace) -> int:
     with _engine() as engine:
         return run_rederive(engine, "command line")

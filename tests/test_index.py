@@ -12,11 +12,12 @@ Friday 5 September a day off.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from app.store import index_rollups, rollups
 from app.store.uow import write_transaction
@@ -470,3 +471,67 @@ def test_csv_and_xlsx(loaded: TestClient) -> None:
     assert len(a_21) == 1 and ",8,14," in a_21[0] and ",11.43," in a_21[0]
     r = loaded.get("/v1/index", params={"period": "2025-Q3", "format": "xlsx"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
+
+
+def test_a_period_in_progress_judges_at_now(client: TestClient, clock: Any) -> None:
+    """Q3 2025 on 25 September at 20:00: open dossiers are judged now, to the minute."""
+    clock.now = datetime(2025, 9, 25, 13, 0, tzinfo=UTC)  # 20:00 local
+    assert client.put("/v1/procedures", json=CATALOGUE).status_code == 200
+    _wait_for_jobs(client)
+    sep22, sep20 = _t("09-22"), _t("09-20")
+    records = [
+        # due today at 17:00, still open at 20:00: late now.
+        _open("X1", agency_code=A, received_at=sep22, due_at=_t("09-25", "17:00"), updated_at=sep22),
+        # due today at 21:00: not late yet.
+        _open("X2", agency_code=A, received_at=sep22, due_at=_t("09-25", "21:00"), updated_at=sep22),
+        # due yesterday: late.
+        _open("X3", agency_code=A, received_at=sep20, due_at=_t("09-24", "17:00"), updated_at=sep20),
+        # resolved today at 10:00, due today at 09:00: ended late.
+        rec("X4", agency_code=A, received_at=_t("09-22"), due_at=_t("09-25", "09:00"),
+            resolved_at=_t("09-25", "10:00"), updated_at=_t("09-25", "10:00")),
+    ]  # fmt: skip
+    assert post(client, records)["created"] == 4
+    r = client.get("/v1/index", params={"period": "2025-Q3", "unit": "agency"})
+    body = r.json()
+    assert body["in_progress"] is True and body["judged_at"] == "2025-09-25T20:00:00+07:00"
+    (row,) = [x for x in body["rows"] if x["code"] == A]
+    counts = row["counts"]
+    assert (counts["idx21_handled"], counts["idx21_open"], counts["idx21_late"], counts["idx21_on_time"]) == (
+        4,
+        3,
+        3,
+        1,
+    )
+    # An hour later X2 is late too.
+    clock.now = datetime(2025, 9, 25, 14, 30, tzinfo=UTC)
+    (row,) = [
+        x for x in client.get("/v1/index", params={"period": "2025-Q3"}).json()["rows"] if x["code"] == A
+    ]
+    assert row["counts"]["idx21_late"] == 4
+    r = client.get("/v1/dossiers", params={"index_loss": "2.1", "period": "2025-Q3", "agency": A})
+    assert sorted(d["code"] for d in r.json()["items"]) == ["X1", "X2", "X3", "X4"]
+
+
+def test_a_rederivation_job_runs_alone_and_reports_its_progress(loaded: TestClient, engine: Engine) -> None:
+    r = loaded.post("/v1/index/jobs")
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["Location"] == f"/v1/index/jobs/{job['id']}"
+    _wait_for_jobs(loaded)
+    done = loaded.get(f"/v1/index/jobs/{job['id']}").json()
+    # Every stored dossier seen; none changed, since nothing changed since they were derived.
+    assert (done["state"], done["total"], done["done"], done["changed"]) == ("done", 17, 17, 0)
+    # A job running (its heartbeat fresh) refuses a second one.
+    with write_transaction(engine) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO index_jobs (state, reason, started_at, heartbeat_at, total, done, changed, "
+                "target_rev) VALUES ('running', 'test', :t, :t, 0, 0, 0, 0)"
+            ),
+            {"t": datetime.now(UTC)},
+        )
+    r = loaded.post("/v1/index/jobs")
+    assert r.status_code == 409 and "is running" in r.json()["detail"]
+    assert loaded.post("/v1/index/jobs", headers={"Authorization": ""}).status_code == 401
+    with write_transaction(engine) as conn:
+        assert index_rollups.verify(conn)[0] == 0
