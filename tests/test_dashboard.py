@@ -869,7 +869,8 @@ def _wait_index(driver: Any, unit: str, period: str) -> dict[str, Any]:
 def _lost_cents(i: dict[str, Any]) -> int:
     """Hundredths of a point an indicator lost: max_points − points_rounded, rounded away from the
     binary noise (20 − 19.28 = 0.7199999999999989)."""
-    return max(0, round((i["max_points"] - i["points_rounded"]) * 100))
+    cents: int = round((i["max_points"] - i["points_rounded"]) * 100)
+    return max(0, cents)
 
 
 def _check_index_view(page: dict[str, Any], doc: dict[str, Any], selected: str) -> dict[str, Any]:
@@ -879,7 +880,7 @@ def _check_index_view(page: dict[str, Any], doc: dict[str, Any], selected: str) 
         (r["code"], r["rank"], r["total"], r["reachable"]) for r in doc["rows"]
     ]
     assert [r["code"] for r in page["rows"] if r["current"]] == [selected]
-    row = next(r for r in doc["rows"] if r["code"] == selected)
+    row: dict[str, Any] = next(r for r in doc["rows"] if r["code"] == selected)
     assert (page["selected"], page["total"], page["rank"]) == (selected, row["total"], row["rank"])
     assert page["total_text"] == f"{row['total']:.2f}".replace(".", ",")
     assert [b[:3] for b in page["bars"]] == [[g["code"], g["points"], g["max_points"]] for g in row["groups"]]
