@@ -1170,7 +1170,9 @@
         } else {
           note = INDEX_FIX_NOTE[i.code] || "Cải thiện số liệu của chỉ số này.";
           if (i.numerator !== null && i.denominator !== null && ["3.6b", "3.6c"].includes(i.code)) {
-            note += ` Hiện đạt ${num(i.numerator)}/${num(i.denominator)} thủ tục.`;
+            note += i.denominator
+              ? ` Hiện đạt ${num(i.numerator)}/${num(i.denominator)} thủ tục.`
+              : " Kỳ này chưa có thủ tục nào để tính chỉ số.";
           }
         }
         item.append(el("span", { class: "fix-note", text: note }));
