@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.core.timeutil import end_of_day
-from app.demo import generate_demo
+from app.demo import SECTORS, generate_demo
+from app.demo import _procedures as demo_procedures
 from app.dossiers.schemas import parse_due, parse_timestamp
 from app.main import create_app
 from app.migrate import upgrade
@@ -98,6 +99,7 @@ def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> No
         "agencies",
         "communes",
         "dossiers",
+        "index",
         "metrics",
         "metrics/definitions",
         "reports/dossier-processing",
@@ -493,8 +495,12 @@ def _check_page_against_api(
         assert len(page["trend"][rate]) == 12
 
 
-def _open_drill(driver: Any, selector: str) -> tuple[list[str], int]:
-    """Click a backlog number; the list's codes over every page, and the number that was clicked."""
+DRILL_CODES = "return [...document.querySelectorAll('#drill-table tbody tr')].map(r => r.dataset.code)"
+
+
+def _open_drill(driver: Any, selector: str, rows: str = DRILL_CODES) -> tuple[list[Any], int]:
+    """Click a drill-down link; the list's rows (their codes unless `rows` says otherwise) over every
+    page, and the number the link announced."""
     link = driver.find_element("css selector", selector)
     count = int(link.get_attribute("data-count"))
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
@@ -508,9 +514,7 @@ def _open_drill(driver: Any, selector: str) -> tuple[list[str], int]:
             " return !s.hidden && s.dataset.state === 'ready' && s.dataset.page === arguments[0]",
             str(page),
         )
-        codes += driver.execute_script(
-            "return [...document.querySelectorAll('#drill-table tbody tr')].map(r => r.dataset.code)"
-        )
+        codes += driver.execute_script(rows)
         nxt = driver.find_element("id", "drill-next")
         if not nxt.is_enabled():
             break
@@ -755,3 +759,300 @@ def test_dashboard_asks_for_a_token_when_reads_require_one(
         assert expected.status_code == 200
         assert (downloads / name).read_bytes() == expected.content
         driver.execute_script("sessionStorage.clear()")
+
+
+# --------------------------------------------------------------------------- the national index view
+
+PROVINCE_CODE = "40"  # Nghệ An, the configured province (the index's unit=province row)
+BUILDING = "000.00.07.H41"  # Sở Xây dựng
+LOSS_INDICATORS = {"2.1", "3.0", "3.6a", "4.1", "4.2", "4.3", "4.4", "4.5a", "5.4"}
+
+
+def _catalogue() -> list[dict[str, Any]]:
+    """The demo's procedures as a catalogue: flags varied by position, the last civil-status procedure
+    left out (its dossiers are uncatalogued)."""
+    levels = {slug: level for slug, level, _, _ in SECTORS}
+    out = []
+    for slug, procedures in demo_procedures().items():
+        for i, (code, days) in enumerate(procedures):
+            if slug == "ho_tich" and i == len(procedures) - 1:
+                continue
+            out.append(
+                {
+                    "code": code,
+                    "name": f"Thủ tục {slug.replace('_', ' ')} {i + 1}",
+                    "sector": slug,
+                    "level": levels[slug],
+                    "max_duration": {"value": days, "unit": "working_days"},
+                    "paper_result": i % 2 == 0,
+                    "fee": i % 3 == 0,
+                    "full_online_eligible": i % 4 != 3,
+                    "full_online_offered": i % 2 == 0,
+                    "online_payment_integrated": i % 6 == 0,
+                }
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own (the catalogue changes what the drill-down shows): the same demo year, and
+    a catalogue of its procedures loaded first, so ingest derives every dossier against it."""
+    folder = tmp_path_factory.mktemp("dashboard-index")
+    url = f"sqlite:///{folder / 'tthc.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_seed(session, 40)
+        session.commit()
+    engine.dispose()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with _run_server(url, folder / "server.log") as srv:
+        r = srv.api.put("/v1/procedures", json=_catalogue(), headers=admin)
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+        deadline = time.monotonic() + 30
+        while any(j["state"] == "running" for j in srv.api.get("/v1/index/jobs").json()["items"]):
+            assert time.monotonic() < deadline, "the re-derivation job did not finish"
+            time.sleep(0.1)
+        r = srv.api.post("/v1/dossiers", json=records(), headers=admin)
+        assert r.status_code == 200 and r.json()["created"] == len(records())
+        yield srv
+
+
+INDEX_DATA = """
+const section = document.getElementById('index');
+const panel = document.querySelector('.index-panel:not([hidden])');
+const head = panel.querySelector('.index-head');
+return {
+  state: section.dataset.state, unit: section.dataset.unit, period: section.dataset.period,
+  rows: [...panel.querySelectorAll('.index-list tbody tr')].map(r => ({
+    code: r.dataset.code, rank: Number(r.dataset.rank), total: Number(r.dataset.total),
+    reachable: Number(r.dataset.reachable), current: r.classList.contains('current'),
+    shown: [...r.children].map(c => c.textContent.trim())})),
+  selected: head.dataset.code, total: Number(head.dataset.total), rank: Number(head.dataset.rank),
+  total_text: head.querySelector('.big').textContent,
+  bars: [...panel.querySelectorAll('.index-bars rect.bar-fill')].map(b =>
+    [b.dataset.group, Number(b.dataset.points), Number(b.dataset.max), Number(b.getAttribute('width'))]),
+  tracks: [...panel.querySelectorAll('.index-bars rect.bar-track')].map(b => Number(b.getAttribute('width'))),
+  fixes: [...panel.querySelectorAll('ol.index-fixes li')].map(li => {
+    const a = li.querySelector('a.index-loss');
+    const note = li.querySelector('.fix-note');
+    return {code: li.dataset.code, lost: li.dataset.lost, href: a ? a.getAttribute('href') : null,
+            count: a ? Number(a.dataset.count) : null, note: note ? note.textContent : null};
+  }),
+  losses: [...panel.querySelectorAll('.index-loss-table tbody tr')].map(tr =>
+    [tr.dataset.code, tr.dataset.source, tr.dataset.lost]),
+};
+"""
+
+DRILL_REASONS = (
+    "return [...document.querySelectorAll('#drill-table tbody tr')]"
+    ".map(r => [r.dataset.code, r.querySelector('td.reason').dataset.reason,"
+    " r.querySelector('td.reason').textContent])"
+)
+
+
+def _wait_index(driver: Any, unit: str, period: str) -> dict[str, Any]:
+    _until(
+        driver,
+        "const d = document.getElementById('index').dataset;"
+        " return (d.state === 'ready' && d.unit === arguments[0] && d.period === arguments[1])"
+        " || d.state === 'error'",
+        unit,
+        period,
+    )
+    data: dict[str, Any] = driver.execute_script(INDEX_DATA)
+    assert data["state"] == "ready", driver.find_element("id", "index").text
+    return data
+
+
+def _lost_cents(i: dict[str, Any]) -> int:
+    """Hundredths of a point an indicator lost: max_points − points_rounded, rounded away from the
+    binary noise (20 − 19.28 = 0.7199999999999989)."""
+    cents: int = round((i["max_points"] - i["points_rounded"]) * 100)
+    return max(0, cents)
+
+
+def _check_index_view(page: dict[str, Any], doc: dict[str, Any], selected: str) -> dict[str, Any]:
+    """The view shows the API's document: every unit's rank, total and reachable points; for the
+    selected unit its groups, every indicator's lost points and the fix-first list in order."""
+    assert [(r["code"], r["rank"], r["total"], r["reachable"]) for r in page["rows"]] == [
+        (r["code"], r["rank"], r["total"], r["reachable"]) for r in doc["rows"]
+    ]
+    assert [r["code"] for r in page["rows"] if r["current"]] == [selected]
+    row: dict[str, Any] = next(r for r in doc["rows"] if r["code"] == selected)
+    assert (page["selected"], page["total"], page["rank"]) == (selected, row["total"], row["rank"])
+    assert page["total_text"] == f"{row['total']:.2f}".replace(".", ",")
+    assert [b[:3] for b in page["bars"]] == [[g["code"], g["points"], g["max_points"]] for g in row["groups"]]
+    # Tracks on one scale (the largest group, 22 points, is the longest), each filled to its points.
+    widest = max(g["max_points"] for g in row["groups"])
+    for (_code, points, most, filled), track in zip(page["bars"], page["tracks"], strict=True):
+        # (the rectangles are drawn 1 px short, for their 1 px outline)
+        expected_track = (page["tracks"][0] + 1) * most / row["groups"][0]["max_points"] - 1
+        assert track == pytest.approx(expected_track, abs=0.01)
+        assert filled == pytest.approx(max(0, (track + 1) * points / most - 1), abs=0.01)
+        assert most <= widest
+    scoring = [i for i in row["indicators"] if i["max_points"] > 0]
+    assert page["losses"] == [[i["code"], i["source"], f"{_lost_cents(i) / 100:.2f}"] for i in scoring]
+    # What to fix first: points recoverable, most first, ties by indicator code.
+    expected = sorted((i for i in scoring if _lost_cents(i) > 0), key=lambda i: (-_lost_cents(i), i["code"]))
+    assert [(f["code"], f["lost"]) for f in page["fixes"]] == [
+        (i["code"], f"{_lost_cents(i) / 100:.2f}") for i in expected
+    ]
+    for f, i in zip(page["fixes"], expected, strict=True):
+        lost_dossiers = (
+            i["denominator"] - i["numerator"]
+            if i["source"] == "computed" and i["denominator"] is not None
+            else 0
+        )
+        if i["code"] in LOSS_INDICATORS and lost_dossiers > 0:
+            agency = "" if doc["unit"] == "province" else f"&agency={selected}"
+            assert f["href"] == f"v1/dossiers?index_loss={i['code']}&period={doc['period']}{agency}&limit=25"
+            assert (f["count"], f["note"]) == (lost_dossiers, None)
+        else:
+            assert f["href"] is None and f["note"], i["code"]
+            if i["source"] == "missing":
+                assert f["note"].startswith("Chưa khai báo"), i["code"]
+    return row
+
+
+def test_dashboard_index_view_in_a_real_browser(browser: Any, index_server: Server) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    server = index_server
+    _viewport(driver, 1366, 768)
+    driver.get(f"{server.base}/dashboard?period=2025-Q3&basis=calendar")
+    _wait_ready(driver, "2025-Q3")
+
+    # 1. The province: its own row, selected by default.
+    page = _wait_index(driver, "province", "2025-Q3")
+    doc = server.api.get("/v1/index", params={"period": "2025-Q3", "unit": "province"}).json()
+    row = _check_index_view(page, doc, PROVINCE_CODE)
+    # By hand, from the API's figures: 2.1 = 20 × 802/832 = 19.278… → 19.28, 0.72 lost over the 30
+    # late dossiers; 3.0 = 12 × 235/657 = 4.292… → 4.29, so 7.71 lost, the most; then the declared
+    # indicators nobody declared, 6 points each (1.1, 1.4, 5.2, 5.3, by code), 4 each (1.2; 4.4
+    # computed at 0/833, so the whole 4 points lost).
+    by_code = {i["code"]: i for i in row["indicators"]}
+    assert (by_code["2.1"]["numerator"], by_code["2.1"]["denominator"], by_code["2.1"]["points_rounded"]) == (
+        802,
+        832,
+        19.28,
+    )
+    assert [(f["code"], f["lost"]) for f in page["fixes"][:7]] == [
+        ("3.0", "7.71"),
+        ("1.1", "6.00"),
+        ("1.4", "6.00"),
+        ("5.2", "6.00"),
+        ("5.3", "6.00"),
+        ("1.2", "4.00"),
+        ("4.4", "4.00"),
+    ]
+    assert next(f for f in page["fixes"] if f["code"] == "2.1")["lost"] == "0.72"
+    _screenshot(driver, "index-province-1366x768")
+    _sections(driver, "index-1366", 1366, 768)
+
+    # The 30 late dossiers of 2.1, across two pages of the drill-down, each with its reason.
+    shown, count = _open_drill(
+        driver, '#index-panel-province a.index-loss[data-index-loss="2.1"]', DRILL_REASONS
+    )
+    listed = server.api.get(
+        "/v1/dossiers", params={"index_loss": "2.1", "period": "2025-Q3", "limit": 1000}
+    ).json()["items"]
+    assert count == 30 == len(listed)
+    assert [(c, r) for c, r, _ in shown] == [(d["code"], d["index_reason"]) for d in listed]
+    assert all(r.startswith("late by") for _, r, _ in shown)
+    for _, reason, text in shown:  # said in Vietnamese: "late by 3 working days" → "quá hạn 3 ngày làm việc"
+        m = re.fullmatch(r"late by (\d+) working days?", reason)
+        assert text == (f"quá hạn {m[1]} ngày làm việc" if m else "quá hạn chưa đến 1 ngày làm việc"), reason
+    assert driver.find_element(By.ID, "drill-reason-h").is_displayed()
+    _screenshot(driver, "index-drill-1366x768")
+
+    # 2. The departments: ranked as the API ranks them; the first row is selected, a click selects another.
+    driver.find_element(By.ID, "index-tab-agency").click()
+    page = _wait_index(driver, "agency", "2025-Q3")
+    doc = server.api.get("/v1/index", params={"period": "2025-Q3", "unit": "agency"}).json()
+    assert len(doc["rows"]) == 16
+    _check_index_view(page, doc, doc["rows"][0]["code"])
+    button = driver.find_element(
+        By.CSS_SELECTOR, f'#index-panel-agency tr[data-code="{BUILDING}"] button.pick'
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    button.click()
+    page = driver.execute_script(INDEX_DATA)
+    building = _check_index_view(page, doc, BUILDING)
+    assert building["name"] == "Sở Xây dựng"
+    assert page["rows"][building["rank"] - 1]["shown"] == [
+        str(building["rank"]),
+        "Sở Xây dựng",
+        f"{building['total']:.2f}".replace(".", ","),
+        f"{building['reachable']:.2f}".replace(".", ","),
+    ]
+    # The department's dossiers that are not full-online though eligible (3.0), with their reasons.
+    three = next(i for i in building["indicators"] if i["code"] == "3.0")
+    shown, count = _open_drill(
+        driver, '#index-panel-agency a.index-loss[data-index-loss="3.0"]', DRILL_REASONS
+    )
+    listed = server.api.get(
+        "/v1/dossiers", params={"index_loss": "3.0", "period": "2025-Q3", "agency": BUILDING, "limit": 1000}
+    ).json()["items"]
+    assert count == three["denominator"] - three["numerator"] == len(listed) > 0
+    assert [(c, r) for c, r, _ in shown] == [(d["code"], d["index_reason"]) for d in listed]
+    assert {(r, t) for _, r, t in shown} == {("not full-online", "không thực hiện trực tuyến toàn trình")}
+    _sections(driver, "index-1366-agency", 1366, 768)
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+
+    # 3. The communes' People's Committees: 130, ranked as the API ranks them.
+    driver.find_element(By.ID, "index-tab-commune").click()
+    page = _wait_index(driver, "commune", "2025-Q3")
+    doc = server.api.get("/v1/index", params={"period": "2025-Q3", "unit": "commune"}).json()
+    assert len(doc["rows"]) == 130
+    _check_index_view(page, doc, doc["rows"][0]["code"])
+
+    # 4. A month and a year are calendar periods too; the commune tab stays chosen.
+    driver.get(f"{server.base}/dashboard?period=2025-08&basis=calendar")
+    _wait_ready(driver, "2025-08")
+    driver.find_element(By.ID, "index-tab-agency").click()
+    page = _wait_index(driver, "agency", "2025-08")
+    doc = server.api.get("/v1/index", params={"period": "2025-08", "unit": "agency"}).json()
+    _check_index_view(page, doc, doc["rows"][0]["code"])
+
+    # 5. No index for a half-year or on the reporting basis: said in words, no figures shown.
+    driver.get(f"{server.base}/dashboard?period=2025-H1&basis=calendar")
+    _wait_ready(driver, "2025-H1")
+    section = driver.find_element(By.ID, "index")
+    assert (section.get_attribute("data-state"), section.get_attribute("data-reason")) == ("none", "half")
+    assert "không tính cho kỳ 6 tháng" in driver.find_element(By.ID, "index-none").text
+    assert not driver.find_element(By.ID, "index-body").is_displayed()
+    section.screenshot(str(ARTIFACTS / "index-half-year.png"))
+    driver.get(f"{server.base}/dashboard?period=2025-Q3&basis=reporting")
+    _wait_ready(driver, "2025-Q3")
+    section = driver.find_element(By.ID, "index")
+    assert (section.get_attribute("data-state"), section.get_attribute("data-reason")) == (
+        "none",
+        "reporting",
+    )
+    assert "chỉ tính theo kỳ dương lịch" in driver.find_element(By.ID, "index-none").text
+    # Its link opens the same quarter on the calendar basis, with the index.
+    driver.find_element(By.CSS_SELECTOR, "#index-none a.index-calendar").click()
+    _wait_ready(driver, "2025-Q3")
+    assert driver.current_url.endswith("/dashboard?period=2025-Q3&basis=calendar")
+    _wait_index(driver, "province", "2025-Q3")
+
+    # Nothing was asked of any other origin, and the calls named are the public read API's.
+    resources = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])"
+    )
+    assert resources and all(name.startswith(server.base + "/") for name in resources), resources
+    assert any("/v1/index?period=2025-Q3&unit=province" in name for name in resources)
+
+    # 6. Phone width: the view stacks and nothing is wider than the screen.
+    _viewport(driver, 390, 844, mobile=True)
+    driver.execute_script("document.getElementById('index').scrollIntoView()")
+    time.sleep(0.3)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    _sections(driver, "index-390", 390, 844, mobile=True)
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+    _viewport(driver, 1366, 768)

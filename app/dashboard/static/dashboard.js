@@ -349,6 +349,8 @@
       renderDownloads(s);
       renderCalls();
       closeDrill(false);
+      // The index has its own state (data-state on its section): a failure there leaves the rest shown.
+      loadIndex(s);
       $("status").textContent = `Đã cập nhật số liệu ${periodName(s)}.`;
       Object.assign(document.body.dataset, { state: "ready", period: periodLabel(s), from, to });
     } catch (err) {
@@ -641,6 +643,7 @@
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
       if (lastTrend) renderTrend(lastTrend.trend, lastTrend.targets, lastTrend.from, lastTrend.to);
+      if (index.bars) drawIndexBars(index.bars.unit, index.bars.row);
     }, 150);
   });
 
@@ -814,6 +817,492 @@
     return el("td", { class: "num", title, "data-target": t.name, "data-passed": String(t.passed) }, text);
   }
 
+  // ---------------------------------------------------------------- the national index (Decision 766)
+
+  // GET /v1/index takes calendar periods only: a month, a quarter or a year. Its figures are shown as
+  // the API gives them (total, rank, group and indicator points); the page only subtracts an
+  // indicator's rounded points from its maximum to say how many points it lost.
+  const pointsFmt = new Intl.NumberFormat("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const maxFmt = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 2 });
+  const pts = (x) => (x === null || x === undefined ? "—" : pointsFmt.format(x));
+
+  // The indicators whose lost points are dossiers: GET /v1/dossiers?index_loss= lists them.
+  const INDEX_DOSSIER_LOSS = new Set(["2.1", "3.0", "3.6a", "4.1", "4.2", "4.3", "4.4", "4.5a", "5.4"]);
+  // What to do about an indicator whose losses are not dossiers (procedures or declared values).
+  const INDEX_FIX_NOTE = {
+    "1.1": "Công bố thủ tục hành chính đúng hạn.",
+    "1.2": "Cập nhật, công khai thủ tục hành chính đúng hạn.",
+    "1.3": "Công khai đầy đủ các bộ phận tạo thành của thủ tục hành chính.",
+    "1.4": "Đồng bộ đầy đủ trạng thái hồ sơ lên Cổng Dịch vụ công quốc gia.",
+    "3.6b": "Phát sinh giao dịch thanh toán trực tuyến ở mọi thủ tục có thu phí, lệ phí đã tiếp nhận hồ sơ.",
+    "3.6c": "Tích hợp thanh toán trực tuyến cho các thủ tục có nghĩa vụ tài chính trong danh mục.",
+    "4.5b": "Triển khai kết nối, chia sẻ dữ liệu cho các thủ tục hành chính.",
+    "4.6": "Cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính.",
+    "5.2": "Xử lý phản ánh, kiến nghị đúng hạn.",
+    "5.3": "Nâng mức hài lòng trong xử lý phản ánh, kiến nghị.",
+  };
+  const INDEX_UNIT_TEXT = { province: "toàn tỉnh", agency: "sở, ban, ngành", commune: "UBND xã, phường" };
+  // The drill-down's index_reason, in English in the API, said in Vietnamese (the original stays in
+  // the cell's title and data-reason).
+  const REASON_TEXT = [
+    [/^late by less than 1 working day$/, () => "quá hạn chưa đến 1 ngày làm việc"],
+    [/^late by (\d+) working days?$/, (m) => `quá hạn ${m[1]} ngày làm việc`],
+    [/^second supplement request$/, () => "yêu cầu bổ sung hồ sơ lần thứ hai"],
+    [/^no deadline \(unjudged\)$/, () => "không có thời hạn giải quyết (không đánh giá)"],
+    [/^uncatalogued procedure$/, () => "thủ tục chưa có trong danh mục"],
+    [/^not full-online$/, () => "không thực hiện trực tuyến toàn trình"],
+    [/^procedure not eligible for full-online service$/, () => "thủ tục không đủ điều kiện trực tuyến toàn trình"],
+    [/^no electronic result, paper result required$/, () => "không cấp kết quả điện tử (thủ tục có kết quả giấy)"],
+    [/^no electronic result$/, () => "không cấp kết quả điện tử"],
+    [/^procedure requires no paper result$/, () => "thủ tục không có kết quả giấy"],
+    [/^not digitised at intake$/, () => "không số hóa khi tiếp nhận"],
+    [/^no reuse of digitised data$/, () => "không khai thác lại dữ liệu đã số hóa"],
+    [/^not from the personal data store$/, () => "không lấy từ kho dữ liệu cá nhân"],
+    [/^no population data$/, () => "không sử dụng dữ liệu dân cư"],
+    [/^complaint$/, () => "có phản ánh, kiến nghị"],
+    [/^fee not paid online$/, () => "phí, lệ phí không thanh toán trực tuyến"],
+  ];
+
+  function reasonText(reason) {
+    if (!reason) return "—";
+    return reason
+      .split("; ")
+      .map((part) => {
+        for (const [re, say] of REASON_TEXT) {
+          const m = re.exec(part);
+          if (m) return say(m);
+        }
+        return part;
+      })
+      .join("; ");
+  }
+
+  // Hundredths of a point lost: whole numbers, so sorting is not upset by binary noise (20 − 19.28).
+  const lostCents = (i) => Math.max(0, Math.round((i.max_points - i.points_rounded) * 100));
+  const centsText = (c) => pointsFmt.format(c / 100);
+
+  const index = { s: null, label: "", seq: 0, docs: new Map(), selected: new Map(), unit: "province", bars: null };
+
+  function indexPeriodOf(s) {
+    if (s.kind === "half") return { none: "half" };
+    if (s.basis === "reporting") return { none: "reporting" };
+    return { label: periodLabel(s) };
+  }
+
+  function showIndexNone(reason, s) {
+    const box = $("index-none");
+    const section = $("index");
+    $("index-body").hidden = true;
+    box.hidden = false;
+    $("index-note").textContent = "";
+    if (reason === "half") {
+      box.replaceChildren(
+        el("p", {
+          text:
+            "Chỉ số phục vụ người dân, doanh nghiệp không tính cho kỳ 6 tháng: Bộ chỉ số chỉ đánh giá theo " +
+            "tháng, quý hoặc năm dương lịch. Hãy chọn một tháng, một quý hoặc cả năm để xem chỉ số.",
+        }),
+      );
+    } else if (reason === "reporting") {
+      const calendar = { ...s, basis: "calendar" };
+      box.replaceChildren(
+        el("p", {
+          text:
+            "Chỉ số phục vụ người dân, doanh nghiệp chỉ tính theo kỳ dương lịch (trọn tháng, quý, năm), " +
+            "không tính theo kỳ báo cáo từ ngày 15 đến ngày 14, nên không hiển thị số liệu cho cách tính kỳ này. ",
+          },
+          el("a", { href: urlFromState(calendar), class: "index-calendar", text: `Xem chỉ số ${periodName(s)} theo lịch` }),
+        ),
+      );
+    } else {
+      box.replaceChildren(el("p", { text: reason }));
+    }
+    Object.assign(section.dataset, { state: "none", reason: reason === "half" || reason === "reporting" ? reason : "error" });
+  }
+
+  function loadIndex(s) {
+    index.s = s;
+    index.docs = new Map();
+    index.seq += 1;
+    const p = indexPeriodOf(s);
+    if (p.none) {
+      index.label = "";
+      showIndexNone(p.none, s);
+      return Promise.resolve();
+    }
+    index.label = p.label;
+    $("index-none").hidden = true;
+    $("index-body").hidden = false;
+    for (const unit of ["province", "agency", "commune"]) $(`index-panel-${unit}`).replaceChildren();
+    return showIndexUnit(index.unit);
+  }
+
+  async function showIndexUnit(unit) {
+    index.unit = unit;
+    if (!index.label) return;
+    const seq = index.seq;
+    const section = $("index");
+    const label = index.label;
+    let doc = index.docs.get(unit);
+    if (!doc) {
+      Object.assign(section.dataset, { state: "loading", unit });
+      section.setAttribute("aria-busy", "true");
+      try {
+        doc = await getJSON(apiUrl("index", new URLSearchParams({ period: label, unit })));
+      } catch (err) {
+        if (seq !== index.seq) return;
+        section.removeAttribute("aria-busy");
+        const why = /has not begun|not begun/.test(err.message)
+          ? `Kỳ ${periodName(index.s)} chưa bắt đầu: chưa có chỉ số.`
+          : `Không tải được chỉ số: ${err.message}`;
+        $(`index-panel-${unit}`).replaceChildren(el("p", { class: "error", text: why }));
+        Object.assign(section.dataset, { state: "error", unit });
+        renderCalls();
+        return;
+      }
+      if (seq !== index.seq) return;
+      index.docs.set(unit, doc);
+      renderIndexPanel(unit, doc);
+    } else {
+      // Shown again: its bars are redrawn to the width they have now.
+      const row = doc.rows.find((r) => r.code === index.selected.get(unit));
+      if (row) {
+        index.bars = { unit, row };
+        drawIndexBars(unit, row);
+      }
+    }
+    if (index.unit !== unit) return;
+    section.removeAttribute("aria-busy");
+    const rs = doc.rule_set;
+    $("index-note").textContent =
+      `Kỳ ${periodName(index.s)} (${dmy(doc.start)} – ${dmy(doc.end)}), theo lịch; hồ sơ đang giải quyết được ` +
+      `đánh giá tại ${dmyhm(doc.judged_at)}${doc.in_progress ? " (kỳ chưa kết thúc: số liệu tạm tính đến hiện tại)" : ""}. ` +
+      `Bộ tiêu chí ${rs.id}. ` +
+      (doc.derivation_behind ? "Danh mục hoặc lịch làm việc vừa thay đổi, số liệu đang được tính lại. " : "") +
+      "Bấm vào tên một đơn vị để xem điểm từng nhóm và những chỉ số cần khắc phục trước.";
+    Object.assign(section.dataset, { state: "ready", unit, period: doc.period });
+    renderCalls();
+  }
+
+  function renderIndexPanel(unit, doc) {
+    const panel = $(`index-panel-${unit}`);
+    if (!doc.rows.length) {
+      panel.replaceChildren(el("p", { class: "hint", text: "Chưa có đơn vị nào ở cấp này." }));
+      return;
+    }
+    const name = (r) => r.name || r.code;
+    const columns = [
+      { key: "rank", label: "Hạng", num: true, firstDir: 1, sortValue: (r) => r.rank, cell: (r) => el("td", { class: "num", text: r.rank }) },
+      {
+        key: "name",
+        label: unit === "commune" ? "UBND xã, phường" : unit === "agency" ? "Cơ quan" : "Tỉnh",
+        sortValue: name,
+        cell: (r) =>
+          el(
+            "th",
+            { scope: "row", class: "name" },
+            el("button", { type: "button", class: "pick", "data-code": r.code, "aria-pressed": "false", text: name(r) }),
+          ),
+      },
+      {
+        key: "total",
+        label: "Tổng điểm",
+        sub: "trên 100",
+        num: true,
+        sortValue: (r) => r.total,
+        cell: (r) => el("td", { class: "num strong", text: pts(r.total) }),
+      },
+      {
+        key: "reachable",
+        label: "Có thể đạt",
+        sub: "nếu khai báo đủ",
+        title: "Tổng điểm cộng điểm tối đa của các chỉ số chưa khai báo",
+        num: true,
+        sortValue: (r) => r.reachable,
+        cell: (r) => el("td", { class: "num", text: pts(r.reachable) }),
+      },
+    ];
+    const { table, items } = sortableTable({
+      caption: `Chỉ số 766 — ${INDEX_UNIT_TEXT[unit]}, xếp hạng theo tổng điểm`,
+      columns,
+      rows: doc.rows,
+      rowAttrs: (r) => ({ "data-code": r.code, "data-rank": r.rank, "data-total": r.total, "data-reachable": r.reachable }),
+      initial: { key: "rank", dir: 1 },
+    });
+    const scroll = el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": table.caption.textContent }, table);
+    const detail = el("div", { class: "index-detail", id: `index-detail-${unit}`, "aria-live": "polite" });
+    panel.replaceChildren(
+      el(
+        "div",
+        { class: "index-grid" },
+        el("div", { class: "index-list" }, doc.rows.length > 12 ? searchBox("Tìm đơn vị:", items, name) : "", scroll),
+        detail,
+      ),
+      el("div", { class: "index-losses", id: `index-losses-${unit}` }),
+    );
+    table.addEventListener("click", (e) => {
+      const button = e.target.closest("button.pick");
+      if (button) selectIndexRow(unit, button.dataset.code, true);
+    });
+    // The unit chosen before, else the filter's agency when it is listed here, else the first row.
+    const wanted = [index.selected.get(unit), index.s && index.s.agency].find((c) => c && doc.rows.some((r) => r.code === c));
+    selectIndexRow(unit, wanted || doc.rows[0].code, false);
+  }
+
+  function selectIndexRow(unit, code, fromClick) {
+    const doc = index.docs.get(unit);
+    const row = doc && doc.rows.find((r) => r.code === code);
+    if (!row) return;
+    index.selected.set(unit, code);
+    const panel = $(`index-panel-${unit}`);
+    for (const tr of panel.querySelectorAll(".index-list tbody tr")) {
+      const on = tr.dataset.code === code;
+      tr.classList.toggle("current", on);
+      tr.querySelector("button.pick").setAttribute("aria-pressed", String(on));
+    }
+    renderIndexDetail(unit, doc, row);
+    if (fromClick && window.matchMedia("(max-width: 900px)").matches) {
+      $(`index-detail-${unit}`).scrollIntoView({ block: "start" });
+    }
+  }
+
+  function renderIndexDetail(unit, doc, row) {
+    const box = $(`index-detail-${unit}`);
+    const scoring = row.indicators.filter((i) => i.max_points > 0);
+    const unscored = row.indicators.filter((i) => i.max_points === 0);
+    const fixes = scoring
+      .filter((i) => lostCents(i) > 0)
+      .sort((a, b) => lostCents(b) - lostCents(a) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+    const who = unit === "province" ? row.name : `${row.name}, hạng ${row.rank}/${doc.rows.length} ${INDEX_UNIT_TEXT[unit]}`;
+    const missing = scoring.filter((i) => i.source === "missing");
+    const head = el(
+      "div",
+      { class: "index-head", "data-code": row.code, "data-total": row.total, "data-rank": row.rank },
+      el("h3", { id: `index-detail-h-${unit}`, text: who }),
+      el(
+        "p",
+        { class: "index-total" },
+        el("span", { class: "big", text: pts(row.total) }),
+        " / 100 điểm",
+      ),
+      el(
+        "p",
+        { class: "hint" },
+        missing.length
+          ? `${missing.length} chỉ số chưa khai báo (${missing.map((i) => i.code).join(", ")}) được tính 0 điểm; ` +
+              `khai báo đủ thì có thể đạt tới ${pts(row.reachable)} điểm.`
+          : "Mọi chỉ số đã có số liệu.",
+      ),
+    );
+    const bars = el("figure", { class: "chart index-bars", id: `index-bars-${unit}` });
+    box.replaceChildren(
+      head,
+      bars,
+      el("h4", { text: "Ưu tiên khắc phục" }),
+      el(
+        "p",
+        { class: "hint" },
+        "Các chỉ số theo số điểm có thể lấy lại (điểm tối đa trừ điểm đạt được), nhiều nhất trước.",
+      ),
+      fixList(unit, doc, row, fixes),
+    );
+    // Full width under the list and the detail: the indicators' labels are long.
+    $(`index-losses-${unit}`).replaceChildren(
+      el("h4", { text: `Điểm bị mất theo chỉ số — ${row.name}` }),
+      lossTable(unit, row, scoring),
+      unscored.length
+        ? el(
+            "p",
+            { class: "hint" },
+            "Không tính điểm: ",
+            unscored
+              .map((i) => {
+                // 2.2's ratio is an average in working days.
+                const unitText = i.code === "2.2" ? " ngày làm việc" : "";
+                return `${i.code} ${i.label}${i.ratio === null ? "" : ` (${maxFmt.format(i.ratio)}${unitText})`}`;
+              })
+              .join("; "),
+            ".",
+          )
+        : "",
+    );
+    index.bars = { unit, row };
+    drawIndexBars(unit, row);
+  }
+
+  function fixList(unit, doc, row, fixes) {
+    if (!fixes.length) return el("p", { class: "index-fixes", text: "Không mất điểm ở chỉ số nào." });
+    const list = el("ol", { class: "index-fixes" });
+    for (const i of fixes) {
+      const cents = lostCents(i);
+      const item = el(
+        "li",
+        { "data-code": i.code, "data-lost": (cents / 100).toFixed(2) },
+        el("span", { class: "fix-points", text: `+${centsText(cents)} điểm` }),
+        " ",
+        el("strong", { text: i.code }),
+        " ",
+        el("span", { class: "fix-label", text: i.label }),
+      );
+      const lostDossiers =
+        i.source === "computed" && i.numerator !== null && i.denominator !== null ? i.denominator - i.numerator : 0;
+      if (INDEX_DOSSIER_LOSS.has(i.code) && i.source === "computed" && lostDossiers > 0) {
+        const q = new URLSearchParams({ index_loss: i.code, period: doc.period });
+        if (unit !== "province") q.set("agency", row.code);
+        q.set("limit", String(PAGE_SIZE));
+        const a = el("a", {
+          href: apiUrl("dossiers", q),
+          class: "drill-link index-loss",
+          "data-kind": "index",
+          "data-index-loss": i.code,
+          "data-judged-at": doc.judged_at,
+          "data-count": lostDossiers,
+          "data-label": `Hồ sơ làm mất điểm chỉ số ${i.code} — ${row.name}, ${periodName(index.s)}`,
+          text: `Xem ${num(lostDossiers)} hồ sơ làm mất điểm`,
+        });
+        item.append(el("span", { class: "fix-action" }, a));
+      } else {
+        let note;
+        if (i.source === "missing") {
+          note = "Chưa khai báo: cần khai báo giá trị của chỉ số (tử số, mẫu số) cho kỳ này.";
+        } else if (INDEX_DOSSIER_LOSS.has(i.code)) {
+          note = "Không có hồ sơ trong kỳ để tính chỉ số này.";
+        } else {
+          note = INDEX_FIX_NOTE[i.code] || "Cải thiện số liệu của chỉ số này.";
+          if (i.numerator !== null && i.denominator !== null && ["3.6b", "3.6c"].includes(i.code)) {
+            note += i.denominator
+              ? ` Hiện đạt ${num(i.numerator)}/${num(i.denominator)} thủ tục.`
+              : " Kỳ này chưa có thủ tục nào để tính chỉ số.";
+          }
+        }
+        item.append(el("span", { class: "fix-note", text: note }));
+      }
+      list.append(item);
+    }
+    return list;
+  }
+
+  function lossTable(unit, row, scoring) {
+    const table = el(
+      "table",
+      { class: "data compact index-loss-table" },
+      el("caption", { class: "sr-only", text: `Điểm từng chỉ số — ${row.name}` }),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { scope: "col", text: "Chỉ số" }),
+          el("th", { scope: "col", text: "Nội dung" }),
+          el("th", { scope: "col", class: "num", text: "Tử số / mẫu số" }),
+          el("th", { scope: "col", class: "num", text: "Tỷ lệ" }),
+          el("th", { scope: "col", class: "num", text: "Điểm" }),
+          el("th", { scope: "col", class: "num", text: "Tối đa" }),
+          el("th", { scope: "col", class: "num", text: "Bị mất" }),
+        ),
+      ),
+    );
+    const body = el("tbody");
+    for (const i of scoring) {
+      const cents = lostCents(i);
+      const fraction =
+        i.numerator === null || i.denominator === null ? "—" : `${num(i.numerator)} / ${num(i.denominator)}`;
+      const notes = [];
+      if (i.provisional) notes.push("tạm tính");
+      if (i.uncatalogued) notes.push(`${num(i.uncatalogued)} hồ sơ thủ tục ngoài danh mục không được tính`);
+      body.append(
+        el(
+          "tr",
+          { "data-code": i.code, "data-source": i.source, "data-lost": (cents / 100).toFixed(2), class: i.source === "missing" ? "missing" : null },
+          el("th", { scope: "row", class: "code", text: i.code }),
+          el(
+            "td",
+            { class: "label" },
+            i.label,
+            notes.length ? el("span", { class: "note", text: ` (${notes.join("; ")})` }) : "",
+            i.source === "declared" ? el("span", { class: "source", text: " — số liệu khai báo" }) : "",
+          ),
+          el("td", { class: "num", text: i.source === "missing" ? "Chưa khai báo" : fraction }),
+          el("td", { class: "num", text: pct(i.ratio) }),
+          el("td", { class: "num", text: pts(i.points_rounded) }),
+          el("td", { class: "num", text: maxFmt.format(i.max_points) }),
+          el("td", { class: cents ? "num lost" : "num muted", text: cents ? `−${centsText(cents)}` : "0" }),
+        ),
+      );
+    }
+    table.append(body);
+    return el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": table.caption.textContent }, table);
+  }
+
+  // The six groups as horizontal bars: each track as long as the group's maximum (one scale for all,
+  // so a 22-point group is drawn longer than a 10-point one), filled up to the points obtained.
+  function drawIndexBars(unit, row) {
+    const fig = $(`index-bars-${unit}`);
+    if (!fig) return;
+    const width = Math.max(280, Math.floor(fig.clientWidth || 480));
+    const groups = row.groups;
+    const rowH = 42;
+    const valueW = 92;
+    const height = groups.length * rowH + 6;
+    const trackW = width - valueW - 2;
+    const scale = Math.max(...groups.map((g) => g.max_points), 1);
+    const title = `Điểm theo nhóm — ${row.name}`;
+    const chart = svg("svg", {
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      role: "img",
+      "aria-label": `${title}; số liệu trong bảng bên dưới biểu đồ.`,
+      class: "chart-svg bars-svg",
+    });
+    groups.forEach((g, n) => {
+      const y = n * rowH;
+      const full = (trackW * g.max_points) / scale;
+      const done = g.max_points > 0 ? (full * Math.min(g.points, g.max_points)) / g.max_points : 0;
+      chart.append(
+        svg("text", { x: 0, y: y + 14, class: "bar-label" }, g.label),
+        svg("rect", { x: 0.5, y: y + 20.5, width: Math.max(0, full - 1), height: 15, rx: 2, class: "bar-track" }),
+        svg(
+          "rect",
+          { x: 0.5, y: y + 20.5, width: Math.max(0, done - 1), height: 15, rx: 2, class: "bar-fill", "data-group": g.code, "data-points": g.points, "data-max": g.max_points },
+          svg("title", {}, `${g.label}: ${pts(g.points)} / ${maxFmt.format(g.max_points)} điểm`),
+        ),
+        svg("text", { x: full + 6, y: y + 32, class: "bar-value" }, `${pts(g.points)} / ${maxFmt.format(g.max_points)}`),
+      );
+    });
+    const table = el(
+      "table",
+      { class: "data compact" },
+      el("caption", { class: "sr-only", text: title }),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Nhóm" }), el("th", { scope: "col", class: "num", text: "Điểm" }), el("th", { scope: "col", class: "num", text: "Tối đa" }))),
+      el(
+        "tbody",
+        {},
+        ...groups.map((g) =>
+          el(
+            "tr",
+            { "data-group": g.code, "data-points": g.points, "data-max": g.max_points },
+            el("th", { scope: "row", text: g.label }),
+            el("td", { class: "num", text: pts(g.points) }),
+            el("td", { class: "num", text: maxFmt.format(g.max_points) }),
+          ),
+        ),
+      ),
+    );
+    fig.replaceChildren(
+      el("figcaption", { text: "Điểm theo sáu nhóm tiêu chí, so với điểm tối đa" }),
+      chart,
+      el(
+        "p",
+        { class: "legend" },
+        el("span", {}, el("span", { class: "key bar-key", "aria-hidden": "true" }), " Điểm đạt được"),
+        el("span", {}, el("span", { class: "key track-key", "aria-hidden": "true" }), " Điểm tối đa của nhóm"),
+      ),
+      el("details", {}, el("summary", { text: "Bảng số liệu của biểu đồ" }), el("div", { class: "scroll" }, table)),
+    );
+  }
+
   // ---------------------------------------------------------------- backlog and drill-down
 
   function drillHref(s, dims, outcomes) {
@@ -928,13 +1417,17 @@
   };
   const CHANNEL_TEXT = { online: "Trực tuyến", in_person: "Trực tiếp", postal: "Bưu chính" };
 
-  const drill = { href: "", label: "", count: 0, cursors: [null], page: 0, seq: 0, opener: null };
+  const drill = { href: "", label: "", count: 0, cursors: [null], page: 0, seq: 0, opener: null, indexLoss: "", judgedAt: "" };
 
   async function openDrill(link) {
     drill.opener = link;
     drill.href = link.getAttribute("href");
     drill.label = link.dataset.label;
     drill.count = Number(link.dataset.count);
+    // A national-index link lists the dossiers that cost an indicator points, each with its reason.
+    drill.indexLoss = link.dataset.indexLoss || "";
+    drill.judgedAt = link.dataset.judgedAt || "";
+    $("drill-reason-h").hidden = !drill.indexLoss;
     drill.cursors = [null];
     drill.page = 0;
     $("drill").hidden = false;
@@ -970,6 +1463,9 @@
             el("td", { class: "date", text: dmyhm(d.received_at) }),
             el("td", { class: "date", text: dmyhm(d.due_at) }),
             el("td", { class: d.outcome === "pending_overdue" ? "overdue" : null, text: OUTCOME_TEXT[d.outcome] || "—" }),
+            drill.indexLoss
+              ? el("td", { class: "reason", title: d.index_reason, "data-reason": d.index_reason, text: reasonText(d.index_reason) })
+              : null,
           ),
         ),
       );
@@ -989,7 +1485,9 @@
         (other.disabled ? $("drill-h") : other).focus();
       }
       $("drill-json").href = url;
-      $("drill-note").textContent = `Tình trạng tính đến hết ngày ${dmy(view.to)}, hoặc đến hiện tại nếu kỳ chưa kết thúc.`;
+      $("drill-note").textContent = drill.indexLoss
+        ? `Hồ sơ không đạt yêu cầu của chỉ số ${drill.indexLoss}, tình trạng đánh giá tại ${dmyhm(drill.judgedAt)}.`
+        : `Tình trạng tính đến hết ngày ${dmy(view.to)}, hoặc đến hiện tại nếu kỳ chưa kết thúc.`;
       $("drill").dataset.page = String(drill.page + 1);
       $("drill").dataset.state = "ready";
     } catch (err) {
@@ -1065,6 +1563,7 @@
       $(t.getAttribute("aria-controls")).hidden = !on;
     }
     if (focus) tab.focus();
+    if (tab.dataset.indexUnit) showIndexUnit(tab.dataset.indexUnit);
   }
 
   function setupTabs(tablist) {
