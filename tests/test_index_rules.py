@@ -13,6 +13,8 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from app.core.errors import Conflict
@@ -483,3 +485,22 @@ def test_an_admin_adds_a_rule_set(store: Engine) -> None:
     ]
     with store.connect() as conn:
         assert conn.execute(text("SELECT id FROM index_rule_sets")).scalars().all() == ["766-2026"]
+
+
+@given(st.integers(0, 10**7), st.integers(0, 10**7), st.sampled_from(range(20)))
+@settings(max_examples=400, deadline=None, derandomize=True)
+def test_whole_counts_score_as_the_exact_fractions_do(num: int, den: int, i: int) -> None:
+    """The integer path for whole counts gives what score_ratio and round_points give."""
+    from fractions import Fraction
+
+    from app.core.index_rules import _counted_points, round_points, score_ratio
+    from app.reference.rule_sets import shipped_rule_sets
+
+    num = min(num, den)
+    ind = shipped_rule_sets()[0].indicators[i]
+    ratio = None if den == 0 else Fraction(num, den)
+    exact = score_ratio(ind, ratio)
+    got_ratio, points, cents = _counted_points(ind, num, den)
+    assert got_ratio == (None if ratio is None else float(ratio))
+    assert points == float(exact)
+    assert cents / 100 == float(round_points(exact))

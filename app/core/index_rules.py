@@ -12,6 +12,7 @@ decimal value; group points and the total are sums of the rounded indicator poin
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -247,7 +248,36 @@ def _exact(x: float | int) -> Fraction:
     """A number as the decimal it prints as (0.8 is 4/5, not the binary float nearest to it)."""
     if isinstance(x, int):
         return Fraction(x)
-    return Fraction(repr(float(x)))
+    return _exact_float(float(x))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_float(x: float) -> Fraction:
+    return Fraction(repr(x))
+
+
+def _counted_points(ind: Indicator, num: int, den: int) -> tuple[float | None, float, int]:
+    """(ratio, points unrounded, points in cents rounded half-up) of whole counts, in integers.
+
+    The same values as score_ratio and round_points give (points = max × clamp(num/den / saturation,
+    0, 1), exact), without building fractions: the index scores every unit's indicators at each read.
+    """
+    top, sat = _exact(ind.max_points), _exact(ind.saturation)
+    if den == 0:
+        full = ind.zero_denominator == "full"
+        return None, float(top) if full else 0.0, _cents(top) if full else 0
+    # num/den over c/d, clamped to [0, 1]: the share is (num·d) / (den·c).
+    n, m = num * sat.denominator, den * sat.numerator
+    if n >= m:
+        return num / den, float(top), _cents(top)
+    if n <= 0:
+        return num / den, 0.0, 0
+    p, q = top.numerator * n, top.denominator * m  # points = p / q
+    return num / den, p / q, (200 * p + q) // (2 * q)
+
+
+def _cents(f: Fraction) -> int:
+    return int((200 * f.numerator + f.denominator) // (2 * f.denominator))
 
 
 def round_points(x: Fraction | float) -> Decimal:
@@ -271,6 +301,31 @@ def _ratio(num: Fraction, den: Fraction) -> Fraction | None:
     return None if den == 0 else num / den
 
 
+def _missing(ind: Indicator) -> IndicatorScore:
+    """A declared indicator without a value: it scores nothing."""
+    return IndicatorScore(
+        code=ind.code,
+        group=ind.group,
+        label=ind.label_vi,
+        ratio=None,
+        numerator=None,
+        denominator=None,
+        points=0.0,
+        points_rounded=0.0,
+        max_points=ind.max_points,
+        source="missing",
+        provisional=ind.provisional,
+        uncatalogued=None,
+    )
+
+
+def _uncatalogued(ind: Indicator, counts: Mapping[str, float]) -> int | None:
+    if not ind.catalogue:
+        return None
+    raw = counts.get(UNCATALOGUED)
+    return int(raw) if raw is not None else None
+
+
 def _indicator_score(
     ind: Indicator, counts: Mapping[str, float], declared: Mapping[str, Declared]
 ) -> IndicatorScore:
@@ -281,13 +336,29 @@ def _indicator_score(
     if ind.source == "computed":
         assert ind.numerator is not None and ind.denominator is not None  # the rule set was validated
         numerator, denominator = counts[ind.numerator], counts[ind.denominator]
+        if type(numerator) is int and type(denominator) is int and numerator >= 0:
+            ratio_f, points_f, cents = _counted_points(ind, numerator, denominator)
+            return IndicatorScore(
+                code=ind.code,
+                group=ind.group,
+                label=ind.label_vi,
+                ratio=ratio_f,
+                numerator=numerator,
+                denominator=denominator,
+                points=points_f,
+                points_rounded=cents / 100,
+                max_points=ind.max_points,
+                source="computed",
+                provisional=ind.provisional,
+                uncatalogued=_uncatalogued(ind, counts),
+            )
         ratio = _ratio(_exact(numerator), _exact(denominator))
         points = score_ratio(ind, ratio)
         source = "computed"
     else:
         value = declared.get(ind.code)
         if value is None or (value.ratio is None and (value.numerator is None or value.denominator is None)):
-            points, source = Fraction(0), "missing"
+            return _missing(ind)
         else:
             source = "declared"
             if value.numerator is not None and value.denominator is not None:
@@ -297,10 +368,7 @@ def _indicator_score(
                 assert value.ratio is not None
                 ratio = _exact(value.ratio)
             points = score_ratio(ind, ratio)
-    uncatalogued: int | None = None
-    if ind.catalogue and source == "computed":
-        raw = counts.get(UNCATALOGUED)
-        uncatalogued = int(raw) if raw is not None else None
+    uncatalogued = _uncatalogued(ind, counts) if source == "computed" else None
     return IndicatorScore(
         code=ind.code,
         group=ind.group,

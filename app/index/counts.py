@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import cast as typed
 
-from sqlalchemy import Connection, Integer, Table, cast, func, select
+from sqlalchemy import Connection, Integer, Table, cast, func, select, text
 
 from app.core.definitions import INDEX_COUNTS
 from app.core.index_counters import IN_COUNTERS, INDEX_COUNTERS, OUT_COUNTERS, UNIVERSE_ATTRIBUTES
@@ -170,36 +170,65 @@ def procedure_counts(
     catalogue: Mapping[str, CatalogueEntry],
 ) -> dict[str, dict[str, int]]:
     """3.6b and 3.6c per unit: `units` maps a unit code to its agencies, `levels` a unit to the
-    procedure level it counts (None: every level, as for the province)."""
-    rows = index_sums(
-        conn,
-        PROCEDURE_CUBE,
-        decompose(period.start, period.end, years=False),
-        ("agency", "procedure"),
-        ("in_n", "rcv_paid"),
+    procedure level it counts (None: every level, as for the province).
+
+    3.6b's procedures come from the agency x procedure x month cube, summed in SQL: per agency (or
+    for all of them) the fee procedures of the level with a dossier received in the period, and of
+    those the ones with a dossier paid online.
+    """
+    months = decompose(period.start, period.end, years=False)
+    lo, hi = months[0].lo, months[-1].hi
+    per_procedure = (
+        "SELECT agency, procedure, SUM(in_n) AS n, SUM(rcv_paid) AS paid FROM index_rollups "
+        f"WHERE cube = {PROCEDURE_CUBE} AND grain = 1 AND period BETWEEN :lo AND :hi "
+        "GROUP BY agency, procedure"
     )
-    by_agency: dict[str, dict[str, tuple[int, int]]] = {}
-    for (agency, procedure), v in rows.items():
-        by_agency.setdefault(agency, {})[procedure] = (v["in_n"], v["rcv_paid"])
+    fee = "p.fee = " + ("1" if conn.dialect.name == "sqlite" else "true")
+    paid_count = "SUM(CASE WHEN x.paid > 0 THEN 1 ELSE 0 END)"
+    by_agency: dict[str, tuple[int, int]] = {}
+    if any(levels.get(u) is not None for u in units):
+        by_agency = {
+            agency: (int(n), int(paid))
+            for agency, n, paid in conn.execute(
+                text(
+                    f"SELECT x.agency, COUNT(*), {paid_count} FROM ({per_procedure}) AS x "
+                    "JOIN agencies AS a ON a.code = x.agency "
+                    f"JOIN procedures AS p ON p.code = x.procedure AND {fee} AND p.level = a.level "
+                    "WHERE x.n > 0 GROUP BY x.agency"
+                ),
+                {"lo": lo, "hi": hi},
+            )
+        }
+    everywhere: tuple[int, int] | None = None
+    fee_catalogue: dict[str | None, tuple[int, int]] = {}
     out: dict[str, dict[str, int]] = {}
     for unit, agencies in units.items():
         level = levels.get(unit)
-
-        def counted(code: str, level: str | None = level) -> bool:
-            e = catalogue.get(code)
-            return e is not None and e.fee and (level is None or e.level == level)
-
-        had: dict[str, bool] = {}
-        for a in agencies:
-            for code, (n, paid) in by_agency.get(a, {}).items():
-                if n > 0 and counted(code):
-                    had[code] = had.get(code, False) or paid > 0
-        fee_catalogue = [c for c in catalogue if counted(c)]
+        if level is None:
+            if everywhere is None:
+                row = conn.execute(
+                    text(
+                        f"SELECT COUNT(*), {paid_count} FROM (SELECT procedure, "
+                        "SUM(n) AS n, SUM(paid) AS paid FROM ("
+                        + per_procedure
+                        + ") AS y GROUP BY procedure) AS x JOIN procedures AS p ON p.code = x.procedure "
+                        f"AND {fee} WHERE x.n > 0"
+                    ),
+                    {"lo": lo, "hi": hi},
+                ).one()
+                everywhere = (int(row[0]), int(row[1] or 0))
+            had, paid = everywhere
+        else:
+            had = sum(by_agency.get(a, (0, 0))[0] for a in agencies)
+            paid = sum(by_agency.get(a, (0, 0))[1] for a in agencies)
+        if level not in fee_catalogue:
+            entries = [e for e in catalogue.values() if e.fee and (level is None or e.level == level)]
+            fee_catalogue[level] = (len(entries), sum(e.online_payment_integrated for e in entries))
         out[unit] = {
-            "idx21_fee_procedures": len(had),
-            "idx21_paid_procedures": sum(had.values()),
-            "idx21_catalogue_fee_procedures": len(fee_catalogue),
-            "idx21_integrated_procedures": sum(catalogue[c].online_payment_integrated for c in fee_catalogue),
+            "idx21_fee_procedures": had,
+            "idx21_paid_procedures": paid,
+            "idx21_catalogue_fee_procedures": fee_catalogue[level][0],
+            "idx21_integrated_procedures": fee_catalogue[level][1],
         }
     return out
 
