@@ -523,13 +523,24 @@ class DemoTally:
             yield rec
 
 
+def _procedures_of(tally: DemoTally, agency: str | None, quarters: list[str]) -> set[str]:
+    """The procedures with dossiers of `agency` (None: any) received in `quarters`."""
+    return {
+        code
+        for (a, q), codes in tally.procedures.items()
+        if (agency is None or a == agency) and q in quarters
+        for code in codes
+    }
+
+
 def demo_declared(tally: DemoTally, *, seed: int = 2025, province_code: int = 40) -> list[dict[str, Any]]:
     """The declared indicators of the demo's periods, as PUT /v1/index/declared takes them: the
-    province's 1.1–1.3 per quarter; per agency with dossiers, 1.4 per month (its dossiers, a few not
-    synced; about one agency in ten skips a month, so that quarter's 1.4 is missing), 4.5b for about
-    three in four, 4.6 (a ratio) for most communes' committees and none of the departments, 5.2 and
-    5.3 (the complaints of its dossiers as petitions) for about four in five, each per quarter; and the
-    year's value where every quarter of it has one."""
+    province's 1.1–1.3 per quarter, and its own 1.4 per month and 4.5b, 4.6, 5.2, 5.3 per quarter; per
+    agency with dossiers, 1.4 per month (its dossiers, a few not synced; about one agency in ten skips
+    a month, so that quarter's 1.4 is missing), 4.5b for about three in four, 4.6 (a ratio) for most
+    communes' committees and none of the departments, 5.2 and 5.3 (the complaints of its dossiers as
+    petitions) for about four in five, each per quarter; and the year's value where every quarter of
+    it has one. What is left out shows as `missing` in the index, and in its `reachable`."""
     rng = random.Random(f"declared-{seed}")
     months = sorted({m for _, m in tally.received})
     quarters = sorted({_quarter(m) for m in months})
@@ -552,6 +563,17 @@ def demo_declared(tally: DemoTally, *, seed: int = 2025, province_code: int = 40
         for indicator in ("1.1", "1.2", "1.3"):
             published = rng.randint(20, 60)
             put(q, None, indicator, published - some(published, 0.04), published)
+    # The province as a whole: its dossiers, procedures, communes and petitions.
+    for m in months:
+        n = sum(v for (_, month), v in tally.received.items() if month == m)
+        put(m, None, "1.4", n - some(n, 0.02), n)
+    for q in quarters:
+        n = len(_procedures_of(tally, None, [q]))
+        put(q, None, "4.5b", n - some(n, 0.3), n)
+        n = sum(v for (_, quarter), v in tally.complaints.items() if quarter == q)
+        put(q, None, "5.2", n - some(n, 0.15), n)
+        put(q, None, "5.3", n - some(n, 0.25), n)
+    province_copies: list[int] = []
     for a in agencies:
         skipped = rng.choice(months) if rng.random() < 0.1 else None
         for m in months:
@@ -562,6 +584,8 @@ def demo_declared(tally: DemoTally, *, seed: int = 2025, province_code: int = 40
         copies = 1.0 if rng.random() < 0.8 else 0.0
         certifies = a in communes and rng.random() < 0.85
         petitions = rng.random() < 0.8
+        if certifies:
+            province_copies.append(int(copies))
         for q in quarters:
             if population:
                 n = len(tally.procedures.get((a, q), ()))
@@ -572,8 +596,11 @@ def demo_declared(tally: DemoTally, *, seed: int = 2025, province_code: int = 40
                 n = tally.complaints[a, q]
                 put(q, a, "5.2", n - some(n, 0.15), n)
                 put(q, a, "5.3", n - some(n, 0.25), n)
-    # A year whose four quarters are all declared for a unit and indicator: their sums (a ratio: the
-    # same ratio, constant over the quarters).
+    if province_copies:
+        for q in quarters:
+            put(q, None, "4.6", sum(province_copies), len(province_copies))
+    # A year whose four quarters are all declared for a unit and indicator: their sums (4.6, constant
+    # over the quarters: the quarters' value).
     by_year: dict[tuple[str, str | None, str], list[dict[str, Any]]] = {}
     for item in items:
         if "-Q" in item["period"]:
@@ -583,15 +610,12 @@ def demo_declared(tally: DemoTally, *, seed: int = 2025, province_code: int = 40
             continue
         if indicator == "4.5b":
             # The year's procedures once each, not once a quarter; the quarters' share connected.
-            assert code is not None
-            n = len(set().union(*(tally.procedures.get((code, f"{year}-Q{k}"), set()) for k in range(1, 5))))
+            n = len(_procedures_of(tally, code, [f"{year}-Q{k}" for k in range(1, 5)]))
             connected, total = sum(p["numerator"] for p in parts), sum(p["denominator"] for p in parts)
             put(year, code, indicator, round(n * connected / total) if total else 0, n)
-        elif "ratio" in parts[0]:
-            items.append(
-                {"period": year, "unit": "agency", "code": code, "indicator": indicator}
-                | {"ratio": parts[0]["ratio"]}
-            )
+        elif indicator == "4.6":
+            # Whether communes offer electronic certified copies: as in each quarter.
+            items.append({**parts[0], "period": year})
         else:
             put(
                 year,
