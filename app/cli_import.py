@@ -350,6 +350,25 @@ def _demo_into_database(
         engine.dispose()
 
 
+def _parts(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """`items` in bodies the service takes: at most 1,000 items, and within the size cap of small JSON
+    bodies (which PUT /v1/index/declared is under) with room to spare."""
+    from app.api.body_limit import SMALL_BODY_BYTES
+    from app.index.declared import MAX_ITEMS
+
+    part: list[dict[str, Any]] = []
+    size = 2
+    for item in items:
+        n = len(orjson.dumps(item)) + 1
+        if part and (len(part) == MAX_ITEMS or size + n > SMALL_BODY_BYTES - 4096):
+            yield part
+            part, size = [], 2
+        part.append(item)
+        size += n
+    if part:
+        yield part
+
+
 class _AdminRefused(Exception):
     """The service refused an admin write (401/403): the reason."""
 
@@ -363,7 +382,7 @@ def _demo_over_http(
     started: float,
 ) -> str | None:
     """The catalogue (PUT /v1/procedures), the dossiers, the declared values (PUT /v1/index/declared,
-    1,000 a request); the reason the admin writes were refused, if they were (the dossiers are loaded
+    in bodies of its size); the reason the admin writes were refused, if they were (the dossiers are loaded
     all the same)."""
     import httpx
 
@@ -397,10 +416,7 @@ def _demo_over_http(
         summarise(totals, time.perf_counter() - started)
         if refused is None:
             try:
-                stored = sum(
-                    put("/v1/index/declared", declared[i : i + 1000])["stored"]
-                    for i in range(0, len(declared), 1000)
-                )
+                stored = sum(put("/v1/index/declared", part)["stored"] for part in _parts(declared))
             except _AdminRefused as exc:
                 refused = str(exc)
             else:
