@@ -315,7 +315,7 @@ def _demo_into_database(
     from app.core.timeutil import utcnow
     from app.dossiers.service import bump_data_version
     from app.index.declared import check_items, store
-    from app.models import Agency
+    from app.models import Agency, Dossier
     from app.reference.index_inputs import reference_changed
     from app.reference.procedures import bulk_upsert
     from app.reference.rule_sets import list_rule_sets
@@ -327,12 +327,14 @@ def _demo_into_database(
         now = utcnow()
         with write_transaction(engine) as conn:
             report = bulk_upsert(conn, catalogue, now)
-            if report.created or report.updated:
+            changed = bool(report.created or report.updated)
+            if changed:
                 reference_changed(conn)
                 bump_data_version(conn, now)
+            stored_before = conn.scalar(select(Dossier.code).limit(1)) is not None
         _say_catalogue(report.received, report.created, report.updated, report.unchanged)
         # Dossiers stored before (a second run) follow the changed catalogue.
-        if (report.created or report.updated) and run_rederive(engine, "demo catalogue", quiet=True):
+        if changed and stored_before and run_rederive(engine, "demo catalogue", quiet=True):
             raise ImportFailed("re-deriving the stored dossiers after the catalogue changed failed")
         summarise(import_into_database(path, 5000), time.perf_counter() - started)
         with write_transaction(engine) as conn:
@@ -443,14 +445,20 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_import)
     p = sub.add_parser(
-        "demo-data", help="generate a realistic dataset for the configured province and load it"
+        "demo-data",
+        help="generate a realistic dataset for the configured province and load it, with a procedure "
+        "catalogue and declared values of the national index",
     )
     p.add_argument("--dossiers", type=int, default=20000)
     p.add_argument("--seed", type=int, default=2025)
     p.add_argument(
         "--year", type=int, default=None, help="year the dossiers are received in (default: last 12 months)"
     )
-    p.add_argument("--out", help="write NDJSON here instead of loading it")
-    p.add_argument("--url", help="load through the service at this URL instead of the database")
+    p.add_argument("--out", help="write the dossiers as NDJSON here instead of loading anything")
+    p.add_argument(
+        "--url",
+        help="load through the service at this URL instead of the database (the catalogue and the "
+        "declared values need the admin scope)",
+    )
     p.add_argument("--token", help=TOKEN_HELP)
     p.set_defaults(func=cmd_demo)
