@@ -315,7 +315,7 @@ def _demo_into_database(
     from app.core.timeutil import utcnow
     from app.dossiers.service import bump_data_version
     from app.index.declared import check_items, store
-    from app.models import Agency, Dossier
+    from app.models import Agency
     from app.reference.index_inputs import reference_changed
     from app.reference.procedures import bulk_upsert
     from app.reference.rule_sets import list_rule_sets
@@ -331,10 +331,10 @@ def _demo_into_database(
             if changed:
                 reference_changed(conn)
                 bump_data_version(conn, now)
-            stored_before = conn.scalar(select(Dossier.code).limit(1)) is not None
         _say_catalogue(report.received, report.created, report.updated, report.unchanged)
-        # Dossiers stored before (a second run) follow the changed catalogue.
-        if changed and stored_before and run_rederive(engine, "demo catalogue", quiet=True):
+        # Dossiers stored before (a second run) follow the changed catalogue, and the index is marked
+        # current (on an empty database too).
+        if changed and run_rederive(engine, "demo catalogue", quiet=True):
             raise ImportFailed("re-deriving the stored dossiers after the catalogue changed failed")
         summarise(import_into_database(path, 5000), time.perf_counter() - started)
         with write_transaction(engine) as conn:
