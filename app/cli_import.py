@@ -263,7 +263,9 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import generate_demo, write_ndjson
+    """Generate the demo and load it: the procedure catalogue first (so the dossiers are derived with
+    it), then the dossiers, then the declared indicators of their periods."""
+    from app.demo import DemoTally, demo_catalogue, demo_declared, generate_demo, write_ndjson
 
     records = generate_demo(args.dossiers, seed=args.seed, year=args.year)
     if args.out:
@@ -272,21 +274,156 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     import tempfile
 
+    catalogue = demo_catalogue(args.seed)
+    tally = DemoTally()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.ndjson"
-        write_ndjson(records, path)
+        write_ndjson(tally.watch(records), path)
+        declared = demo_declared(tally, seed=args.seed)
         started = time.perf_counter()
         try:
-            totals = (
-                import_over_http(path, args.url, _token(args), 5000)
-                if args.url
-                else import_into_database(path, 5000)
-            )
+            if args.url:
+                refused = _demo_over_http(path, args.url, _token(args), catalogue, declared, started)
+            else:
+                refused = None
+                _demo_into_database(path, catalogue, declared, started)
         except ImportFailed as exc:
             print(f"tthc-metrics: {exc}", file=sys.stderr)
             return 1
-        summarise(totals, time.perf_counter() - started)
+    if refused:
+        _say(
+            "the catalogue and the declared values were not loaded: they need a token with the admin "
+            f"scope ({refused})"
+        )
     return 0
+
+
+def _say_catalogue(received: int, created: int, updated: int, unchanged: int) -> None:
+    counts = f"created {created:,}  updated {updated:,}  unchanged {unchanged:,}"
+    _say(f"catalogue: {received:,} procedures  {counts}")
+
+
+def _demo_into_database(
+    path: Path, catalogue: list[dict[str, Any]], declared: list[dict[str, Any]], started: float
+) -> None:
+    """The catalogue, the dossiers and the declared values straight into DATABASE_URL, as `procedures
+    load`, `import` and PUT /v1/index/declared store them."""
+    from sqlalchemy import select
+
+    from app.cli_index import run_rederive
+    from app.config import get_settings
+    from app.core.timeutil import utcnow
+    from app.dossiers.service import bump_data_version
+    from app.index.declared import check_items, store
+    from app.models import Agency
+    from app.reference.index_inputs import reference_changed
+    from app.reference.procedures import bulk_upsert
+    from app.reference.rule_sets import list_rule_sets
+    from app.store.engine import make_engine
+    from app.store.uow import write_transaction
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        now = utcnow()
+        with write_transaction(engine) as conn:
+            report = bulk_upsert(conn, catalogue, now)
+            changed = bool(report.created or report.updated)
+            if changed:
+                reference_changed(conn)
+                bump_data_version(conn, now)
+        _say_catalogue(report.received, report.created, report.updated, report.unchanged)
+        # Dossiers stored before (a second run) follow the changed catalogue, and the index is marked
+        # current (on an empty database too).
+        if changed and run_rederive(engine, "demo catalogue", quiet=True):
+            raise ImportFailed("re-deriving the stored dossiers after the catalogue changed failed")
+        summarise(import_into_database(path, 5000), time.perf_counter() - started)
+        with write_transaction(engine) as conn:
+            scopes = {
+                i.code: i.declared_scope or "unit"
+                for k in list_rule_sets(conn)
+                for i in k.rule_set.indicators
+                if i.source == "declared"
+            }
+            rows = check_items(declared, scopes, conn.scalars(select(Agency.code)))
+            store(conn, rows, utcnow(), None)
+            bump_data_version(conn, utcnow())
+        _say(f"declared values: {len(rows):,} stored")
+    finally:
+        engine.dispose()
+
+
+def _parts(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """`items` in bodies the service takes: at most 1,000 items, and within the size cap of small JSON
+    bodies (which PUT /v1/index/declared is under) with room to spare."""
+    from app.api.body_limit import SMALL_BODY_BYTES
+    from app.index.declared import MAX_ITEMS
+
+    part: list[dict[str, Any]] = []
+    size = 2
+    for item in items:
+        n = len(orjson.dumps(item)) + 1
+        if part and (len(part) == MAX_ITEMS or size + n > SMALL_BODY_BYTES - 4096):
+            yield part
+            part, size = [], 2
+        part.append(item)
+        size += n
+    if part:
+        yield part
+
+
+class _AdminRefused(Exception):
+    """The service refused an admin write (401/403): the reason."""
+
+
+def _demo_over_http(
+    path: Path,
+    url: str,
+    token: str | None,
+    catalogue: list[dict[str, Any]],
+    declared: list[dict[str, Any]],
+    started: float,
+) -> str | None:
+    """The catalogue (PUT /v1/procedures), the dossiers, the declared values (PUT /v1/index/declared,
+    in bodies of its size); the reason the admin writes were refused, if they were (the dossiers are loaded
+    all the same)."""
+    import httpx
+
+    base = url.rstrip("/")
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    refused: str | None = None
+    with httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client:
+
+        def put(where: str, body: list[dict[str, Any]]) -> Any:
+            try:
+                resp = client.put(base + where, content=orjson.dumps(body), headers=headers)
+            except httpx.ConnectError as exc:
+                raise ImportFailed(f"cannot connect to {base} ({exc}): is the service running?") from exc
+            except httpx.TransportError as exc:
+                raise ImportFailed(f"the connection to {base} failed: {exc!r}") from exc
+            if resp.status_code in (401, 403):
+                raise _AdminRefused(_refusal(resp))
+            if resp.status_code != 200:
+                raise ImportFailed(f"the service refused PUT {where} ({_refusal(resp)})")
+            return resp.json()
+
+        try:
+            report = put("/v1/procedures", catalogue)
+        except _AdminRefused as exc:
+            refused = str(exc)
+        else:
+            _say_catalogue(report["received"], report["created"], report["updated"], report["unchanged"])
+        totals = import_over_http(path, url, token, 5000)
+        summarise(totals, time.perf_counter() - started)
+        if refused is None:
+            try:
+                stored = sum(put("/v1/index/declared", part)["stored"] for part in _parts(declared))
+            except _AdminRefused as exc:
+                refused = str(exc)
+            else:
+                _say(f"declared values: {stored:,} stored")
+    return refused
 
 
 TOKEN_HELP = (
@@ -308,14 +445,20 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_import)
     p = sub.add_parser(
-        "demo-data", help="generate a realistic dataset for the configured province and load it"
+        "demo-data",
+        help="generate a realistic dataset for the configured province and load it, with a procedure "
+        "catalogue and declared values of the national index",
     )
     p.add_argument("--dossiers", type=int, default=20000)
     p.add_argument("--seed", type=int, default=2025)
     p.add_argument(
         "--year", type=int, default=None, help="year the dossiers are received in (default: last 12 months)"
     )
-    p.add_argument("--out", help="write NDJSON here instead of loading it")
-    p.add_argument("--url", help="load through the service at this URL instead of the database")
+    p.add_argument("--out", help="write the dossiers as NDJSON here instead of loading anything")
+    p.add_argument(
+        "--url",
+        help="load through the service at this URL instead of the database (the catalogue and the "
+        "declared values need the admin scope)",
+    )
     p.add_argument("--token", help=TOKEN_HELP)
     p.set_defaults(func=cmd_demo)
