@@ -263,7 +263,8 @@ def _row(client: TestClient, code: str, **params: Any) -> dict[str, Any]:
     assert body["rule_set"]["id"] == "766-2022"
     assert body["in_progress"] is False and body["judged_at"] == "2025-10-01T00:00:00+07:00"
     (row,) = [x for x in body["rows"] if x["code"] == code]
-    return row
+    found: dict[str, Any] = row
+    return found
 
 
 def _indicators(row: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
@@ -535,3 +536,20 @@ def test_a_rederivation_job_runs_alone_and_reports_its_progress(loaded: TestClie
     assert loaded.post("/v1/index/jobs", headers={"Authorization": ""}).status_code == 401
     with write_transaction(engine) as conn:
         assert index_rollups.verify(conn)[0] == 0
+
+
+def test_a_thousand_declared_values_in_one_request(client: TestClient) -> None:
+    agencies = [a["code"] for a in client.get("/v1/agencies").json()][:125]
+    assert len(agencies) == 125
+    items = [
+        {"period": month, "unit": "agency", "code": code, "indicator": ind, "numerator": 3, "denominator": 4}
+        for code in agencies
+        for ind in ("1.4", "4.5b", "4.6", "5.2")
+        for month in ("2025-07", "2025-08")
+    ]
+    assert len(items) == 1000
+    r = client.put("/v1/index/declared", json=items)
+    assert r.status_code == 200 and r.json() == {"stored": 1000}, r.text[:300]
+    assert len(client.get("/v1/index/declared").json()["items"]) == 1000
+    r = client.put("/v1/index/declared", json=[*items, items[0]])
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body"]

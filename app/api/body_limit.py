@@ -22,6 +22,8 @@ SELF_LIMITED = (
     ("PUT", re.compile(r"^/v1/dossiers/[^/]+$")),
     ("POST", re.compile(r"^/v1/integrations/dvcqg/dossiers/?$")),
     ("PUT", re.compile(r"^/v1/procedures/?$")),
+    ("PUT", re.compile(r"^/v1/index/declared/?$")),
+    ("PUT", re.compile(r"^/v1/index/rule-sets/[^/]+$")),
 )
 # (method, path) of the operations whose body is a small JSON document.
 JSON_BODIES = (

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, select
 
 from app.api.auth import AdminDep, ReadDep
-from app.api.bodies import JSON_TYPES, MAX_JSON_BYTES, REQUEST_TIMEOUT_RESPONSE, media_type, read_body_limited
+from app.api.bodies import JSON_TYPES, REQUEST_TIMEOUT_RESPONSE, media_type, read_body_limited
 from app.api.cache import Rendered
 from app.api.deps import SessionDep
 from app.api.openapi_docs import problem_responses
@@ -205,10 +205,14 @@ async def put_rule_set(
     return _rule_set_out(known)
 
 
+# A thousand declared values, or a rule set, are a few hundred kilobytes at most.
+MAX_INDEX_BODY = 1024 * 1024
+
+
 async def _json_body(request: Request) -> Any:
     if media_type(request) not in JSON_TYPES:
         raise UnsupportedMediaType("Send the body as application/json.")
-    raw = await read_body_limited(request, MAX_JSON_BYTES)
+    raw = await read_body_limited(request, MAX_INDEX_BODY)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
