@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from app.index.schemas import IndexResponse
 from app.store import index_rollups, rollups
 from app.store.uow import write_transaction
 from tests.factory import OTHER_AGENCY, rec
@@ -260,6 +261,7 @@ def _row(client: TestClient, code: str, **params: Any) -> dict[str, Any]:
     r = client.get("/v1/index", params={"period": "2025-Q3", "unit": "agency", **params})
     assert r.status_code == 200, r.text
     body = r.json()
+    IndexResponse.model_validate(body)  # the document the OpenAPI schema describes
     assert body["rule_set"]["id"] == "766-2022"
     assert body["in_progress"] is False and body["judged_at"] == "2025-10-01T00:00:00+07:00"
     (row,) = [x for x in body["rows"] if x["code"] == code]

@@ -25,6 +25,7 @@ from app.dossiers.service import bump_data_version
 from app.index import declared as declared_values
 from app.index import render
 from app.index.counts import index_period
+from app.index.schemas import IndexResponse
 from app.index.service import NoRuleSet, index_table
 from app.metrics.guard import Cancel
 from app.metrics.reads import READ_503
@@ -71,6 +72,7 @@ def _version(conn: Connection) -> tuple[int, datetime | None]:
     responses={
         200: {
             "description": "The index",
+            "model": IndexResponse,
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 render.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
