@@ -51,6 +51,16 @@ def national_make_up_days(year: int) -> tuple[date, ...]:
     return tuple(sorted(d for d in found.weekend_workdays if d.year == year))
 
 
+def _yday(d: date) -> int:
+    """The day of the year, 1 for 1 January (cheaper than timetuple(), which derivation calls a lot)."""
+    return d.toordinal() - _jan1(d.year)
+
+
+@functools.cache
+def _jan1(year: int) -> int:
+    return date(year, 1, 1).toordinal() - 1
+
+
 def is_weekend(d: date) -> bool:
     return d.weekday() >= SATURDAY
 
@@ -74,7 +84,7 @@ def _national_flags(year: int) -> bytes:
 
 def is_national_working_day(d: date) -> bool:
     """Whether a day is a working day before the province's own exceptions."""
-    return bool(_national_flags(d.year)[d.timetuple().tm_yday - 1])
+    return bool(_national_flags(d.year)[_yday(d) - 1])
 
 
 class WorkingCalendar:
@@ -92,12 +102,12 @@ class WorkingCalendar:
             flags = bytearray(_national_flags(year))
             for d, working in self._exceptions.items():
                 if d.year == year:
-                    flags[d.timetuple().tm_yday - 1] = working
+                    flags[_yday(d) - 1] = working
             cum = self._years[year] = [0, *accumulate(flags)]
         return cum
 
     def is_working_day(self, d: date) -> bool:
-        i = d.timetuple().tm_yday
+        i = _yday(d)
         cum = self._cum(d.year)
         return cum[i] > cum[i - 1]
 
@@ -114,7 +124,7 @@ class WorkingCalendar:
         if b < a:
             return -self.working_days_between(b, a)
         cum_a, cum_b = self._cum(a.year), self._cum(b.year)
-        ia, ib = a.timetuple().tm_yday, b.timetuple().tm_yday
+        ia, ib = _yday(a), _yday(b)
         if a.year == b.year:
             return cum_b[ib] - cum_a[ia]
         between = sum(self.working_days_in_year(y) for y in range(a.year + 1, b.year))
@@ -128,7 +138,7 @@ class WorkingCalendar:
             return d
         year = d.year
         cum = self._cum(year)
-        need = cum[d.timetuple().tm_yday] + n  # working days counted from 1 January of `year`
+        need = cum[_yday(d)] + n  # working days counted from 1 January of `year`
         while need > cum[-1]:
             need -= cum[-1]
             year += 1

@@ -17,6 +17,8 @@ def to_utc(value: datetime) -> datetime:
 
 def local_date(value: datetime) -> date:
     """The Vietnam calendar date of an instant."""
+    if value.tzinfo is UTC:  # the stored and validated instants: no conversion needed
+        return (value + VN_OFFSET).date()
     return to_utc(value).astimezone(VN_TZ).date()
 
 
