@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Integer, Table, cast, func, select, text
 from app.core.definitions import INDEX_COUNTS
 from app.core.index_counters import IN_COUNTERS, INDEX_COUNTERS, OUT_COUNTERS, UNIVERSE_ATTRIBUTES
 from app.core.index_derive import CatalogueEntry
-from app.core.periods import EPOCH, LAST_DAY, decompose, month_end, prefix
+from app.core.periods import decompose, prefix, report_period
 from app.core.timeutil import end_of_day, local_date
 from app.models import Dossier
 from app.store.index_rollups import AGENCY_CUBE, PROCEDURE_CUBE, index_sums
@@ -44,23 +44,10 @@ class IndexPeriod:
 
 def index_period(text: str, now: datetime) -> IndexPeriod:
     """`YYYY-MM`, `YYYY-Qn` or `YYYY` (calendar periods); ValueError for anything else or a future period."""
-    m = _PERIOD.match(text)
-    if m is None:
+    if _PERIOD.match(text) is None:  # the index has no half-years and no reporting cut-off
         raise ValueError("period must be YYYY-MM, YYYY-Qn or YYYY")
-    year = int(m.group(1))
-    if not EPOCH.year < year <= LAST_DAY.year:
-        raise ValueError(f"the year must lie between {EPOCH.year + 1} and {LAST_DAY.year}")
-    if m.group(2):
-        month = int(m.group(2))
-        if not 1 <= month <= 12:
-            raise ValueError("month must be 01 to 12")
-        first, last = month, month
-    elif m.group(3):
-        q = int(m.group(3))
-        first, last = 3 * q - 2, 3 * q
-    else:
-        first, last = 1, 12
-    start, end = date(year, first, 1), month_end(date(year, last, 1))
+    calendar_period = report_period(text, "calendar")
+    start, end = calendar_period.start, calendar_period.end
     today = local_date(now)
     if start > today:
         raise ValueError("the period has not begun")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from app.core.index_counters import INDEX_COUNTERS, IndexClass
-from app.core.periods import Piece, next_month
+from app.core.periods import Piece
 from app.store.dialect import Dialect, dialect_of
+from app.store.repository import merge_pieces
 
 AGENCY_CUBE, COMMUNE_CUBE, PROCEDURE_CUBE = 0, 1, 2
 DIMS = ("agency", "commune", "procedure")
@@ -278,26 +278,6 @@ def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]
     return len(keys), rows[:limit]
 
 
-def _next_period(grain: int, start: date) -> date:
-    if grain == DAY:
-        return start + timedelta(days=1)
-    if grain == MONTH:
-        return next_month(start)
-    return date(start.year + 1, 1, 1)
-
-
-def _merge(pieces: Sequence[Piece]) -> list[Piece]:
-    """Adjacent pieces of one grain as one range (one index range scan each)."""
-    out: list[Piece] = []
-    for p in sorted(pieces, key=lambda p: (p.grain, p.lo)):
-        last = out[-1] if out else None
-        if last is not None and last.grain == p.grain and _next_period(last.grain, last.hi) >= p.lo:
-            out[-1] = Piece(p.grain, last.lo, max(last.hi, p.hi))
-        else:
-            out.append(p)
-    return out
-
-
 def index_sums(
     conn: Connection,
     cube: int,
@@ -314,7 +294,7 @@ def index_sums(
     cols = "".join(f"{g}, " for g in group)
     sums = ", ".join(f"SUM({c}) AS {c}" for c in counters)
     grouping = f" GROUP BY {', '.join(group)}" if group else ""
-    for i, p in enumerate(_merge(pieces)):
+    for i, p in enumerate(merge_pieces(pieces)):
         params[f"lo{i}"], params[f"hi{i}"] = p.lo, p.hi
         branches.append(
             f"SELECT {cols}{sums} FROM index_rollups WHERE cube = {int(cube)} AND grain = {int(p.grain)} "

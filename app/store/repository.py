@@ -37,7 +37,7 @@ def _filter_sql(filters: Filters, params: _Params, column: Mapping[str, str] | N
     return "".join(parts)
 
 
-def _merge(pieces: Iterable[Piece]) -> list[Piece]:
+def merge_pieces(pieces: Iterable[Piece]) -> list[Piece]:
     """Adjacent pieces of one grain as one range, so a year of months is one index range scan."""
     out: list[Piece] = []
     for p in sorted(pieces, key=lambda p: (p.grain, p.lo)):
@@ -77,7 +77,7 @@ def _sums_sql(
     return " UNION ALL ".join(
         f"SELECT {cols}{sums} FROM rollups WHERE cube = {int(cube)} AND grain = {p.grain} AND period BETWEEN "
         f"{params.add(p.lo)} AND {params.add(p.hi)}{_filter_sql(filters, params)}{grouping}"
-        for p in _merge(pieces)
+        for p in merge_pieces(pieces)
     )
 
 
