@@ -256,7 +256,10 @@ GAPS = (
 
 
 @st.composite
-def dossiers(draw: st.DrawFn, code: str, first: date, days: int) -> Dossier:
+def dossiers(
+    draw: st.DrawFn, code: str, first: date, days: int, catalogue: dict[str, Entry], cal: Calendar
+) -> Dossier:
+    procedure = draw(st.sampled_from(PROCEDURES))
     received = datetime.combine(
         first + timedelta(days=draw(st.integers(0, days - 1))), draw(st.sampled_from(TIMES)), LOCAL
     )
@@ -280,24 +283,19 @@ def dossiers(draw: st.DrawFn, code: str, first: date, days: int) -> Dossier:
         sups[-1] = (sups[-1][0], None)  # the last request unanswered
         point = sups[-1][0]
     status = draw(st.sampled_from(STATUSES))
-    resolved = returned = None
-    if status in CLOSED:
-        resolved = point + draw(st.sampled_from((timedelta(0), *GAPS)))
-        if status == "returned":
-            returned = resolved + draw(st.sampled_from((timedelta(0), timedelta(hours=2), timedelta(days=3))))
     channel = draw(st.sampled_from(("online", "online", "in_person", "postal")))
     fee = draw(st.booleans())
-    return Dossier(
+    d = Dossier(
         code=code,
         agency=draw(st.sampled_from(AGENCIES)),
-        procedure=draw(st.sampled_from(PROCEDURES)),
+        procedure=procedure,
         status=status,
         channel=channel,
         online_level=draw(st.sampled_from((None, None, "full", "partial"))) if channel == "online" else None,
         received_at=received,
         due_at=due,
-        resolved_at=resolved,
-        returned_at=returned,
+        resolved_at=None,
+        returned_at=None,
         supplements=tuple(sups),
         fee_required=fee,
         paid_online=fee and draw(st.booleans()),
@@ -308,6 +306,20 @@ def dossiers(draw: st.DrawFn, code: str, first: date, days: int) -> Dossier:
         population=draw(st.booleans()),
         personal_store=draw(st.booleans()),
     )
+    if status not in CLOSED:
+        return d
+    resolved = point + draw(st.sampled_from((timedelta(0), *GAPS)))
+    deadline = effective_deadline(d, catalogue.get(procedure), cal)
+    near: bool = draw(st.booleans())
+    if near and deadline is not None:
+        # Ended just before, at or just after its effective deadline (as the catalogue and calendar
+        # stand at first).
+        close = (-timedelta(hours=1), timedelta(0), timedelta(minutes=1), timedelta(hours=3))
+        resolved = max(point, deadline + draw(st.sampled_from(close)))
+    returned = None
+    if status == "returned":
+        returned = resolved + draw(st.sampled_from((timedelta(0), timedelta(hours=2), timedelta(days=3))))
+    return replace(d, resolved_at=resolved, returned_at=returned)
 
 
 @st.composite
@@ -332,7 +344,7 @@ def worlds(draw: st.DrawFn) -> World:
         for code in draw(st.lists(st.sampled_from(PROCEDURES), min_size=1, max_size=4, unique=True))
     }
     n = draw(st.integers(0, 40))
-    raw = [draw(dossiers(f"HS-{i:02d}", first, days)) for i in range(n)]
+    raw = [draw(dossiers(f"HS-{i:02d}", first, days, catalogue, calendar)) for i in range(n)]
     held = [x for x in (as_held_at(d, now) for d in raw) if x is not None]
     change = (draw(st.sampled_from(PROCEDURES)), draw(entries))
     world = World(window, now, calendar, catalogue, held, change, exceptions(), ())
