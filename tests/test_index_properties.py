@@ -21,7 +21,6 @@ runs many more with a fresh seed.
 
 from __future__ import annotations
 
-import os
 import time as _time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -29,7 +28,7 @@ from typing import Any
 
 import holidays
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, event, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
@@ -637,7 +636,6 @@ def _check_every_count(client: TestClient, engine: Engine, world: World, catalog
     max_examples=150 if FULL else 10,
     deadline=None,
     derandomize=not FULL,
-    phases=tuple(Phase) if os.environ.get("PROPS_NO_SHRINK") is None else (Phase.explicit, Phase.generate),
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
