@@ -1,19 +1,28 @@
 """Property: every idx21_ count GET /v1/index answers (unit=agency, commune and province) equals a naive
 per-dossier computation of NATIONAL_INDEX.md, over random dossiers, catalogues, calendars and periods,
-on both stores; after a catalogue entry changes the stored figures follow it; the index rollups verify.
+on both stores; after a catalogue entry and the calendar change, the stored figures follow them; the
+index rollups verify.
 
 The oracle below is written from the specification alone: it reads neither the derived idx_* columns
 nor the production rules (app.core.index_derive, app.index, app.store.index_rollups' sums); it walks
 the calendar day by day with the `holidays` package, and judges each dossier at the period's judging
-instant (the end of the period's last day, or now while the period is in progress).
+instant J (the end of the period's last day, or now while the period is in progress). Where the
+specification leaves a point open it reads it as docs/INDEX.md does:
+- a dossier is judged on what its record says now: its national end, and its effective deadline with
+  every answered pause the record lists;
+- a dossier that ended after J is judged at J as one in processing against its effective deadline
+  alone (a finished dossier is never late for its number of requests);
+- 3.6b's procedures "with dossiers received in the period" count any dossier received, fee or not;
+- 2.2 counts the dossiers received in the period whose status is resolved or returned.
 
 Each example: a clock (a moment in a window of 2025 around Tết or around 1–2 September), the
 province's days off and make-up days in that window (PUT /v1/calendar/2025), a catalogue of some of
 four procedures (bulk PUT /v1/procedures), up to 40 dossiers over three agencies (two departments, one
-commune's People's Committee) as the source would hold them now, then every month, quarter and the
-year the window touches (closed ones and the one in progress); then one catalogue entry is replaced
-(PUT /v1/procedures/{code}) and the calendar's exceptions change (a background re-derivation), and every
-count is checked again.
+commune's People's Committee) as the source would hold them now, some ended near their effective
+deadline; the counts of periods the window touches (`make test`: one in progress and one closed;
+TTHC_TRUST_FULL=1: every month and quarter and the year); then one catalogue entry is replaced (PUT
+/v1/procedures/{code}) and the calendar's exceptions change (re-derived by a background job), and the
+counts are checked again.
 
 `make test` runs a few derandomized examples per store; TTHC_TRUST_FULL=1 (as `make fuzz` sets it)
 runs many more with a fresh seed.
