@@ -7,7 +7,7 @@ The oracle below is written from the specification alone: it reads neither the d
 nor the production rules (app.core.index_derive, app.index, app.store.index_rollups' sums); it walks
 the calendar day by day with the `holidays` package, and judges each dossier at the period's judging
 instant J (the end of the period's last day, or now while the period is in progress). Where the
-specification leaves a point open it reads it as docs/INDEX.md does:
+specification leaves a point open it takes the service's reading (docs/INDEX.md states them):
 - a dossier is judged on what its record says now: its national end, and its effective deadline with
   every answered pause the record lists;
 - a dossier that ended after J is judged at J as one in processing against its effective deadline
