@@ -90,11 +90,13 @@ bench-compare: install
 # A long contract-fuzzing session (schemathesis, every check) against the real server on SQLite and
 # PostgreSQL; `make test` runs a short seeded one. ARGS="--examples 1000 --seed N --keep DIR".
 # Then the hostile load (tests/trust/load.py) on 150,000 dossiers for a minute, 2 workers;
-# LOAD_ARGS="--dossiers N --seconds S --ingest N --sqlite-only".
+# LOAD_ARGS="--dossiers N --seconds S --ingest N --sqlite-only". Then the crash, concurrency and
+# national-index property tests at full size.
 fuzz: install
 	$(BIN)/python -m tests.trust.fuzz $(ARGS)
 	$(BIN)/python -m tests.trust.load $(LOAD_ARGS)
-	TTHC_TRUST_FULL=1 $(BIN)/pytest -p no:cacheprovider tests/trust/test_crash.py tests/trust/test_concurrency.py
+	TTHC_TRUST_FULL=1 $(BIN)/pytest -p no:cacheprovider tests/trust/test_crash.py tests/trust/test_concurrency.py \
+		tests/test_index_properties.py
 
 clean:
 	rm -rf $(VENV) .venv-3.12 .venv-3.13 .mypy_cache .ruff_cache
