@@ -29,8 +29,10 @@ from app.api.routers import reports as reports
 from app.api.routers.dashboard import install_dashboard
 from app.api.state import AppState
 from app.config import Settings, get_settings
+from app.core.index_rules import RuleSet
 from app.core.timeutil import utcnow
 from app.dossiers.schemas import DossierIn
+from app.index.schemas import DeclaredIn
 from app.integrations.dvcqg.schemas import DvcqgEnvelope, DvcqgRecord
 from app.logs import configure_logging
 from app.metrics.guard import HeavySlots
@@ -133,5 +135,5 @@ def create_app(
     app.include_router(monitoring.router)
     install_dashboard(app)
     install_docs(app)
-    install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord, ProcedureEntryIn])
+    install_openapi(app, [DossierIn, DvcqgEnvelope, DvcqgRecord, ProcedureEntryIn, RuleSet, DeclaredIn])
     return app

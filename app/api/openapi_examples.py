@@ -11,8 +11,9 @@ from dataclasses import asdict
 from typing import Any
 
 from app.core.calculator import rates
-from app.core.definitions import COUNTS, RATES
+from app.core.definitions import COUNTS, INDEX_COUNTS, RATES
 from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
+from app.index.schemas import DECLARED_EXAMPLE, INDEX_EXAMPLE, JOB_EXAMPLE, RULE_SET_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
 from app.reports.targets import TARGETS
 
@@ -90,7 +91,11 @@ def _targets_out() -> list[dict[str, Any]]:
 
 def _definitions() -> dict[str, Any]:
     # As the endpoint writes them.
-    return {"counts": [asdict(COUNTS[0])], "rates": [asdict(RATES[0])]}
+    return {
+        "counts": [asdict(COUNTS[0])],
+        "rates": [asdict(RATES[0])],
+        "index_counts": [asdict(INDEX_COUNTS[0])],
+    }
 
 
 TOKEN_INFO: dict[str, Any] = {
@@ -123,7 +128,17 @@ def success_examples() -> dict[str, Any]:
     # The portal report's model carries its own example; reuse it rather than keep two.
     extra = DvcqgIngestReport.model_config.get("json_schema_extra")
     dvcqg_example = extra["examples"][0] if isinstance(extra, dict) else None  # type: ignore[index]
+    shipped = {"shipped": True, "created_at": None, "created_by": None}
+    added = {"shipped": False, "created_at": "2026-06-20T08:00:00+00:00", "created_by": "482daf95e7b97ea4"}
     return {
+        "get_index": INDEX_EXAMPLE,
+        "list_index_rule_sets": {"items": [{**RULE_SET_EXAMPLE, **shipped}]},
+        "put_index_rule_set": {**RULE_SET_EXAMPLE, **added},
+        "list_index_declared": {"items": [DECLARED_EXAMPLE]},
+        "put_index_declared": {"stored": 1},
+        "start_index_job": JOB_EXAMPLE,
+        "list_index_jobs": {"items": [JOB_EXAMPLE]},
+        "get_index_job": JOB_EXAMPLE,
         "ingest_dossiers": ingest_report,
         "list_dossiers": {"items": [DOSSIER_OUT], "next_cursor": "MDAwLjAwLjA3Lkg0MC0yNTA3MTQtMDAwMQ"},
         "put_dossier": {"result": "updated", "dossier": DOSSIER_OUT},

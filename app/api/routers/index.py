@@ -25,7 +25,17 @@ from app.dossiers.service import bump_data_version
 from app.index import declared as declared_values
 from app.index import render
 from app.index.counts import index_period
-from app.index.schemas import IndexResponse
+from app.index.schemas import (
+    DECLARED_EXAMPLE,
+    RULE_SET_EXAMPLE,
+    DeclaredList,
+    DeclaredStored,
+    IndexResponse,
+    JobList,
+    JobOut,
+    RuleSetList,
+    RuleSetOut,
+)
 from app.index.service import NoRuleSet, index_table
 from app.metrics.guard import Cancel
 from app.metrics.reads import READ_503
@@ -74,6 +84,7 @@ def _version(conn: Connection) -> tuple[int, datetime | None]:
             "description": "The index",
             "model": IndexResponse,
             "content": {
+                "application/json": {},
                 "text/csv": {"schema": {"type": "string"}},
                 render.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             },
@@ -158,6 +169,7 @@ def _rule_set_out(known: KnownRuleSet) -> dict[str, Any]:
 @router.get(
     "/index/rule-sets",
     operation_id="list_index_rule_sets",
+    response_model=RuleSetList,
     summary="The national index's rule sets",
     description=(
         "Every rule set: those shipped with the service (`766-2022`) and those an administrator added, "
@@ -165,7 +177,10 @@ def _rule_set_out(known: KnownRuleSet) -> dict[str, Any]:
         "and denominator counts, source, provisional, recorded variants). A period is scored with the "
         "set whose `effective_from` is the latest on or before its first day."
     ),
-    responses=problem_responses(401, 403),
+    responses={
+        200: {"description": "Every rule set"},
+        **problem_responses(401, 403),
+    },
 )
 def get_rule_sets(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
     return {"items": [_rule_set_out(k) for k in list_rule_sets(session.connection())]}
@@ -175,13 +190,28 @@ def get_rule_sets(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
     "/index/rule-sets/{rule_set_id}",
     operation_id="put_index_rule_set",
     status_code=201,
+    response_model=RuleSetOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/RuleSet"},
+                    "example": RULE_SET_EXAMPLE,
+                }
+            },
+        }
+    },
     summary="Add a rule set (admin)",
     description=(
         "Admin only. Adds a rule set under a new id (a rule set is never changed: a new weighting is a "
         "new set with its own `effective_from`). The body is a rule set as GET /v1/index/rule-sets lists "
         "them; its `id` must equal the path's. 409 when the id exists; 422 naming the field at fault."
     ),
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    responses={
+        201: {"description": "Added"},
+        **problem_responses(400, 401, 403, 409, 413, 415, 422),
+    },
 )
 async def put_rule_set(
     request: Request,
@@ -239,6 +269,7 @@ def _declared_out(r: declared_values.DeclaredRow) -> dict[str, Any]:
 @router.get(
     "/index/declared",
     operation_id="list_index_declared",
+    response_model=DeclaredList,
     summary="The declared indicators",
     description=(
         "Every declared value, with who set it (the token's id) and when, by period, unit and indicator. "
@@ -246,7 +277,10 @@ def _declared_out(r: declared_values.DeclaredRow) -> dict[str, Any]:
         "denominators when every month has them; a unit without its own value of a province-wide "
         "indicator (1.1–1.3) takes the province's."
     ),
-    responses=problem_responses(401, 403, 422),
+    responses={
+        200: {"description": "The declared values"},
+        **problem_responses(401, 403, 422),
+    },
 )
 def get_declared(
     request: Request,
@@ -274,6 +308,22 @@ def get_declared(
 @router.put(
     "/index/declared",
     operation_id="put_index_declared",
+    response_model=DeclaredStored,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": declared_values.MAX_ITEMS,
+                        "items": {"$ref": "#/components/schemas/DeclaredIn"},
+                    },
+                    "example": [{k: v for k, v in DECLARED_EXAMPLE.items() if k not in ("set_at", "set_by")}],
+                }
+            },
+        }
+    },
     summary="Declare indicator values (admin)",
     description=(
         "Admin only. A JSON array of up to 1,000 values, each `{period, unit, code, indicator, numerator, "
@@ -282,7 +332,11 @@ def get_declared(
         "force for the period. A value replaces the one stored for the same period, unit and indicator. "
         "All or nothing: any invalid item is a 422 naming `body.<i>.<field>`, and nothing is stored."
     ),
-    responses={**problem_responses(400, 401, 403, 413, 415, 422), **REQUEST_TIMEOUT_RESPONSE},
+    responses={
+        200: {"description": "Stored"},
+        **problem_responses(400, 401, 403, 413, 415, 422),
+        **REQUEST_TIMEOUT_RESPONSE,
+    },
 )
 async def put_declared(request: Request, admin: AdminDep) -> dict[str, Any]:
     body = await _json_body(request)
@@ -321,6 +375,7 @@ def _job_out(job: dict[str, Any]) -> dict[str, Any]:
     "/index/jobs",
     operation_id="start_index_job",
     status_code=202,
+    response_model=JobOut,
     summary="Re-derive the index of every stored dossier (admin)",
     description=(
         "Admin only. Starts a background job that re-derives rule 2.1 and the catalogue's flags for every "
@@ -328,7 +383,7 @@ def _job_out(job: dict[str, Any]) -> dict[str, Any]:
         "with the job and its `Location`. 409 while another job runs (never two at once). A calendar "
         "change or a catalogue file starts one by itself."
     ),
-    responses=problem_responses(401, 403, 409),
+    responses={202: {"description": "Started"}, **problem_responses(401, 403, 409)},
 )
 def post_job(request: Request, admin: AdminDep, response: Response) -> dict[str, Any]:
     state = state_of(request)
@@ -345,9 +400,10 @@ def post_job(request: Request, admin: AdminDep, response: Response) -> dict[str,
 @router.get(
     "/index/jobs",
     operation_id="list_index_jobs",
+    response_model=JobList,
     summary="The latest re-derivation jobs",
     description="The 20 latest jobs, newest first, each with its state (running, done, failed) and progress.",
-    responses=problem_responses(401, 403),
+    responses={200: {"description": "The latest jobs"}, **problem_responses(401, 403)},
 )
 def get_jobs(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
     return {"items": [_job_out(j) for j in latest_jobs(session.connection())]}
@@ -356,9 +412,10 @@ def get_jobs(session: SessionDep, _reader: ReadDep) -> dict[str, Any]:
 @router.get(
     "/index/jobs/{job_id}",
     operation_id="get_index_job",
+    response_model=JobOut,
     summary="One re-derivation job and its progress",
     description="The job's state and progress: `done` of `total` dossiers seen, `changed` re-derived.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: {"description": "The job"}, **problem_responses(401, 403, 404, 422)},
 )
 def get_one_job(
     session: SessionDep,
