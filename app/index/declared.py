@@ -77,13 +77,13 @@ def check_items(
         period, unit, code, indicator = (item.get(k) for k in ("period", "unit", "code", "indicator"))
         if not isinstance(period, str) or not _PERIOD.match(period):
             bad(i, "period", "period must be YYYY-MM, YYYY-Qn or YYYY")
-        if unit not in (PROVINCE, "agency"):
+        if not isinstance(unit, str) or unit not in (PROVINCE, "agency"):
             bad(i, "unit", "unit must be province or agency")
         elif unit == "agency" and (not isinstance(code, str) or code not in known):
             bad(i, "code", "code must be a registered agency's code", "unknown_agency")
         elif unit == PROVINCE and code is not None:
             bad(i, "code", "a province value has no code")
-        if indicator not in declared_codes:
+        if not isinstance(indicator, str) or indicator not in declared_codes:
             bad(
                 i,
                 "indicator",
