@@ -66,6 +66,23 @@ QUERIES = (
         (("unit", "agency"), ("period", "2025-Q3")),
         ("agency",),
     ),
+    # The national index (issue 15): every unit of a level scored for a quarter, computed from
+    # index_rollups. No GROUP BY baseline: its counts (handled, on time, late judged at the end of the
+    # quarter...) are not conditional sums of one table's columns; tests/test_index.py checks them.
+    Query(
+        "index_agency_q3",
+        "national index, departments, 2025-Q3",
+        "/v1/index",
+        (("period", "2025-Q3"), ("unit", "agency")),
+        ("code",),
+    ),
+    Query(
+        "index_commune_q3",
+        "national index, communes, 2025-Q3",
+        "/v1/index",
+        (("period", "2025-Q3"), ("unit", "commune")),
+        ("code",),
+    ),
 )
 
 
