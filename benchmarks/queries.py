@@ -19,6 +19,7 @@ import gc
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -180,7 +181,7 @@ def _tally(values: list[str]) -> dict[str, int]:
     return out
 
 
-def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
+def inprocess_latency(database_url: str, runs: int, queries: Sequence[Query] = QUERIES) -> dict[str, Any]:
     """Server-side processing time of the uncached path: the app in this process, timed inside ASGI."""
     from starlette.types import Message, Receive, Scope, Send
 
@@ -224,7 +225,7 @@ def inprocess_latency(database_url: str, runs: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     with TestClient(timed) as client:
-        for q in QUERIES:
+        for q in queries:
             resp = client.get(q.url)  # first call: compiles, fills the driver's and the store's caches
             if resp.status_code == 404:
                 out[q.key] = {"available": False}
