@@ -13,6 +13,8 @@ from benchmarks.queries import QUERIES
 TARGET_INGEST = {"sqlite": 20_000, "postgresql": 10_000}
 TARGET_RSS_MB = 400
 TARGET_P95_MS = 50
+# The national index for every unit of a quarter (issue 15): p95 ≤ 100 ms at 10M on SQLite.
+TARGET_P95_MS_BY_QUERY = {"index_agency_q3": 100, "index_commune_q3": 100}
 TARGET_SPEEDUP = 20
 TARGET_RPS = 1_000
 
@@ -229,9 +231,10 @@ def targets(runs: Sequence[dict[str, Any]]) -> list[str]:
                 continue
             p95 = m.get("server_side", {}).get("p95")
             if p95 is not None:
+                target = TARGET_P95_MS_BY_QUERY.get(q.key, TARGET_P95_MS)
                 out.append(
-                    f"{tag}: {q.label} server-side uncached p95 {p95:.1f} ms (target ≤ {TARGET_P95_MS}) "
-                    f"{_pf(p95 <= TARGET_P95_MS)}"
+                    f"{tag}: {q.label} server-side uncached p95 {p95:.1f} ms (target ≤ {target}) "
+                    f"{_pf(p95 <= target)}"
                 )
             sql = r.get("baselines", {}).get("sql", {}).get(q.key, {})
             unc = m.get("uncached", {}).get("p95")

@@ -38,9 +38,10 @@ _CUBE_GRAIN = re.compile(r"SELECT (\d), (\d),")
 
 def _statement(sql: str) -> str:
     """A short name for a statement: the rollup upserts by cube and grain, the rest by their start."""
-    if sql.startswith("INSERT INTO rollups"):
-        m = _CUBE_GRAIN.search(sql)
-        return f"upsert rollups, cube {m.group(1)} grain {m.group(2)}" if m else "upsert rollups"
+    for table in ("rollups", "index_rollups"):
+        if sql.startswith(f"INSERT INTO {table} "):
+            m = _CUBE_GRAIN.search(sql)
+            return f"upsert {table}, cube {m.group(1)} grain {m.group(2)}" if m else f"upsert {table}"
     return " ".join(sql.split()[:3])[:48]
 
 

@@ -72,7 +72,7 @@ _BOOLEAN = {
     "idx_electronic",
     "idx_digitised",
 }
-_TEMP_TABLES = ("_idelta", "_icontrib")
+_TEMP_TABLES = ("_idelta", "_icontrib", "_icube0", "_icube1")
 
 
 def _attribute_conditions(dialect: Dialect) -> dict[str, str]:
@@ -143,14 +143,42 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
     return "\nUNION ALL\n".join(selects)
 
 
+def _accumulate(dialect: Dialect, table: str, keys: Sequence[str], select: str) -> str:
+    """INSERT the rows of `select` (d, keys..., counters...) into a staging table, summed by key.
+
+    As in app.store.rollups: on SQLite the staging tables are keyed by (d, keys) and rows accumulate
+    through ON CONFLICT, row by row, cheaper than GROUP BY's sort of every counter; PostgreSQL's ON
+    CONFLICT may not touch a row twice in one statement, so it groups.
+    """
+    cols = f"d, {', '.join(keys)}, {', '.join(INDEX_COUNTERS)}"
+    if not dialect.accumulates_by_conflict:
+        sums = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
+        return (
+            f"INSERT INTO {table} ({cols}) SELECT d, {', '.join(keys)}, {sums} "
+            f"FROM ({select}) AS u GROUP BY d, {', '.join(keys)}"
+        )
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in INDEX_COUNTERS)
+    return (
+        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ({select}) AS u WHERE 1 = 1 "
+        f"ON CONFLICT (d, {', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
 def _fill_contrib_sql(dialect: Dialect, sources: Sequence[tuple[str, str]]) -> str:
     """Stage the contributions of each (table, sign expression), summed by day and the three keys."""
     union = "\nUNION ALL\n".join(_contrib_select(dialect, table, sign) for table, sign in sources)
-    sums = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
-    return (
-        f"INSERT INTO _icontrib (d, {', '.join(DIMS)}, {', '.join(INDEX_COUNTERS)}) "
-        f"SELECT d, {', '.join(DIMS)}, {sums} FROM ({union}) AS u GROUP BY d, {', '.join(DIMS)}"
-    )
+    return _accumulate(dialect, "_icontrib", DIMS, union)
+
+
+# The one-dimension cubes' day-level contributions are staged apart (summed from _icontrib): their
+# day rows are then copied as they are, and their month and year rows summed from far fewer rows.
+STAGED_CUBES = {AGENCY_CUBE: "_icube0", COMMUNE_CUBE: "_icube1"}
+
+
+def _stage_cube_sql(dialect: Dialect, cube: int) -> str:
+    dims = CUBES[cube]
+    select = f"SELECT d, {', '.join(dims)}, {', '.join(INDEX_COUNTERS)} FROM _icontrib"
+    return _accumulate(dialect, STAGED_CUBES[cube], dims, select)
 
 
 def _upsert_sql(dialect: Dialect, target: str, cube: int, grain: int) -> str:
@@ -159,20 +187,29 @@ def _upsert_sql(dialect: Dialect, target: str, cube: int, grain: int) -> str:
     kept = CUBES[cube]
     dim_exprs = [d if d in kept else "''" for d in DIMS]
     group = [period, *kept]
-    sums = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
+    source = STAGED_CUBES.get(cube, "_icontrib")
+    if grain == DAY and cube in STAGED_CUBES:
+        # Already one row per day and key.
+        values, grouping = ", ".join(INDEX_COUNTERS), ""
+    else:
+        values = ", ".join(f"SUM({c})" for c in INDEX_COUNTERS)
+        grouping = f" GROUP BY {', '.join(group)}"
     order = f" ORDER BY {', '.join(group)}" if dialect.orders_upserts else ""
     updates = ", ".join(f"{c} = {target}.{c} + excluded.{c}" for c in INDEX_COUNTERS)
     return (
         f"INSERT INTO {target} ({', '.join(_KEY)}, {', '.join(INDEX_COUNTERS)}) "
-        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {sums} FROM _icontrib WHERE 1 = 1 "
-        f"GROUP BY {', '.join(group)}{order} ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
+        f"SELECT {cube}, {grain}, {period}, {', '.join(dim_exprs)}, {values} FROM {source} WHERE 1 = 1"
+        f"{grouping}{order} ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
     )
 
 
 def _fold_sql(dialect: Dialect, target: str) -> list[str]:
-    return [
-        _upsert_sql(dialect, target, cube, grain) for cube, grains in CUBE_GRAINS.items() for grain in grains
-    ]
+    out: list[str] = []
+    for cube, grains in CUBE_GRAINS.items():
+        if cube in STAGED_CUBES:
+            out.append(_stage_cube_sql(dialect, cube))
+        out += [_upsert_sql(dialect, target, cube, grain) for grain in grains]
+    return out
 
 
 def _temp_ddl(dialect: Dialect) -> list[str]:
@@ -190,9 +227,21 @@ def _temp_ddl(dialect: Dialect) -> list[str]:
     counters = ", ".join(f"{c} INTEGER NOT NULL" for c in INDEX_COUNTERS)
     dims = ", ".join(f"{d} VARCHAR(64) NOT NULL" for d in DIMS)
     suffix = dialect.temp_suffix
+
+    def keyed(keys: Sequence[str]) -> str:
+        # Keyed where rows accumulate by key (see _accumulate); else grouped first.
+        return dialect.keyed_temp_end(keys) if dialect.accumulates_by_conflict else ")"
+
     return [
         f"CREATE TEMP TABLE IF NOT EXISTS _idelta (sign INTEGER NOT NULL, {cols}){suffix}",
-        f"CREATE TEMP TABLE IF NOT EXISTS _icontrib (d DATE NOT NULL, {dims}, {counters}){suffix}",
+        f"CREATE TEMP TABLE IF NOT EXISTS _icontrib (d DATE NOT NULL, {dims}, {counters}"
+        f"{keyed(DIMS)}{suffix}",
+        *(
+            f"CREATE TEMP TABLE IF NOT EXISTS {table} (d DATE NOT NULL, "
+            + "".join(f"{d} VARCHAR(64) NOT NULL, " for d in CUBES[cube])
+            + f"{counters}{keyed(CUBES[cube])}{suffix}"
+            for cube, table in STAGED_CUBES.items()
+        ),
     ]
 
 
