@@ -390,24 +390,30 @@ def score_unit(rule_set: RuleSet, counts: Mapping[str, float], declared: Mapping
     `idx21_` names; a count a computed indicator names must be there) and its declared values (by
     indicator code; one absent is `missing` and scores 0, its maximum still `reachable`)."""
     scored = tuple(_indicator_score(ind, counts, declared) for ind in rule_set.indicators)
-    rounded = {s.code: Decimal(repr(s.points_rounded)) for s in scored}
+    # Rounded points are whole cents: groups and the total add them as integers (exactly as decimals).
+    by_group: dict[str, int] = {}
+    total = 0
+    open_cents: int | None = 0
+    for sc in scored:
+        cents = round(sc.points_rounded * 100)
+        by_group[sc.group] = by_group.get(sc.group, 0) + cents
+        total += cents
+        if sc.source == "missing" and open_cents is not None:
+            top = _exact(sc.max_points) * 100
+            open_cents = open_cents + int(top) if top.denominator == 1 else None
     groups = tuple(
         GroupScore(
-            code=g.code,
-            label=g.label_vi,
-            points=float(sum((rounded[s.code] for s in scored if s.group == g.code), Decimal(0))),
-            max_points=g.max_points,
+            code=g.code, label=g.label_vi, points=by_group.get(g.code, 0) / 100, max_points=g.max_points
         )
         for g in rule_set.groups
     )
-    total = sum(rounded.values(), Decimal(0))
-    open_points = sum((_exact(s.max_points) for s in scored if s.source == "missing"), Fraction(0))
+    if open_cents is None:  # a maximum finer than a cent: add it exactly
+        open_points = sum((_exact(s.max_points) for s in scored if s.source == "missing"), Fraction(0))
+        reachable = float(Fraction(total, 100) + open_points)
+    else:
+        reachable = (total + open_cents) / 100
     return UnitScore(
-        rule_set=rule_set.id,
-        indicators=scored,
-        groups=groups,
-        total=float(total),
-        reachable=float(total + Decimal(open_points.numerator) / Decimal(open_points.denominator)),
+        rule_set=rule_set.id, indicators=scored, groups=groups, total=total / 100, reachable=reachable
     )
 
 

@@ -165,12 +165,13 @@ def procedure_counts(
     """
     months = decompose(period.start, period.end, years=False)
     lo, hi = months[0].lo, months[-1].hi
+    fee = "p.fee = " + ("1" if conn.dialect.name == "sqlite" else "true")
+    # Only the catalogue's fee procedures count: their rows alone are summed.
     per_procedure = (
         "SELECT agency, procedure, SUM(in_n) AS n, SUM(rcv_paid) AS paid FROM index_rollups "
         f"WHERE cube = {PROCEDURE_CUBE} AND grain = 1 AND period BETWEEN :lo AND :hi "
-        "GROUP BY agency, procedure"
+        f"AND procedure IN (SELECT code FROM procedures AS p WHERE {fee}) GROUP BY agency, procedure"
     )
-    fee = "p.fee = " + ("1" if conn.dialect.name == "sqlite" else "true")
     paid_count = "SUM(CASE WHEN x.paid > 0 THEN 1 ELSE 0 END)"
     by_agency: dict[str, tuple[int, int]] = {}
     if any(levels.get(u) is not None for u in units):
