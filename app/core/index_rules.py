@@ -211,7 +211,7 @@ class Declared:
     ratio: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IndicatorScore:
     code: str
     group: str
@@ -227,7 +227,7 @@ class IndicatorScore:
     uncatalogued: int | None  # catalogue indicators: handled dossiers of uncatalogued procedures
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GroupScore:
     code: str
     label: str
@@ -235,7 +235,7 @@ class GroupScore:
     max_points: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnitScore:
     rule_set: str
     indicators: tuple[IndicatorScore, ...]
@@ -363,6 +363,23 @@ def _indicator_score(
             source = "declared"
             if value.numerator is not None and value.denominator is not None:
                 numerator, denominator = value.numerator, value.denominator
+                if float(numerator).is_integer() and float(denominator).is_integer() and numerator >= 0:
+                    # Whole numbers (as declared counts are): the same exact integer path.
+                    ratio_f, points_f, cents = _counted_points(ind, int(numerator), int(denominator))
+                    return IndicatorScore(
+                        code=ind.code,
+                        group=ind.group,
+                        label=ind.label_vi,
+                        ratio=ratio_f,
+                        numerator=numerator,
+                        denominator=denominator,
+                        points=points_f,
+                        points_rounded=cents / 100,
+                        max_points=ind.max_points,
+                        source="declared",
+                        provisional=ind.provisional,
+                        uncatalogued=None,
+                    )
                 ratio = _ratio(_exact(numerator), _exact(denominator))
             else:
                 assert value.ratio is not None

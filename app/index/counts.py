@@ -233,9 +233,12 @@ def counts_by_unit(
     procedures = procedure_counts(conn, period, units, levels, catalogue)
     out: dict[str, dict[str, int]] = {}
     for unit, agencies in units.items():
-        counts = unit_counts(
-            _summed(flows.get(a, {}) for a in agencies), _summed(states.get(a, {}) for a in agencies)
-        )
+        if len(agencies) == 1:  # a department or a commune: its own sums as they are
+            counts = unit_counts(flows.get(agencies[0], {}), states.get(agencies[0], {}))
+        else:
+            counts = unit_counts(
+                _summed(flows.get(a, {}) for a in agencies), _summed(states.get(a, {}) for a in agencies)
+            )
         counts.update(procedures[unit])
         out[unit] = {name: counts[name] for name in COUNT_NAMES}
     return out

@@ -167,15 +167,17 @@ def list_rows(conn: Connection, *, period: str | None = None, unit: str | None =
 def values_for(conn: Connection, period: str) -> dict[tuple[str, str], DeclaredValue]:
     """Every (unit, indicator) value that applies to `period`: its own, else its months' sums when
     every month has a numerator and denominator."""
-    wanted = [period, *months_of(period)]
-    rows = [_row(r) for r in conn.execute(select(_T).where(_T.c.period.in_(wanted)))]
-    own = {(r.unit, r.indicator): r.value for r in rows if r.period == period}
     months = months_of(period)
+    t = _T.c
+    query = select(t.period, t.unit, t.indicator, t.numerator, t.denominator, t.ratio)
+    own: dict[tuple[str, str], DeclaredValue] = {}
+    by_key: dict[tuple[str, str], dict[str, DeclaredValue]] = {}
+    for p, unit, indicator, num, den, ratio in conn.execute(query.where(t.period.in_([period, *months]))):
+        if p == period:
+            own[(unit, indicator)] = DeclaredValue(num, den, ratio)
+        else:
+            by_key.setdefault((unit, indicator), {})[p] = DeclaredValue(num, den, ratio)
     if months:
-        by_key: dict[tuple[str, str], dict[str, DeclaredValue]] = {}
-        for r in rows:
-            if r.period != period:
-                by_key.setdefault((r.unit, r.indicator), {})[r.period] = r.value
         for key, got in by_key.items():
             if key in own or len(got) != len(months):
                 continue

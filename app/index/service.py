@@ -42,12 +42,14 @@ class IndexTable:
     behind: bool  # the catalogue or calendar changed and stored dossiers are still being re-derived
 
 
-def _declared_of(unit: str, values: Mapping[tuple[str, str], DeclaredValue]) -> dict[str, Declared]:
-    return {
-        indicator: Declared(numerator=v.numerator, denominator=v.denominator, ratio=v.ratio)
-        for (u, indicator), v in values.items()
-        if u == unit
-    }
+def _declared_by_unit(values: Mapping[tuple[str, str], DeclaredValue]) -> dict[str, dict[str, Declared]]:
+    """The declared values of a period by unit, then indicator."""
+    out: dict[str, dict[str, Declared]] = {}
+    for (unit, indicator), v in values.items():
+        out.setdefault(unit, {})[indicator] = Declared(
+            numerator=v.numerator, denominator=v.denominator, ratio=v.ratio
+        )
+    return out
 
 
 class NoRuleSet(ValueError):
@@ -72,13 +74,11 @@ def index_table(conn: Connection, period: IndexPeriod, unit: UnitKind, province_
         levels = {a.code: a.level for a in chosen}
         declared_key = {a.code: a.code for a in chosen}
     counts = counts_by_unit(conn, period, units, levels, inputs.catalogue)
-    values = values_for(conn, period.label)
-    province = _declared_of(PROVINCE, values)
+    by_unit = _declared_by_unit(values_for(conn, period.label))
+    province = by_unit.get(PROVINCE, {})
     scored = {
         code: score_unit(
-            rule_set,
-            counts[code],
-            declared_for_unit(rule_set, province, _declared_of(declared_key[code], values)),
+            rule_set, counts[code], declared_for_unit(rule_set, province, by_unit.get(declared_key[code], {}))
         )
         for code in units
     }
