@@ -223,6 +223,17 @@ RECORDS: list[dict[str, Any]] = [
         complaint=True,
         updated_at=_t("10-01", "07:30"),
     ),
+    # D18, a commune's: no due_at, received Friday 24 January; 5 working days across Tết (27–31 January
+    # are holidays) and the province's day off on Tuesday 4 February: 3, 5, 6, 7, 10 February → the
+    # deadline is 24:00 of 10 February; resolved 10 February 10:00 → on time (late without the day off).
+    rec(
+        "D18",
+        agency_code="UBND-17329",
+        received_at=_t("01-24", "10:00"),
+        due_at=None,
+        resolved_at=_t("02-10", "10:00"),
+        updated_at=_t("02-10", "10:00"),
+    ),
     # D17: the other department's one dossier, on time.
     rec(
         "D17",
@@ -247,7 +258,13 @@ def _wait_for_jobs(client: TestClient) -> None:
 
 @pytest.fixture
 def loaded(client: TestClient) -> TestClient:
-    r = client.put("/v1/calendar/2025", json=[{"day": "2025-09-05", "working": False, "note": "Nghỉ"}])
+    r = client.put(
+        "/v1/calendar/2025",
+        json=[
+            {"day": "2025-02-04", "working": False, "note": "Nghỉ"},
+            {"day": "2025-09-05", "working": False, "note": "Nghỉ"},
+        ],
+    )
     assert r.status_code == 200, r.text
     r = client.put("/v1/procedures", json=CATALOGUE)
     assert r.status_code == 200 and r.json()["created"] == 2, r.text
@@ -370,6 +387,15 @@ def test_every_computed_indicator_of_a_department_by_hand(loaded: TestClient, en
     with write_transaction(engine) as conn:
         assert rollups.verify(conn)[0] == 0
         assert index_rollups.verify(conn)[0] == 0
+
+
+def test_a_legal_duration_across_tet_and_a_day_off(loaded: TestClient) -> None:
+    r = loaded.get("/v1/index", params={"period": "2025-Q1", "unit": "commune"})
+    (row,) = [x for x in r.json()["rows"] if x["code"] == "UBND-17329"]
+    c = row["counts"]
+    assert (c["idx21_handled"], c["idx21_judged"], c["idx21_on_time"], c["idx21_late"]) == (1, 1, 1, 0)
+    # 2.2: working days after 24 January up to 10 February: 3, 5, 6, 7, 10 February.
+    assert (c["idx21_finished"], c["idx21_work_days"]) == (1, 5)
 
 
 def test_the_drilldown_names_what_cost_the_points(loaded: TestClient) -> None:
@@ -523,7 +549,7 @@ def test_a_rederivation_job_runs_alone_and_reports_its_progress(loaded: TestClie
     _wait_for_jobs(loaded)
     done = loaded.get(f"/v1/index/jobs/{job['id']}").json()
     # Every stored dossier seen; none changed, since nothing changed since they were derived.
-    assert (done["state"], done["total"], done["done"], done["changed"]) == ("done", 17, 17, 0)
+    assert (done["state"], done["total"], done["done"], done["changed"]) == ("done", 18, 18, 0)
     # A job running (its heartbeat fresh) refuses a second one.
     with write_transaction(engine) as conn:
         conn.execute(
