@@ -326,6 +326,27 @@ def _uncatalogued(ind: Indicator, counts: Mapping[str, float]) -> int | None:
     return int(raw) if raw is not None else None
 
 
+def _whole_score(
+    ind: Indicator, numerator: float, denominator: float, source: ResultSource, uncatalogued: int | None
+) -> IndicatorScore:
+    """The score of whole-number counts, in integers (_counted_points); the numbers shown as given."""
+    ratio, points, cents = _counted_points(ind, int(numerator), int(denominator))
+    return IndicatorScore(
+        code=ind.code,
+        group=ind.group,
+        label=ind.label_vi,
+        ratio=ratio,
+        numerator=numerator,
+        denominator=denominator,
+        points=points,
+        points_rounded=cents / 100,
+        max_points=ind.max_points,
+        source=source,
+        provisional=ind.provisional,
+        uncatalogued=uncatalogued,
+    )
+
+
 def _indicator_score(
     ind: Indicator, counts: Mapping[str, float], declared: Mapping[str, Declared]
 ) -> IndicatorScore:
@@ -337,21 +358,7 @@ def _indicator_score(
         assert ind.numerator is not None and ind.denominator is not None  # the rule set was validated
         numerator, denominator = counts[ind.numerator], counts[ind.denominator]
         if type(numerator) is int and type(denominator) is int and numerator >= 0:
-            ratio_f, points_f, cents = _counted_points(ind, numerator, denominator)
-            return IndicatorScore(
-                code=ind.code,
-                group=ind.group,
-                label=ind.label_vi,
-                ratio=ratio_f,
-                numerator=numerator,
-                denominator=denominator,
-                points=points_f,
-                points_rounded=cents / 100,
-                max_points=ind.max_points,
-                source="computed",
-                provisional=ind.provisional,
-                uncatalogued=_uncatalogued(ind, counts),
-            )
+            return _whole_score(ind, numerator, denominator, "computed", _uncatalogued(ind, counts))
         ratio = _ratio(_exact(numerator), _exact(denominator))
         points = score_ratio(ind, ratio)
         source = "computed"
@@ -365,21 +372,7 @@ def _indicator_score(
                 numerator, denominator = value.numerator, value.denominator
                 if float(numerator).is_integer() and float(denominator).is_integer() and numerator >= 0:
                     # Whole numbers (as declared counts are): the same exact integer path.
-                    ratio_f, points_f, cents = _counted_points(ind, int(numerator), int(denominator))
-                    return IndicatorScore(
-                        code=ind.code,
-                        group=ind.group,
-                        label=ind.label_vi,
-                        ratio=ratio_f,
-                        numerator=numerator,
-                        denominator=denominator,
-                        points=points_f,
-                        points_rounded=cents / 100,
-                        max_points=ind.max_points,
-                        source="declared",
-                        provisional=ind.provisional,
-                        uncatalogued=None,
-                    )
+                    return _whole_score(ind, numerator, denominator, "declared", None)
                 ratio = _ratio(_exact(numerator), _exact(denominator))
             else:
                 assert value.ratio is not None
