@@ -8,6 +8,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 # A token for the benchmark's own throwaway servers only (loopback, fresh databases).
@@ -67,3 +70,15 @@ def human_count(n: int) -> str:
     if n % 1_000 == 0:
         return f"{n // 1_000}k"
     return str(n)
+
+
+def count_rows(url: str, table: str) -> int | None:
+    """Rows of a table; None when the commit's schema has no such table (index_rollups before 0005)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    except DBAPIError:
+        return None
+    finally:
+        engine.dispose()

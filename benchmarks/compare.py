@@ -38,12 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DBAPIError
 
 from benchmarks import data, ingest, queries, server
 from benchmarks.baselines import Rows, service_rows
 from benchmarks.baselines import compare as compare_rows
-from benchmarks.common import ROOT, VENV_BIN, human_count, load_average, log
+from benchmarks.common import ROOT, VENV_BIN, count_rows, human_count, load_average, log
 from benchmarks.report import table
 from benchmarks.stores import PostgresStore, SqliteStore, Store
 
@@ -251,18 +250,6 @@ def this_checkout() -> Side:
 # --- one measurement --------------------------------------------------------------------------------
 
 
-def _count_rows(url: str, table: str) -> int | None:
-    """Rows of a table; None when the commit's schema has no such table (index_rollups before 0005)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-    except DBAPIError:
-        return None
-    finally:
-        engine.dispose()
-
-
 def _rollup_rows(url: str) -> int:
     engine = create_engine(url)
     try:
@@ -299,7 +286,7 @@ def measure(
     m["analyze_s"] = round(time.perf_counter() - t, 2)
     m["db_mb"] = round(store.db_bytes(label) / 1e6, 1)
     m["rollup_rows"] = _rollup_rows(url)
-    m["index_rollup_rows"] = _count_rows(url, "index_rollups")
+    m["index_rollup_rows"] = count_rows(url, "index_rollups")
     t = time.perf_counter()
     srv = server.start(
         url, 1, logs / f"round{round_no}-{side.name}-latency.log", bin_dir=side.bin_dir, cwd=side.root

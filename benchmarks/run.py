@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from app.store.engine import make_engine
 from benchmarks import baselines, data, ingest, profile, queries, report, server, throughput
-from benchmarks.common import ROOT, human_count, load_average, log, machine_cpu
+from benchmarks.common import ROOT, count_rows, human_count, load_average, log, machine_cpu
 from benchmarks.stores import PostgresStore, SqliteStore, Store
 
 
@@ -114,18 +113,6 @@ def _stores(choice: str, cache_dir: Path) -> list[Store]:
     return out
 
 
-def _count_rows(url: str, table: str) -> int | None:
-    """Rows of a table; None when the commit's schema has no such table (index_rollups before 0005)."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
-    except DBAPIError:
-        return None
-    finally:
-        engine.dispose()
-
-
 def _rollup_rows(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -203,7 +190,7 @@ def bench_one(store: Store, ds: data.Dataset, args: argparse.Namespace) -> dict[
         )
     run["db_mb"] = round(store.db_bytes(label) / 1e6, 1)
     run["rollup_rows"] = _rollup_rows(url)
-    run["index_rollup_rows"] = _count_rows(url, "index_rollups")
+    run["index_rollup_rows"] = count_rows(url, "index_rollups")
     log(
         f"  database {run['db_mb']:,.0f} MB, {run['rollup_rows']:,} rollup rows, "
         f"{run['index_rollup_rows'] or 0:,} index rollup rows"
