@@ -233,7 +233,8 @@ TABLES = {
 }
 
 
-LATER_COLUMNS = {"supplements", "complaint", "population_data", "from_personal_store"} | {
+# Columns later revisions add: the national index's to dossiers (0005), a target's source (0006).
+LATER_COLUMNS = {"supplements", "complaint", "population_data", "from_personal_store", "source"} | {
     c.name for c in Dossier.__table__.columns if c.name.startswith("idx_")
 }
 

@@ -284,6 +284,7 @@ class Target(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     comparator: Mapped[str] = mapped_column(String(2))
     threshold: Mapped[float] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class DataState(Base):
