@@ -256,23 +256,53 @@ def _exact_float(x: float) -> Fraction:
     return Fraction(repr(x))
 
 
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """An indicator's maximum and saturation as exact integers, worked out once (every read scores
+    every unit's indicators with them)."""
+
+    top_num: int
+    top_den: int
+    sat_num: int
+    sat_den: int
+    top: float
+    top_cents: int | None  # the maximum in whole cents; None when finer than a cent
+    top_rounded: int  # the maximum in cents, rounded half-up
+
+
+@functools.lru_cache(maxsize=1024)
+def _scale(max_points: float, saturation: float) -> _Scale:
+    top, sat = _exact(max_points), _exact(saturation)
+    hundred = top * 100
+    return _Scale(
+        top.numerator,
+        top.denominator,
+        sat.numerator,
+        sat.denominator,
+        float(top),
+        int(hundred) if hundred.denominator == 1 else None,
+        _cents(top),
+    )
+
+
 def _counted_points(ind: Indicator, num: int, den: int) -> tuple[float | None, float, int]:
     """(ratio, points unrounded, points in cents rounded half-up) of whole counts, in integers.
 
     The same values as score_ratio and round_points give (points = max × clamp(num/den / saturation,
     0, 1), exact), without building fractions: the index scores every unit's indicators at each read.
     """
-    top, sat = _exact(ind.max_points), _exact(ind.saturation)
+    sc = _scale(ind.max_points, ind.saturation)
     if den == 0:
-        full = ind.zero_denominator == "full"
-        return None, float(top) if full else 0.0, _cents(top) if full else 0
+        if ind.zero_denominator == "full":
+            return None, sc.top, sc.top_rounded
+        return None, 0.0, 0
     # num/den over c/d, clamped to [0, 1]: the share is (num·d) / (den·c).
-    n, m = num * sat.denominator, den * sat.numerator
+    n, m = num * sc.sat_den, den * sc.sat_num
     if n >= m:
-        return num / den, float(top), _cents(top)
+        return num / den, sc.top, sc.top_rounded
     if n <= 0:
         return num / den, 0.0, 0
-    p, q = top.numerator * n, top.denominator * m  # points = p / q
+    p, q = sc.top_num * n, sc.top_den * m  # points = p / q
     return num / den, p / q, (200 * p + q) // (2 * q)
 
 
@@ -409,8 +439,8 @@ def score_unit(rule_set: RuleSet, counts: Mapping[str, float], declared: Mapping
         by_group[sc.group] = by_group.get(sc.group, 0) + cents
         total += cents
         if sc.source == "missing" and open_cents is not None:
-            top = _exact(sc.max_points) * 100
-            open_cents = open_cents + int(top) if top.denominator == 1 else None
+            top_cents = _scale(sc.max_points, 1.0).top_cents
+            open_cents = open_cents + top_cents if top_cents is not None else None
     groups = tuple(
         GroupScore(
             code=g.code, label=g.label_vi, points=by_group.get(g.code, 0) / 100, max_points=g.max_points

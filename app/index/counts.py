@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Integer, Table, cast, func, select, text
 from app.core.definitions import INDEX_COUNTS
 from app.core.index_counters import IN_COUNTERS, INDEX_COUNTERS, OUT_COUNTERS, UNIVERSE_ATTRIBUTES
 from app.core.index_derive import CatalogueEntry
-from app.core.periods import decompose, prefix, report_period
+from app.core.periods import DAY, Piece, decompose, prefix, report_period
 from app.core.timeutil import end_of_day, local_date
 from app.models import Dossier
 from app.store.index_rollups import AGENCY_CUBE, PROCEDURE_CUBE, index_sums
@@ -69,20 +69,23 @@ def _flow_and_state(
         "due_closed_n",
         "due_closed_complaint",
     )
-    states = index_sums(conn, AGENCY_CUBE, prefix(period.state_day), ("agency",), state_counters)
-    if period.in_progress:
-        # Today's late instants are not all past: the due counters are taken to yesterday, and today's
-        # are counted from today's dossiers still in processing whose late instant has passed.
-        yesterday = index_sums(
-            conn,
-            AGENCY_CUBE,
-            prefix(period.state_day - timedelta(days=1)),
-            ("agency",),
-            ("due_n", "due_complaint"),
+    if not period.in_progress:
+        states = index_sums(conn, AGENCY_CUBE, prefix(period.state_day), ("agency",), state_counters)
+    else:
+        # Today's late instants are not all past: the state sums are taken to yesterday, today's day
+        # row added for every counter but the due ones, and today's due dossiers counted below from
+        # those still in processing whose late instant has passed.
+        states = index_sums(
+            conn, AGENCY_CUBE, prefix(period.state_day - timedelta(days=1)), ("agency",), state_counters
         )
-        for key, acc in states.items():
-            got = yesterday.get(key, {})
-            acc["due_n"], acc["due_complaint"] = got.get("due_n", 0), got.get("due_complaint", 0)
+        not_due = tuple(c for c in state_counters if c not in ("due_n", "due_complaint"))
+        today = index_sums(
+            conn, AGENCY_CUBE, [Piece(DAY, period.state_day, period.state_day)], ("agency",), not_due
+        )
+        for key, got in today.items():
+            acc = states.setdefault(key, dict.fromkeys(state_counters, 0))
+            for c, v in got.items():
+                acc[c] += v
         d = _DOSSIERS.c
         today_rows = conn.execute(
             select(d.agency_code, func.count(), func.sum(cast(d.complaint, Integer)))

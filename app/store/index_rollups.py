@@ -19,6 +19,7 @@ from app.core.index_counters import INDEX_COUNTERS, IndexClass
 from app.core.periods import Piece
 from app.store.dialect import Dialect, dialect_of
 from app.store.repository import merge_pieces
+from app.store.table_diff import differences
 
 AGENCY_CUBE, COMMUNE_CUBE, PROCEDURE_CUBE = 0, 1, 2
 DIMS = ("agency", "commune", "procedure")
@@ -306,24 +307,7 @@ def rebuild(conn: Connection, target: str = "index_rollups") -> None:
 
 def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
     """Compare the index rollups with a recomputation; (number of differing rows, the first few)."""
-    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in INDEX_COUNTERS)
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _iexpected (cube SMALLINT NOT NULL, grain SMALLINT NOT NULL, "
-        "period DATE NOT NULL, agency VARCHAR(64) NOT NULL, commune VARCHAR(64) NOT NULL, "
-        f"procedure VARCHAR(64) NOT NULL, {counters}, PRIMARY KEY ({', '.join(_KEY)}))"
-    )
-    rebuild(conn, "_iexpected")
-    nonzero = " OR ".join(f"{c} <> 0" for c in INDEX_COUNTERS)
-    cols = ", ".join((*_KEY, *INDEX_COUNTERS))
-    diff_sql = (
-        f"SELECT 'stored' AS side, {cols} FROM (SELECT {cols} FROM index_rollups WHERE {nonzero} "
-        f"EXCEPT SELECT {cols} FROM _iexpected WHERE {nonzero}) AS a "
-        f"UNION ALL SELECT 'expected' AS side, {cols} FROM (SELECT {cols} FROM _iexpected WHERE {nonzero} "
-        f"EXCEPT SELECT {cols} FROM index_rollups WHERE {nonzero}) AS b"
-    )
-    rows = [dict(r._mapping) for r in conn.exec_driver_sql(diff_sql)]
-    conn.exec_driver_sql("DROP TABLE _iexpected")
-    keys = {tuple(r[k] for k in _KEY) for r in rows}
+    keys, rows = differences(conn, "index_rollups", _KEY, INDEX_COUNTERS, rebuild)
     return len(keys), rows[:limit]
 
 
@@ -350,9 +334,14 @@ def index_sums(
             f"AND period BETWEEN :lo{i} AND :hi{i}{grouping}"
         )
     out: dict[tuple[str, ...], dict[str, int]] = {}
+    width = len(group)
+    # Plain tuples and one zip per row: the rows are few, but each carries every counter.
     for row in conn.execute(text(" UNION ALL ".join(branches)), params):
-        key = tuple(str(row[i]) for i in range(len(group)))
-        acc = out.setdefault(key, dict.fromkeys(counters, 0))
-        for j, c in enumerate(counters):
-            acc[c] += int(row[len(group) + j] or 0)
+        key = tuple(str(v) for v in row[:width])
+        acc = out.get(key)
+        if acc is None:
+            out[key] = {c: int(v or 0) for c, v in zip(counters, row[width:], strict=True)}
+        else:
+            for c, v in zip(counters, row[width:], strict=True):
+                acc[c] += int(v or 0)
     return out

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from app.core.counters import COUNTERS, FinishClass
 from app.core.vocabulary import DIMENSION_COLUMNS, DIMENSIONS, SATISFIED_RATINGS, WITHDRAWN
 from app.store.dialect import Dialect, dialect_of
+from app.store.table_diff import differences
 
 # Cubes keep a subset of the dimensions; a read uses the smallest cube that holds what it asks for.
 CUBES: dict[int, tuple[str, ...]] = {
@@ -344,26 +345,7 @@ def rebuild(conn: Connection, target: str = "rollups") -> None:
 
 def verify(conn: Connection, limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
     """Compare the rollups with a recomputation; (number of differing rows, the first few)."""
-    counters = ", ".join(f"{c} INTEGER NOT NULL" for c in COUNTERS)
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _expected (cube SMALLINT NOT NULL, grain SMALLINT NOT NULL, "
-        "period DATE NOT NULL, agency VARCHAR(64) NOT NULL, commune VARCHAR(64) NOT NULL, "
-        "sector VARCHAR(64) NOT NULL, procedure VARCHAR(64) NOT NULL, channel VARCHAR(64) NOT NULL, "
-        f"{counters}, PRIMARY KEY ({', '.join(_KEY)}))"
-    )
-    rebuild(conn, "_expected")
-    nonzero = " OR ".join(f"{c} <> 0" for c in COUNTERS)
-    cols = ", ".join((*_KEY, *COUNTERS))
-    diff_sql = (
-        f"SELECT 'stored' AS side, {cols} FROM (SELECT {cols} FROM rollups WHERE {nonzero} "
-        f"EXCEPT SELECT {cols} FROM _expected WHERE {nonzero}) AS a "
-        f"UNION ALL SELECT 'expected' AS side, {cols} FROM (SELECT {cols} FROM _expected WHERE {nonzero} "
-        f"EXCEPT SELECT {cols} FROM rollups WHERE {nonzero}) AS b"
-    )
-    rows = [dict(r._mapping) for r in conn.exec_driver_sql(diff_sql)]
-    conn.exec_driver_sql("DROP TABLE _expected")
-    # A row that differs shows once as stored and once as expected: count each key once.
-    keys = {tuple(r[k] for k in _KEY) for r in rows}
+    keys, rows = differences(conn, "rollups", _KEY, COUNTERS, rebuild)
     # The key table may hold keys no dossier holds any more (it bounds from above), never miss one.
     dims = ", ".join(DIMENSIONS)
     key_of = [
