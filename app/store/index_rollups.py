@@ -339,9 +339,10 @@ def index_sums(
     for row in conn.execute(text(" UNION ALL ".join(branches)), params):
         key = tuple(str(v) for v in row[:width])
         acc = out.get(key)
+        # SUM over NOT NULL columns is never null; int() turns PostgreSQL's numeric sums into ints.
         if acc is None:
-            out[key] = {c: int(v or 0) for c, v in zip(counters, row[width:], strict=True)}
+            out[key] = dict(zip(counters, map(int, row[width:]), strict=True))
         else:
-            for c, v in zip(counters, row[width:], strict=True):
-                acc[c] += int(v or 0)
+            for c, v in zip(counters, map(int, row[width:]), strict=True):
+                acc[c] += v
     return out
