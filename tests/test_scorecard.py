@@ -156,14 +156,17 @@ def test_a_unit_with_no_dossiers_has_every_target_null_and_counts_in_neither_tot
     assert (idle["passed"], idle["failed"]) == (0, 0)
 
 
-def test_ranking_breaks_ties_by_on_time_then_online_then_code(client: TestClient, after_2025: Clock) -> None:
+def test_ranking_breaks_ties_by_failed_then_on_time_then_online_then_code(
+    client: TestClient, after_2025: Clock
+) -> None:
     w, p, q, r, s, t = (f"000.00.{n:02d}.H41" for n in (10, 4, 5, 6, 8, 9))
     ingest(
         client,
         [
             # W passes on_time, online and pending_overdue: 3.
             finished("W-1", w, channel="online"),
-            # P, Q, R, S, T pass pending_overdue only: 1 each.
+            # P, Q, R, S, T pass pending_overdue only: 1 each. P, Q, R and S fail 3 (on time, online,
+            # apology); T fails online only, so T ranks first among them.
             finished("P-1", p, channel="online"),
             finished("P-2", p, late=True),  # on time 0.5, online 0.5
             finished("Q-1", q),
@@ -175,8 +178,16 @@ def test_ranking_breaks_ties_by_on_time_then_online_then_code(client: TestClient
         ],
     )
     body = client.get(URL, params={"year": 2025}).json()
-    order = [(row["agency"], row["passed"]) for row in body["rows"][:7]]
-    assert order == [(w, 3), (p, 1), (r, 1), (q, 1), (s, 1), (t, 1), ("000.00.01.H41", 0)]
+    order = [(row["agency"], row["passed"], row["failed"]) for row in body["rows"][:7]]
+    assert order == [
+        (w, 3, 0),
+        (t, 1, 1),
+        (p, 1, 3),
+        (r, 1, 3),
+        (q, 1, 3),
+        (s, 1, 3),
+        ("000.00.01.H41", 0, 0),
+    ]
     assert row_of(body, s)["rates"]["on_time"] == 0.0
     assert row_of(body, t)["rates"]["on_time"] is None
     assert [row["rank"] for row in body["rows"]] == list(range(1, 147))
@@ -303,7 +314,7 @@ def test_a_pending_overdue_target_of_one_lets_one_overdue_dossier_pass(
     [
         ({"on_time": 0.9, "speed": 1}, ["body", "speed"]),
         ([{"name": "speed", "threshold": 1}], ["body", 0, "name"]),
-        ([{"name": "on_time", "threshold": 0.9, "comparator": ">"}], ["body", 0, "comparator"]),
+        ([{"name": "on_time", "threshold": 0.9, "comparator": "<"}], ["body", 0, "comparator"]),
         ([{"name": "on_time", "threshold": 0.9}, {"name": "on_time", "threshold": 0.8}], ["body", 1, "name"]),
         ({"online": 1.5}, ["body", "online"]),
         ({"pending_overdue": 0.5}, ["body", "pending_overdue"]),

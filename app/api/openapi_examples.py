@@ -15,7 +15,7 @@ from app.core.definitions import COUNTS, INDEX_COUNTS, RATES
 from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.index.schemas import DECLARED_EXAMPLE, INDEX_EXAMPLE, JOB_EXAMPLE, RULE_SET_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
-from app.reports.targets import TARGETS
+from app.reports.targets import BY_NAME, set_for_year
 
 AGENCY = "000.00.07.H41"
 AGENCY_NAME = "Sở Xây dựng"
@@ -57,16 +57,20 @@ _TARGET_VALUES = {
 }
 
 
+# The examples judge 2025 by its built-in set, as the service would.
+_SET_2025 = set_for_year(2025)
+
+
 def _target_results() -> list[dict[str, Any]]:
     out = []
-    for t in TARGETS:
+    for t in _SET_2025.targets:
         value, num, den, passed = _TARGET_VALUES[t.name]
         out.append(
             {
                 "name": t.name,
                 "value": value,
                 "comparator": t.comparator,
-                "threshold": int(t.default) if t.kind == "count" else t.default,
+                "threshold": t.threshold,
                 "passed": passed,
                 "numerator": num,
                 "denominator": den,
@@ -80,12 +84,13 @@ def _targets_out() -> list[dict[str, Any]]:
         {
             "name": t.name,
             "comparator": t.comparator,
-            "threshold": int(t.default) if t.kind == "count" else t.default,
+            "threshold": t.threshold,
             "default": True,
-            "label_vi": t.label_vi,
-            "description": t.description,
+            "source": t.source,
+            "label_vi": BY_NAME[t.name].label_vi,
+            "description": BY_NAME[t.name].description,
         }
-        for t in TARGETS
+        for t in _SET_2025.targets
     ]
 
 
@@ -170,6 +175,7 @@ def success_examples() -> dict[str, Any]:
             "to": "2025-12-31",
             "unit": "agency",
             "targets_year": 2025,
+            "target_set_year": 2025,
             "data_as_of": DATA_AS_OF,
             "rows": [
                 {
@@ -183,8 +189,8 @@ def success_examples() -> dict[str, Any]:
                 }
             ],
         },
-        "list_targets": {"year": 2025, "targets": _targets_out()},
-        "put_targets": {"year": 2025, "targets": _targets_out()},
+        "list_targets": {"year": 2025, "target_set_year": 2025, "targets": _targets_out()},
+        "put_targets": {"year": 2025, "target_set_year": 2025, "targets": _targets_out()},
         "ingest_dvcqg_dossiers": dvcqg_example,
         "list_communes": {
             "province_code": 40,

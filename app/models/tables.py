@@ -276,7 +276,8 @@ class RefusedRequests(Base):
 
 
 class Target(Base):
-    """A year's named target (contract §4 scorecard); years without rows use the defaults."""
+    """An administrator's override of one named target for one year (contract §4 scorecard), over the
+    built-in target set that year uses; names without a row keep the set's target."""
 
     __tablename__ = "targets"
 

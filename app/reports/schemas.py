@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from app.core.vocabulary import TEXT_PATTERN
 from app.metrics.schemas import Counts, Figures, Rates
-from app.reports.targets import Comparator, TargetName
+from app.reports.targets import SOURCE_MAX_CHARS, Comparator, TargetName
 
 ReportUnit = Literal["agency", "commune", "sector"]
 ScorecardUnit = Literal["agency", "commune"]
@@ -41,13 +42,24 @@ class TargetOut(BaseModel):
     name: TargetName
     comparator: Comparator
     threshold: int | float
-    default: bool = Field(description="true when the year has no threshold of its own for this target")
+    default: bool = Field(
+        description="true when no administrator override is set for this year: the built-in set's "
+        "target (of `target_set_year`) applies"
+    )
+    source: str = Field(
+        description="where the comparator and threshold come from: the decision (or press report) of the "
+        "built-in set, or the source text an administrator gave with an override"
+    )
     label_vi: str
     description: str
 
 
 class TargetsResponse(BaseModel):
     year: int
+    target_set_year: int = Field(
+        description="the year of the built-in target set this year uses: its own, else the latest "
+        "earlier one; a year before the first set uses the first"
+    )
     targets: list[TargetOut]
 
 
@@ -58,7 +70,12 @@ class TargetIn(BaseModel):
     # Strict: `false` or "0.9" is not a threshold (lax mode would read them as 0.0 and 0.9).
     threshold: Annotated[float, Field(allow_inf_nan=False, strict=True)]
     comparator: Comparator | None = Field(
-        None, description="optional; each target's comparator is fixed, and a different one is refused"
+        None, description="optional; default the comparator of the year's built-in set for this target"
+    )
+    source: Annotated[StrictStr, Field(max_length=SOURCE_MAX_CHARS, pattern=TEXT_PATTERN)] | None = Field(
+        None,
+        description="optional; where this threshold comes from (a decision's number and date), "
+        f"at most {SOURCE_MAX_CHARS} characters",
     )
 
 
@@ -92,5 +109,9 @@ class ScorecardResponse(BaseModel):
     to: date
     unit: ScorecardUnit
     targets_year: int = Field(description="the year whose targets were applied")
+    target_set_year: int = Field(
+        description="the year of the built-in target set those targets rest on (`targets_year` itself, "
+        "else the latest earlier set; before the first set, the first)"
+    )
     data_as_of: datetime | None = Field(description="when the stored data last changed")
     rows: list[ScorecardRow]

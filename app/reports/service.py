@@ -13,7 +13,7 @@ from app.core.definitions import COUNT_NAMES, RATES_BY_NAME
 from app.core.periods import ReportPeriod
 from app.core.timeutil import to_local
 from app.metrics import service as metrics
-from app.reports.targets import LAND_CONSTRUCTION_INVESTMENT, EffectiveTarget, passes
+from app.reports.targets import LAND_CONSTRUCTION_INVESTMENT, EffectiveTarget, YearTargets, passes
 from app.store import repository
 
 Names = Mapping[str, Mapping[str, str]]
@@ -126,11 +126,13 @@ def _target_figure(
 
 
 def _rank_key(row: Mapping[str, Any], unit: str) -> tuple[Any, ...]:
-    """Targets passed, then on_time, then online, all descending with null below any number; then code."""
+    """Targets passed (more first); among as many passed, targets failed (fewer first); then on_time,
+    then online, both descending with null below any number; then the code."""
     rates = row["rates"]
     on_time, online = rates["on_time"], rates["online"]
     return (
         -row["passed"],
+        row["failed"],
         on_time is None,
         -(on_time or 0.0),
         online is None,
@@ -211,8 +213,7 @@ def scorecard_document(
     basis: str | None,
     start: date,
     end: date,
-    targets_year: int,
-    targets: Sequence[EffectiveTarget],
+    targets: YearTargets,
     names: Names,
     now: datetime,
     check: Callable[[], None] = lambda: None,
@@ -223,9 +224,17 @@ def scorecard_document(
         "from": start.isoformat(),
         "to": end.isoformat(),
         "unit": unit,
-        "targets_year": targets_year,
+        "targets_year": targets.year,
+        "target_set_year": targets.set_year,
         "data_as_of": _data_as_of(conn),
         "rows": scorecard_rows(
-            conn, unit=unit, start=start, end=end, targets=targets, names=names, now=now, check=check
+            conn,
+            unit=unit,
+            start=start,
+            end=end,
+            targets=targets.targets,
+            names=names,
+            now=now,
+            check=check,
         ),
     }

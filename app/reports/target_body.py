@@ -1,5 +1,5 @@
-"""The body of PUT /v1/targets/{year}: a list of {name, threshold} or a map name -> threshold, checked
-against each target's catalogue entry, every error named by where it is."""
+"""The body of PUT /v1/targets/{year}: a list of {name, threshold[, comparator][, source]} or a map
+name -> threshold, checked against each target's catalogue entry, every error named by where it is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from app.core.errors import ValidationFailed
 from app.reports.schemas import TargetIn
-from app.reports.targets import BY_NAME
+from app.reports.targets import BY_NAME, Override, threshold_error
 
 
 def _entries(raw: Any) -> tuple[list[tuple[list[str | int], TargetIn]], list[dict[str, Any]]]:
@@ -40,25 +40,21 @@ def _entries(raw: Any) -> tuple[list[tuple[list[str | int], TargetIn]], list[dic
     return out, errors
 
 
-def parse_thresholds(raw: Any) -> dict[str, float]:
-    """A PUT /v1/targets body as name -> threshold, each checked against its target (its fixed
-    comparator, a rate in [0, 1], a count a whole number); errors name the entry."""
+def parse_thresholds(raw: Any) -> dict[str, Override]:
+    """A PUT /v1/targets body as name -> override, each checked against its target (one of the three
+    comparators, a rate in [0, 1], a count a whole number, a source of at most 500 characters);
+    errors name the entry."""
     entries, errors = _entries(raw)
-    out: dict[str, float] = {}
+    out: dict[str, Override] = {}
     for loc, t in entries:
         d = BY_NAME[t.name]
         thr_loc = [*loc, "threshold"] if isinstance(loc[-1], int) else loc
         if t.name in out:
             errors.append({"loc": [*loc, "name"], "msg": "each target at most once", "type": "value_error"})
-        if t.comparator is not None and t.comparator != d.comparator:
-            msg = f"the comparator of {t.name} is fixed: {d.comparator}"
-            errors.append({"loc": [*loc, "comparator"], "msg": msg, "type": "value_error"})
-        if d.kind == "rate" and not 0.0 <= t.threshold <= 1.0:
-            errors.append({"loc": thr_loc, "msg": "a rate threshold lies in [0, 1]", "type": "value_error"})
-        if d.kind == "count" and not (0 <= t.threshold < 1e9 and t.threshold == int(t.threshold)):
-            msg = "a count threshold is a whole number >= 0"
-            errors.append({"loc": thr_loc, "msg": msg, "type": "value_error"})
-        out[t.name] = t.threshold
+        err = threshold_error(d.kind, t.threshold)
+        if err:
+            errors.append({"loc": thr_loc, "msg": err, "type": "value_error"})
+        out[t.name] = Override(t.threshold, t.comparator, t.source.strip() if t.source else None)
     if errors:
         where = ", ".join(".".join(str(p) for p in e["loc"][1:]) or "body" for e in errors)
         raise ValidationFailed(f"Invalid targets: {where}", errors=errors)

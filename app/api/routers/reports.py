@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -37,7 +36,14 @@ from app.reports.schemas import (
 )
 from app.reports.service import Names
 from app.reports.target_body import parse_thresholds
-from app.reports.targets import BY_NAME, EffectiveTarget, replace_targets, targets_for_year
+from app.reports.targets import (
+    BY_NAME,
+    COMPARATORS,
+    SOURCE_MAX_CHARS,
+    YearTargets,
+    replace_targets,
+    targets_for_year,
+)
 from app.store import repository
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -170,10 +176,13 @@ async def get_dossier_processing_report(
         "One row per registered agency (`unit=agency`) or per ward of the province (`unit=commune`), "
         "also those with no dossiers. Each of the six targets is judged: `passed` is null when the "
         "value is null (nothing to judge) and such a target counts as neither passed nor failed. "
-        "Rank: targets passed, then the on-time rate, then the online rate (descending, a null rate "
-        "below any number), then the code; ranks run 1..n. `year` is the calendar year unless "
-        "`basis=reporting` (15 December of the year before to 14 December); or give `from` and `to`, "
-        "whose targets are those of the year of `to`."
+        "Rank: targets passed (more first); among units with as many passed, targets failed (fewer "
+        "first); then the on-time rate, then the online rate (descending, a null rate below any number), "
+        "then the code; ranks run 1..n. `year` is the calendar year unless `basis=reporting` (15 December "
+        "of the year before to 14 December); or give `from` and `to`, whose targets are those of the year "
+        "of `to`. `targets_year` names that year and `target_set_year` the built-in target set it uses "
+        "(its own, else the latest earlier one; before the first set, the first), as GET /v1/targets "
+        "lists them."
     ),
     responses={
         304: {"description": "Not modified"},
@@ -251,14 +260,14 @@ async def get_scorecard(
         targets_year = year
     settings = state_of(request).settings
 
-    def plan(conn: Connection) -> ReadPlan[tuple[Names, Sequence[EffectiveTarget]]]:
+    def plan(conn: Connection) -> ReadPlan[tuple[Names, YearTargets]]:
         version, _ = repository.data_state(conn)
         names = unit_names(conn, settings.province_code, version, state_of(request).names_memo)
         targets = targets_for_year(conn, targets_year)
         return ReadPlan(version, cacheable=end < local_date(now), heavy=False, context=(names, targets))
 
     def render_scorecard(
-        conn: Connection, cancel: Cancel, plan_: ReadPlan[tuple[Names, Sequence[EffectiveTarget]]]
+        conn: Connection, cancel: Cancel, plan_: ReadPlan[tuple[Names, YearTargets]]
     ) -> Rendered:
         names, targets = plan_.context
         doc = service.scorecard_document(
@@ -268,7 +277,6 @@ async def get_scorecard(
             basis=basis,
             start=start,
             end=end,
-            targets_year=targets_year,
             targets=targets,
             names=names,
             now=now,
@@ -281,18 +289,21 @@ async def get_scorecard(
 
 
 def _targets_response(conn: Connection, year: int) -> TargetsResponse:
+    year_targets = targets_for_year(conn, year)
     return TargetsResponse(
         year=year,
+        target_set_year=year_targets.set_year,
         targets=[
             TargetOut(
                 name=t.name,
                 comparator=t.comparator,
                 threshold=t.threshold,
                 default=t.is_default,
+                source=t.source,
                 label_vi=BY_NAME[t.name].label_vi,
                 description=BY_NAME[t.name].description,
             )
-            for t in targets_for_year(conn, year)
+            for t in year_targets.targets
         ],
     )
 
@@ -301,11 +312,13 @@ def _targets_response(conn: Connection, year: int) -> TargetsResponse:
     "/targets",
     operation_id="list_targets",
     response_model=TargetsResponse,
-    summary="The year's six named targets, with their comparators and thresholds",
+    summary="The year's six named targets, with their comparators, thresholds and sources",
     description=(
-        "Each target with its comparator, threshold, Vietnamese label and description; `default` is "
-        "true when the year has no threshold of its own for it and the built-in default applies (a year "
-        "does not inherit an earlier year's thresholds). Unknown parameters are a 422."
+        "The year's targets rest on a built-in target set: the year's own, else the latest earlier one "
+        "(a year before the first set uses the first); `target_set_year` names it. Each target has its "
+        "comparator, threshold, `source`, Vietnamese label and description; `default` is false when an "
+        "administrator's override for this very year replaces the built-in target (overrides are not "
+        "inherited by later years). Unknown parameters are a 422."
     ),
     responses=problem_responses(401, 403, 422),
 )
@@ -334,13 +347,17 @@ def _threshold_schema(kind: str) -> dict[str, Any]:
     return {"type": "integer", "minimum": 0, "exclusiveMaximum": 1_000_000_000}
 
 
-def _target_entry_schema(name: str, comparator: str, kind: str) -> dict[str, Any]:
+def _target_entry_schema(name: str, kind: str) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
             "name": {"const": name},
             "threshold": _threshold_schema(kind),
-            "comparator": {"anyOf": [{"const": comparator}, {"type": "null"}]},
+            "comparator": {"anyOf": [{"enum": list(COMPARATORS)}, {"type": "null"}]},
+            "source": {
+                "anyOf": [{"type": "string", "maxLength": SOURCE_MAX_CHARS}, {"type": "null"}],
+                "description": "where the threshold comes from; no control characters",
+            },
         },
         "required": ["name", "threshold"],
         "additionalProperties": False,
@@ -356,11 +373,7 @@ TARGETS_BODY = {
                     {
                         "type": "array",
                         "description": "Each target at most once.",
-                        "items": {
-                            "oneOf": [
-                                _target_entry_schema(d.name, d.comparator, d.kind) for d in BY_NAME.values()
-                            ]
-                        },
+                        "items": {"oneOf": [_target_entry_schema(d.name, d.kind) for d in BY_NAME.values()]},
                         "maxItems": len(BY_NAME),
                         # Each name at most once: a list may not set one target twice.
                         "allOf": [
@@ -381,7 +394,15 @@ TARGETS_BODY = {
             },
             "examples": {
                 "list": {
-                    "value": [{"name": "on_time", "threshold": 0.97}, {"name": "online", "threshold": 0.7}]
+                    "value": [
+                        {
+                            "name": "on_time",
+                            "threshold": 0.97,
+                            "comparator": ">=",
+                            "source": "Công văn 123/UBND-KSTT ngày 2/3/2026",
+                        },
+                        {"name": "online", "threshold": 0.7},
+                    ]
                 },
                 "map": {"value": {"on_time": 0.97, "online": 0.7}},
             },
@@ -396,10 +417,12 @@ TARGETS_BODY = {
     response_model=TargetsResponse,
     summary="Set the year's targets (admin)",
     description=(
-        "The body lists the year's thresholds, as a list of `{name, threshold}` (a `comparator`, if "
-        "given, must be the target's fixed one) or as a map name → threshold. The year's targets "
-        "become exactly these; targets left out use their defaults, so an empty body restores every "
-        "default. Figures that depend on targets change their ETag."
+        "The body lists the year's overrides, as a list of `{name, threshold[, comparator][, source]}` "
+        "or as a map name → threshold. A comparator left out is the one of the year's built-in set; "
+        f"`source` (at most {SOURCE_MAX_CHARS} characters) says where the threshold comes from. The "
+        "year's overrides become exactly these; targets left out use the year's built-in set, so an "
+        "empty body restores it. Overrides apply to this year only. Figures that depend on targets "
+        "change their ETag."
     ),
     responses=problem_responses(
         400,
@@ -409,7 +432,8 @@ TARGETS_BODY = {
         415,
         422,
         descriptions={
-            422: "A threshold is out of its target's range, a target repeats, or a name is unknown."
+            422: "A threshold is out of its target's range, a comparator is not one of >=, > and =, "
+            "a source is too long or has control characters, a target repeats, or a name is unknown."
         },
     ),
     openapi_extra={"requestBody": TARGETS_BODY},
