@@ -71,11 +71,14 @@ def naive_counts(records: list[dict[str, Any]], start: date, end: date, now: dat
             c["reused_digital_data"] += bool(r.get("reused_digital_data"))
         resolved = _t(r.get("resolved_at"))
         if resolved is not None and r["status"] in CLOSED and start <= local_date(resolved) <= end:
+            # Withdrawn or finished, the dossier's processing ended: the form counts it closed, by class.
+            kind = classify(r)
+            c["closed"] += 1
+            c[f"closed_{kind}"] += 1
             if r["status"] == "withdrawn":
                 c["withdrawn"] += 1
             else:
                 c["finished"] += 1
-                kind = classify(r)
                 c[f"finished_{kind}"] += 1
                 c["digitised_result"] += bool(r.get("digitised_result"))
                 rating = r.get("rating")
@@ -87,6 +90,7 @@ def naive_counts(records: list[dict[str, Any]], start: date, end: date, now: dat
     pending, overdue, overdue_apology = _state(records, instant(end))
     c["pending"], c["pending_overdue"] = pending, overdue
     c["late_apologised"] += overdue_apology
+    c["received_total"] = c["received"] + c["carried_over"]
     names = (
         "received",
         "received_online",
@@ -107,6 +111,11 @@ def naive_counts(records: list[dict[str, Any]], start: date, end: date, now: dat
         "pending",
         "pending_overdue",
         "late_apologised",
+        "received_total",
+        "closed",
+        "closed_early",
+        "closed_on_time",
+        "closed_late",
     )
     return {n: int(c[n]) for n in names}
 

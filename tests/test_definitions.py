@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.calculator import rates
+from app.core.calculator import counts, rates
 from app.core.definitions import (
     COUNT_NAMES,
     COUNTS,
@@ -92,7 +92,7 @@ ONLY_PENDING = {**ZERO, "received": 5, "received_online": 2, "pending": 5, "pend
 
 
 def test_every_rate_has_terms_naming_only_counts_of_the_catalogue() -> None:
-    assert len(RATES) == 10 and len(COUNTS) == 19
+    assert len(RATES) == 10 and len(COUNTS) == 24
     for d in RATES:
         assert d.kind == "rate" and d.numerator_terms and d.denominator_terms, d.name
         for t in (*d.numerator_terms, *d.denominator_terms):
@@ -148,6 +148,40 @@ def test_rates_equal_the_hand_written_formulas_for_any_counts(c: dict[str, int])
     assert rates(c) == naive_rates(c)
 
 
+def test_the_form_counts_are_sums_of_counts_and_withdrawn_by_class() -> None:
+    assert [d.name for d in COUNTS if d.basis == "form"] == [
+        "received_total",
+        "closed",
+        "closed_early",
+        "closed_on_time",
+        "closed_late",
+    ]
+    # A period's flows (finished 9: 5 early, 3 on time, 1 late; withdrawn 4: 2 early, 0 on time, 2 late;
+    # the counter `closed` is not read for the count), 6 pending before it and 7 at its end.
+    flows = {
+        "received": 14,
+        "finished": 9,
+        "finished_early": 5,
+        "finished_on_time": 3,
+        "finished_late": 1,
+        "withdrawn": 4,
+        "withdrawn_early": 2,
+        "withdrawn_late": 2,
+        "closed": 999,
+    }
+    c = counts(flows, {"pending": 6}, {"pending": 7})
+    form = {k: c[k] for k in ("received_total", "closed", "closed_early", "closed_on_time", "closed_late")}
+    # received_total 14 + 6 = 20 = closed 9 + 4 = 13, plus 7 pending; closed 13 = 7 + 3 + 3.
+    assert form == {
+        "received_total": 20,
+        "closed": 13,
+        "closed_early": 7,
+        "closed_on_time": 3,
+        "closed_late": 3,
+    }
+    assert list(c) == list(COUNT_NAMES)
+
+
 def test_scorecard_targets_take_their_fractions_from_the_rates() -> None:
     assert {t.name for t in TARGETS} == {
         "on_time",
@@ -200,6 +234,14 @@ def test_the_definitions_endpoint_lists_the_terms(client: TestClient) -> None:
         for side in ("numerator_terms", "denominator_terms"):
             assert d[side] and all(set(t) == {"count", "sign"} for t in d[side]), d["name"]
             assert all(t["count"] in COUNT_NAMES for t in d[side])
+    bases = {d["name"]: d["basis"] for d in body["counts"]}
+    assert [n for n, b in bases.items() if b == "form"] == [
+        "received_total",
+        "closed",
+        "closed_early",
+        "closed_on_time",
+        "closed_late",
+    ]
     for d in body["counts"]:
         assert d["numerator_terms"] is None and d["denominator_terms"] is None
         assert d["numerator"] is None and d["denominator"] is None

@@ -732,6 +732,13 @@ def test_the_same_dossiers_give_the_same_metrics_through_either_format(client: T
         "withdrawn": 1,
         "pending": 3,
         "pending_overdue": 1,
+        # 10 received, nothing carried over = 7 closed (6 finished, C-04 withdrawn) + 3 pending; C-04,
+        # withdrawn on 5 August before its deadline (15 August), is closed early.
+        "received_total": 10,
+        "closed": 7,
+        "closed_early": 2,
+        "closed_on_time": 3,
+        "closed_late": 2,
     }
 
 

@@ -167,6 +167,13 @@ JULY = {
     "pending": 3,
     "pending_overdue": 2,
     "late_apologised": 2,
+    # The form's balance: 8 received + 2 carried over = 7 closed (6 finished, D5 withdrawn) + 3 pending;
+    # D5, withdrawn on 6 July before its deadline (20 July), is closed early.
+    "received_total": 10,
+    "closed": 7,
+    "closed_early": 2,
+    "closed_on_time": 2,
+    "closed_late": 3,
 }
 
 
@@ -355,4 +362,4 @@ def test_definitions_catalogue(client: TestClient) -> None:
     assert (
         on_time["numerator"] == "finished_early + finished_on_time" and on_time["denominator"] == "finished"
     )
-    assert len(body["rates"]) == 10 and len(body["counts"]) == 19
+    assert len(body["rates"]) == 10 and len(body["counts"]) == 24  # 19 and the 5 form counts

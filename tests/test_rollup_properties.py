@@ -157,6 +157,9 @@ def naive_counts(dossiers: list[Content], start: date, end: date) -> dict[str, i
             n["digitised_intake"] += c["digitised_intake"]
             n["reused_digital_data"] += c["reused_digital_data"]
         if c["resolved_at"] is not None and start <= local_date(c["resolved_at"]) <= end:
+            # Finished or withdrawn, its processing ended: the form's closed counts, by class.
+            n["closed"] += 1
+            n[f"closed_{finish_class(c)}"] += 1
             if c["status"] == "withdrawn":
                 n["withdrawn"] += 1
             else:
@@ -173,6 +176,7 @@ def naive_counts(dossiers: list[Content], start: date, end: date) -> dict[str, i
             if c["due_at"] is not None and c["due_at"] < end_of_day(end):
                 n["pending_overdue"] += 1
                 n["late_apologised"] += c["apology_issued"]
+    n["received_total"] = n["received"] + n["carried_over"]
     return dict(n)
 
 

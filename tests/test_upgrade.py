@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from sqlalchemy.engine import make_url
 
 from app.cli import main
 from app.config import Settings, get_settings
+from app.core.counters import COUNTERS, WITHDRAWN_CLASS_COUNTERS, finish_class
+from app.core.timeutil import local_date
 from app.main import create_app
 from app.migrate import head_revision, upgrade
 from app.models import Dossier
@@ -38,12 +41,11 @@ ADMIN_SECRET = "tthc_upgrade-admin-secret-0123456789"
 INGEST_SECRET = "tthc_upgrade-ingest-secret-0123456789"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own, migrated to 0002 only."""
+def _database_at(request: pytest.FixtureRequest, tmp_path: Path, revision: str) -> Iterator[str]:
+    """An empty database of its own, migrated to `revision` only."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'tthc.db'}"
-        upgrade(url, "0002")
+        upgrade(url, revision)
         yield url
         return
     base = make_url(request.getfixturevalue("pg_template")).set(database="postgres")
@@ -52,11 +54,23 @@ def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0002")
+    upgrade(url, revision)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def old_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, migrated to 0002 only."""
+    yield from _database_at(request, tmp_path, "0002")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url_0006(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own, migrated to 0006 (before withdrawn dossiers were classified)."""
+    yield from _database_at(request, tmp_path, "0006")
 
 
 def vn(day: str, hm: str) -> datetime:
@@ -138,23 +152,28 @@ ZERO = {
         "received", "received_online", "received_full_online", "fee_required", "paid_online",
         "digitised_intake", "reused_digital_data", "finished", "finished_early", "finished_on_time",
         "finished_late", "digitised_result", "rated", "satisfied", "withdrawn", "carried_over", "pending",
-        "pending_overdue", "late_apologised",
+        "pending_overdue", "late_apologised", "received_total", "closed", "closed_early",
+        "closed_on_time", "closed_late",
     )
 }  # fmt: skip
-# /v1/metrics?from=2025-07-01&to=2025-08-31&group_by=agency, by hand from the rows above.
+# /v1/metrics?from=2025-07-01&to=2025-08-31&group_by=agency, by hand from the rows above. The form
+# counts: received_total = received (nothing carried over into July) = closed + pending; U-6, withdrawn
+# on 4 August before its deadline day (12 August), is closed early (classified by migration 0007).
 EXPECTED = {
     B: {
         **ZERO, "received": 2, "received_online": 1, "finished": 1, "finished_on_time": 1, "rated": 1,
-        "pending": 1, "pending_overdue": 1,
+        "pending": 1, "pending_overdue": 1, "received_total": 2, "closed": 1, "closed_on_time": 1,
     },
     A: {
         **ZERO, "received": 2, "received_online": 1, "received_full_online": 1, "fee_required": 2,
         "paid_online": 1, "digitised_intake": 1, "finished": 2, "finished_early": 1, "finished_late": 1,
-        "digitised_result": 1, "rated": 1, "satisfied": 1, "late_apologised": 1,
+        "digitised_result": 1, "rated": 1, "satisfied": 1, "late_apologised": 1, "received_total": 2,
+        "closed": 2, "closed_early": 1, "closed_late": 1,
     },
     C: {
         **ZERO, "received": 2, "received_online": 1, "received_full_online": 1, "withdrawn": 1,
-        "pending": 1, "pending_overdue": 1, "late_apologised": 1,
+        "pending": 1, "pending_overdue": 1, "late_apologised": 1, "received_total": 2, "closed": 1,
+        "closed_early": 1,
     },
 }  # fmt: skip
 TOTALS = {k: sum(row[k] for row in EXPECTED.values()) for k in ZERO}
@@ -177,11 +196,26 @@ def insert(conn: Any, url: str, table: str, rows: list[dict[str, Any]]) -> None:
     conn.execute(text(sql), [{k: stored(url, v) for k, v in r.items()} for r in rows])
 
 
+# The rollup counters before 0007 added the withdrawn dossiers by class (appended last).
+OLD_COUNTERS = tuple(c for c in COUNTERS if c not in WITHDRAWN_CLASS_COUNTERS)
+
+
+@contextmanager
+def old_rollup_writer() -> Iterator[None]:
+    """The rollup writer as releases before 0007 ran it: the same SQL without the newer counters."""
+    names = vars(rollups)  # the module's globals, which its SQL builders read
+    saved, names["COUNTERS"] = names["COUNTERS"], OLD_COUNTERS
+    try:
+        yield
+    finally:
+        names["COUNTERS"] = saved
+
+
 def fill_at_0002(url: str) -> None:
     created = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
     engine = make_engine(url)
     try:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine) as conn, old_rollup_writer():
             insert(conn, url, "agencies", [
                 {"code": code, "name": name, "level": level, "commune_code": commune, "updated_at": created}
                 for code, name, level, commune in (
@@ -233,10 +267,27 @@ TABLES = {
 }
 
 
-# Columns later revisions add: the national index's to dossiers (0005), a target's source (0006).
-LATER_COLUMNS = {"supplements", "complaint", "population_data", "from_personal_store", "source"} | {
-    c.name for c in Dossier.__table__.columns if c.name.startswith("idx_")
-}
+# Columns later revisions add: the national index's to dossiers (0005), a target's source (0006), the
+# withdrawn dossiers by class to the rollups (0007).
+LATER_COLUMNS = (
+    {"supplements", "complaint", "population_data", "from_personal_store", "source"}
+    | {c.name for c in Dossier.__table__.columns if c.name.startswith("idx_")}
+    | set(WITHDRAWN_CLASS_COUNTERS)
+)
+# 0007 classifies the stored withdrawn dossiers (finish_class, early 1 / on time 2 / late 3): U-6.
+CLASSIFIED_BY_0007 = {"U-6": 1}
+
+
+def classified(snap: dict[str, list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """The dossier rows of a 0002 snapshot as 0007 leaves them: withdrawn ones with their finish class."""
+    ((columns),) = snap["dossier_columns"]
+    code, cls = columns.index("code"), columns.index("finish_class")
+    out = []
+    for row in snap["dossiers"]:
+        values = list(row)
+        values[cls] = CLASSIFIED_BY_0007.get(values[code], values[cls])
+        out.append(tuple(values))
+    return out
 
 
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -256,6 +307,7 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
                 tuple(r)
                 for r in conn.execute(text("SELECT id, version, changed_at, keys_version FROM data_state"))
             ]
+            out["dossier_columns"] = [tuple(old["dossiers"])]
             return out
     finally:
         engine.dispose()
@@ -309,7 +361,8 @@ def test_a_0002_database_with_data_upgrades_intact(
     assert len(added) == 7
     assert {t: rows for t, rows in after.items() if t not in ("sector_mappings", "data_state")} == {
         t: rows for t, rows in before.items() if t not in ("sector_mappings", "data_state")
-    }
+    } | {"dossiers": classified(before)}
+    assert after["dossiers"] != before["dossiers"]  # U-6 classified
     # Deriving the index moved the data version (cached figures are dropped); the keys did not move.
     ((_, version_before, _, keys_before),) = before["data_state"]
     ((_, version_after, _, keys_after),) = after["data_state"]
@@ -364,7 +417,7 @@ def test_a_0002_database_with_data_upgrades_intact(
     assert f"6 dossiers, schema revision {head_revision()}, migrated from revision 0002" in out
     assert "national index re-derived: 6 dossiers seen, 6 changed (job 1)" in out
     restored = snapshot(old_url)
-    assert restored["dossiers"] == before["dossiers"] and restored["rollups"] == before["rollups"]
+    assert restored["dossiers"] == classified(before) and restored["rollups"] == before["rollups"]
     assert restored["agencies"] == before["agencies"] and restored["api_tokens"] == before["api_tokens"]
     assert cli(old_url, "rollups", "verify") == 0
     engine = make_engine(old_url)
@@ -373,3 +426,94 @@ def test_a_0002_database_with_data_upgrades_intact(
         assert rows == EXPECTED and totals == TOTALS
     finally:
         engine.dispose()
+
+
+def _withdrawn(
+    code: str, agency: str, received: str, due: str | None, resolved: str, **over: Any
+) -> dict[str, Any]:
+    """A withdrawn dossier as releases before 0007 stored it: no finish class."""
+    received_at, resolved_at = datetime.fromisoformat(received), datetime.fromisoformat(resolved)
+    due_at = datetime.fromisoformat(due) if due else None
+    return dossier(
+        code, agency, received_at=received_at.astimezone(UTC), due_at=due_at and due_at.astimezone(UTC),
+        resolved_at=resolved_at.astimezone(UTC), status="withdrawn",
+        received_date=local_date(received_at), close_date=local_date(resolved_at),
+        due_date=due_at and local_date(due_at), finish_class=None, **over,
+    )  # fmt: skip
+
+
+J1, D10 = "2025-07-01T08:00+07:00", "2025-07-10T17:00+07:00"  # received 1 July, due 10 July 17:00
+# Withdrawn dossiers of July and August 2025 across a department (A) and a ward's committee (C), with
+# §4.1's class each must get (1 early, 2 on time, 3 late), worked out by hand:
+WITHDRAWN_0006 = [
+    # withdrawn on 5 July, due 10 July 17:00: a day before the deadline's day -> early
+    (_withdrawn("W-early", A, J1, D10, "2025-07-05T09:00+07:00"), 1),
+    # withdrawn at 09:00 on the deadline's day, before due_at -> on time
+    (_withdrawn("W-day", A, J1, D10, "2025-07-10T09:00+07:00"), 2),
+    # withdrawn the day after -> late
+    (_withdrawn("W-late", A, J1, D10, "2025-07-11T09:00+07:00"), 3),
+    # due at 09:00, withdrawn at 10:00 the same day -> late
+    (_withdrawn("W-hour", A, J1, "2025-07-10T09:00+07:00", "2025-07-10T10:00+07:00"), 3),
+    # due at local midnight of 11 August (a bare date: the end of 10 August), withdrawn on 10 August
+    # -> on time (10 August is the deadline's day); withdrawn on 9 August at 23:30 -> early
+    (_withdrawn("W-midnight", C, "2025-08-01T08:00+07:00", "2025-08-11T00:00+07:00", "2025-08-10T10:00+07:00",
+                commune_code="17329", sector="ho_tich"), 2),
+    (_withdrawn("W-midnight-early", C, "2025-08-01T08:00+07:00", "2025-08-11T00:00+07:00",
+                "2025-08-09T23:30+07:00", commune_code="17329", sector="ho_tich"), 1),
+    # no deadline -> on time
+    (_withdrawn("W-none", C, "2025-08-01T08:00+07:00", None, "2025-08-20T10:00+07:00", commune_code="17329",
+                sector="ho_tich", channel="online", online_level="full"), 2),
+]  # fmt: skip
+
+
+def test_0007_classifies_the_stored_withdrawn_dossiers_and_counts_them_in_the_rollups(
+    url_0006: str, cli: Callable[..., int]
+) -> None:
+    created = datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
+    engine = make_engine(url_0006)
+    try:
+        with write_transaction(engine) as conn, old_rollup_writer():
+            insert(conn, url_0006, "agencies", [
+                {"code": code, "name": name, "level": level, "commune_code": commune, "updated_at": created}
+                for code, name, level, commune in (
+                    (A, "Sở Xây dựng", "province", None), (C, "UBND Xã Anh Sơn", "commune", "17329"),
+                )
+            ])  # fmt: skip
+            # U-1 (resolved early) and U-5 (open) beside them: a finished and an open one stay as they are.
+            insert(conn, url_0006, "dossiers", [DOSSIERS[0], DOSSIERS[4], *(d for d, _ in WITHDRAWN_0006)])
+            rollups.rebuild(conn)
+    finally:
+        engine.dispose()
+
+    upgrade(url_0006)
+    engine = make_engine(url_0006)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT code, finish_class FROM dossiers")).all()
+        got: dict[str, int | None] = {code: cls for code, cls in rows}
+        assert got == {"U-1": 1, "U-5": None, **{d["code"]: cls for d, cls in WITHDRAWN_0006}}
+        # The service's own rule agrees with the migration's SQL on each of them.
+        for d, cls in WITHDRAWN_0006:
+            assert finish_class(d["resolved_at"], d["due_at"]) == cls, d["code"]
+        assert cli(url_0006, "rollups", "verify") == 0
+        app = create_app(Settings(DATABASE_URL=url_0006), engine=engine, clock=Clock())
+        with TestClient(app) as client:
+            r = client.get(
+                "/v1/metrics", params={"from": "2025-07-01", "to": "2025-08-31", "group_by": "month"}
+            )
+            assert r.status_code == 200, r.text
+            months = {row["month"]: row["counts"] for row in r.json()["rows"]}
+    finally:
+        engine.dispose()
+    form = ("received", "carried_over", "finished", "withdrawn", "pending", "received_total", "closed",
+            "closed_early", "closed_on_time", "closed_late")  # fmt: skip
+    # July: received U-1 and W-early, W-day, W-late, W-hour (5); closed all five: U-1 finished early;
+    # withdrawn early 1 (W-early), on time 1 (W-day), late 2 (W-late, W-hour).
+    assert {k: months["2025-07"][k] for k in form} == dict(
+        zip(form, (5, 0, 1, 4, 0, 5, 5, 2, 1, 2), strict=True)
+    )
+    # August: received U-5 and the three W-* of the ward (4); withdrawn 3: early 1 (W-midnight-early),
+    # on time 2 (W-midnight, W-none); U-5 still pending: 4 = 3 + 1.
+    assert {k: months["2025-08"][k] for k in form} == dict(
+        zip(form, (4, 0, 0, 3, 1, 4, 3, 1, 2, 0), strict=True)
+    )

@@ -15,6 +15,7 @@ from app.core.definitions import COUNTS, INDEX_COUNTS, RATES
 from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.index.schemas import DECLARED_EXAMPLE, INDEX_EXAMPLE, JOB_EXAMPLE, RULE_SET_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
+from app.reports.service import LEVEL_NAMES
 from app.reports.targets import BY_NAME, set_for_year
 
 AGENCY = "000.00.07.H41"
@@ -41,6 +42,13 @@ COUNTS_EXAMPLE: dict[str, int] = {
     "pending": 48,
     "pending_overdue": 3,
     "late_apologised": 6,
+    # The form's balance: 120 received + 30 carried over = 102 closed + 48 pending; of the two
+    # withdrawn, one ended before its deadline's day and one on it.
+    "received_total": 150,
+    "closed": 102,
+    "closed_early": 61,
+    "closed_on_time": 36,
+    "closed_late": 5,
 }
 FIGURES: dict[str, Any] = {"counts": COUNTS_EXAMPLE, "rates": rates(COUNTS_EXAMPLE)}
 DATA_AS_OF = "2025-10-01T08:00:00+07:00"
@@ -165,7 +173,8 @@ def success_examples() -> dict[str, Any]:
             "unit": "agency",
             "group_by": ["agency"],
             "data_as_of": DATA_AS_OF,
-            "rows": [{"agency": AGENCY, "agency_name": AGENCY_NAME, **FIGURES}],
+            "rows": [{"agency": AGENCY, "agency_name": AGENCY_NAME, "level": "province", **FIGURES}],
+            "subtotals": [{"level": "province", "level_name": LEVEL_NAMES["province"], **FIGURES}],
             "totals": FIGURES,
         },
         "get_scorecard": {

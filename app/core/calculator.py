@@ -6,9 +6,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.core.counters import COUNTERS
-from app.core.definitions import COUNT_NAMES, RATES, Definition, Terms
+from app.core.definitions import COUNT_NAMES, FORM_TERMS, RATES, Definition, Terms
 
-FLOW_COUNTS = tuple(c for c in COUNT_NAMES if c in COUNTERS)
+# Counts read straight from a counter of the same name (`closed` is also a counter, but as a count it
+# is its terms, finished + withdrawn, like every form count).
+FLOW_COUNTS = tuple(c for c in COUNT_NAMES if c in COUNTERS and c not in FORM_TERMS)
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -33,6 +35,7 @@ def counts(flows: Mapping[str, int], carried: Mapping[str, int], end: Mapping[st
     out["late_apologised"] = int(flows.get("finished_late_apologised", 0)) + int(
         end.get("overdue_apologised", 0)
     )
+    _form(out, flows)
     return {name: out[name] for name in COUNT_NAMES}
 
 
@@ -47,11 +50,11 @@ def fraction(rate: Definition, c: Mapping[str, int]) -> tuple[int, int]:
     return term_sum(rate.numerator_terms, c), term_sum(rate.denominator_terms, c)
 
 
-def _sum_expr(terms: Terms) -> str:
+def _sum_expr(terms: Terms, term_of: Callable[[str], str] = lambda count: f"c[{count!r}]") -> str:
     """A signed sum of counts as Python source: "c['finished_early'] + c['finished_on_time']"."""
     out = ""
     for t in terms:
-        term = f"c[{t.count!r}]"
+        term = term_of(t.count)
         out += (
             (term if t.sign == 1 else f"-{term}")
             if not out
@@ -80,6 +83,24 @@ def _compile_rates() -> Callable[[Mapping[str, int]], dict[str, float | None]]:
 
 
 _rates = _compile_rates()
+
+
+def _compile_form() -> Callable[[dict[str, int], Mapping[str, int]], None]:
+    """form(c, f): add the form counts to the counts `c`, from their terms (FORM_TERMS), written out as
+    rates() is. A term that is no count (the withdrawn-by-class counters) is read from the flows `f`."""
+
+    def term_of(name: str) -> str:
+        return f"c[{name!r}]" if name in COUNT_NAMES else f"int(f.get({name!r}, 0))"
+
+    lines = ["def form(c, f):"]
+    lines += [f"    c[{name!r}] = {_sum_expr(terms, term_of)}" for name, terms in FORM_TERMS.items()]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)
+    compiled: Callable[[dict[str, int], Mapping[str, int]], None] = namespace["form"]
+    return compiled
+
+
+_form = _compile_form()
 
 
 def rates(c: Mapping[str, int]) -> dict[str, float | None]:

@@ -38,14 +38,20 @@ FINISH_COUNTERS = (
 # local date of due_at; and those of them that closed, keyed by the close date.
 DUE_COUNTERS = ("due", "due_apology")
 DUE_CLOSED_COUNTERS = ("due_closed", "due_closed_apology")
+# Withdrawn dossiers by how they ended against their deadline (§4.1, the rule of finished ones),
+# keyed by the close date like `withdrawn`: the periodic report's closed early / on time / late.
+# Last, in the order migration 0007 added them to the rollups.
+WITHDRAWN_CLASS_COUNTERS = ("withdrawn_early", "withdrawn_on_time", "withdrawn_late")
 
-COUNTERS: tuple[str, ...] = RECEIVED_COUNTERS + FINISH_COUNTERS + DUE_COUNTERS + DUE_CLOSED_COUNTERS
+COUNTERS: tuple[str, ...] = (
+    RECEIVED_COUNTERS + FINISH_COUNTERS + DUE_COUNTERS + DUE_CLOSED_COUNTERS + WITHDRAWN_CLASS_COUNTERS
+)
 # The counters whose running sums give the states at the end of a day.
 STATE_COUNTERS = ("received", "closed", "due", "due_closed", "due_apology", "due_closed_apology")
 
 
 class FinishClass(IntEnum):
-    """How a finished dossier ended against its deadline (contract §4.1)."""
+    """How a finished or withdrawn dossier ended against its deadline (contract §4.1)."""
 
     EARLY = 1
     ON_TIME = 2
@@ -62,7 +68,7 @@ def deadline_day(due_at: datetime) -> date:
 
 
 def finish_class(resolved_at: datetime, due_at: datetime | None) -> FinishClass:
-    """early / on time / late for a finished dossier (contract §4.1)."""
+    """early / on time / late for a dossier that ended at `resolved_at`, finished or withdrawn (§4.1)."""
     if due_at is None:
         return FinishClass.ON_TIME
     if resolved_at > due_at:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.core.counters import WITHDRAWN_CLASS_COUNTERS
+
 Sign = Literal[1, -1]
 
 
@@ -57,7 +59,7 @@ RECEIVED_NOT_ONLINE: Terms = plus("received") + minus("received_online")
 class Definition:
     name: str
     kind: Literal["count", "rate"]
-    basis: Literal["received", "finished", "state", "rate", "index"]
+    basis: Literal["received", "finished", "state", "form", "rate", "index"]
     label_vi: str
     label_en: str
     description: str
@@ -79,7 +81,11 @@ class Definition:
 
 
 def _count(
-    name: str, basis: Literal["received", "finished", "state"], label_vi: str, label_en: str, description: str
+    name: str,
+    basis: Literal["received", "finished", "state", "form"],
+    label_vi: str,
+    label_en: str,
+    description: str,
 ) -> Definition:
     return Definition(name, "count", basis, label_vi, label_en, description)
 
@@ -223,6 +229,45 @@ COUNTS: tuple[Definition, ...] = (
         "Số hồ sơ quá hạn đã có văn bản xin lỗi",
         "Late with an apology",
         "finished_late dossiers with apology_issued plus pending_overdue dossiers with apology_issued.",
+    ),
+    # The periodic report's form (Biểu 06/VPCP/KSTT): sums, so that for an ended period
+    # received_total = closed + pending. Their terms are FORM_TERMS below.
+    _count(
+        "received_total",
+        "form",
+        "Tổng số hồ sơ nhận giải quyết",
+        "Dossiers to handle",
+        "received + carried_over: the dossiers the unit had to handle in the period.",
+    ),
+    _count(
+        "closed",
+        "form",
+        "Số hồ sơ đã giải quyết (gồm cả hồ sơ rút)",
+        "Closed",
+        "finished + withdrawn: dossiers whose processing ended (resolved_at) in the period.",
+    ),
+    _count(
+        "closed_early",
+        "form",
+        "Số hồ sơ đã giải quyết trước hạn (gồm cả hồ sơ rút)",
+        "Closed early",
+        "finished_early plus withdrawn dossiers that ended on a local date before the deadline's day "
+        "(the rule of finished ones).",
+    ),
+    _count(
+        "closed_on_time",
+        "form",
+        "Số hồ sơ đã giải quyết đúng hạn (gồm cả hồ sơ rút)",
+        "Closed on time",
+        "finished_on_time plus withdrawn dossiers that ended neither early nor late "
+        "(a withdrawn dossier with no deadline is on time).",
+    ),
+    _count(
+        "closed_late",
+        "form",
+        "Số hồ sơ đã giải quyết quá hạn (gồm cả hồ sơ rút)",
+        "Closed late",
+        "finished_late plus withdrawn dossiers whose resolved_at is after due_at.",
     ),
 )
 
@@ -483,6 +528,15 @@ RATES: tuple[Definition, ...] = (
         "Share of rated dossiers rated satisfied or very satisfied.",
     ),
 )
+# Each form count is the sum of these: counts of the catalogue and the rollups' withdrawn-by-class
+# counters (app/core/counters.py WITHDRAWN_CLASS_COUNTERS), which are no count of their own.
+FORM_TERMS: dict[str, Terms] = {
+    "received_total": plus("received", "carried_over"),
+    "closed": plus("finished", "withdrawn"),
+    "closed_early": plus("finished_early", "withdrawn_early"),
+    "closed_on_time": plus("finished_on_time", "withdrawn_on_time"),
+    "closed_late": plus("finished_late", "withdrawn_late"),
+}
 RATES_BY_NAME: dict[str, Definition] = {d.name: d for d in RATES}
 COUNT_NAMES: tuple[str, ...] = tuple(d.name for d in COUNTS)
 RATE_NAMES: tuple[str, ...] = tuple(d.name for d in RATES)
@@ -498,6 +552,12 @@ def _check_terms() -> None:
         for t in terms:
             if t.count not in COUNT_NAMES:
                 raise ValueError(f"{t.count!r} is not a count")
+    if set(FORM_TERMS) != {d.name for d in COUNTS if d.basis == "form"}:
+        raise ValueError("every form count, and only they, has FORM_TERMS")
+    for name, terms in FORM_TERMS.items():
+        for t in terms:
+            if t.count in FORM_TERMS or not (t.count in COUNT_NAMES or t.count in WITHDRAWN_CLASS_COUNTERS):
+                raise ValueError(f"{name}: {t.count!r} is neither a count nor a withdrawn-by-class counter")
 
 
 _check_terms()

@@ -41,7 +41,7 @@ from app.core.counters import finish_class
 from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
-from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
+from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
@@ -65,11 +65,8 @@ def row_from_record(d: DossierIn, stored_at: datetime) -> dict[str, Any]:
     closed = d.status in CLOSED_STATUSES and d.resolved_at is not None
     row["close_date"] = (d.resolved_at + VN_OFFSET).date() if closed and d.resolved_at else None
     row["due_date"] = (d.due_at + VN_OFFSET).date() if d.due_at is not None else None
-    row["finish_class"] = (
-        int(finish_class(d.resolved_at, d.due_at))
-        if d.status in FINISHED_STATUSES and d.resolved_at is not None
-        else None
-    )
+    # Finished and withdrawn dossiers alike end at resolved_at, early, on time or late (§4.1).
+    row["finish_class"] = int(finish_class(d.resolved_at, d.due_at)) if closed and d.resolved_at else None
     row["stored_at"] = stored_at
     # The canonical text (instants in UTC; None for [], null or absent): content comparison and the
     # stored column see one value however the record wrote it.

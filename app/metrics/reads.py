@@ -46,13 +46,16 @@ class NamesMemo:
 def unit_names(
     conn: Connection, province_code: int, version: int | None = None, memo: NamesMemo | None = None
 ) -> dict[str, dict[str, str]]:
-    """Agency and ward names by code; with a memo, read once per data version (a rename moves it)."""
+    """Agency and ward names by code, and agencies' levels (`agency_level`: province or commune); with a
+    memo, read once per data version (a rename or a change of level moves it)."""
     current = memo.current if memo is not None else None
     if current is not None and current[0] == version:
         return current[1]
-    agencies = {code: name for code, name in conn.execute(select(Agency.code, Agency.name))}
+    agencies, levels = {}, {}
+    for code, name, level in conn.execute(select(Agency.code, Agency.name, Agency.level)):
+        agencies[code], levels[code] = name, level
     communes = {c.code: c.name for c in communes_of(province_code).values()}
-    names = {"agency": agencies, "commune": communes}
+    names = {"agency": agencies, "commune": communes, "agency_level": levels}
     if memo is not None and version is not None:
         memo.current = (version, names)
     return names

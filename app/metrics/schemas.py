@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from app.core.definitions import COUNT_NAMES, RATE_NAMES
+from app.core.definitions import COUNTS, RATE_NAMES
 
 GroupKey = Literal["agency", "commune", "sector", "procedure", "channel", "day", "month", "quarter", "year"]
 
 Counts: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "Counts",
     __config__=ConfigDict(extra="forbid"),
-    **{name: (int, Field(...)) for name in COUNT_NAMES},
+    **{d.name: (int, Field(..., description=f"{d.label_vi}: {d.description}")) for d in COUNTS},
 )
 Rates: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "Rates",
@@ -61,7 +61,11 @@ class TermOut(BaseModel):
 class DefinitionOut(BaseModel):
     name: str
     kind: Literal["count", "rate"]
-    basis: Literal["received", "finished", "state", "rate", "index"]
+    basis: Literal["received", "finished", "state", "form", "rate", "index"] = Field(
+        description="which dossiers a count takes: received in the period, finished (or withdrawn) in it, "
+        "a state at its edges, a form count (a sum of others: the periodic report's balance), a rate, "
+        "or a count of the national index"
+    )
     label_vi: str
     label_en: str
     numerator: str | None = Field(

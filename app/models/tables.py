@@ -60,6 +60,7 @@ class Dossier(Base):
     received_date: Mapped[date] = mapped_column(Date)
     close_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
+    # §4.1's class of a closed (finished or withdrawn) dossier: 1 early, 2 on time, 3 late; null while open.
     finish_class: Mapped[int | None] = mapped_column(SmallInteger)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Rule 2.1 of the national index, derived at ingest from the record, the procedure catalogue and

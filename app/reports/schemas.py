@@ -17,13 +17,32 @@ Basis = Literal["reporting", "calendar"]
 ReportFormat = Literal["json", "csv", "xlsx"]
 
 
+AgencyLevel = Literal["province", "commune"]
+
+
 class ReportRow(Figures):
     agency: str | None = None
     agency_name: str | None = None
+    level: AgencyLevel | None = Field(
+        None,
+        description="unit=agency only: the agency's level, province (a department, sở, ban, ngành) or "
+        "commune (a People's Committee of a ward, UBND cấp xã); rows come province-level first",
+        examples=["province"],
+    )
     commune: str | None = None
     commune_name: str | None = None
     sector: str | None = None
     sector_name: str | None = Field(None, description="Vietnamese name of the sector, where known")
+
+
+class LevelSubtotal(Figures):
+    """The figures of one level's agencies: counts summed over its rows, rates from those sums."""
+
+    level: AgencyLevel = Field(examples=["province"])
+    level_name: str = Field(
+        description="the level's heading on the form: Sở, ban, ngành cấp tỉnh; UBND cấp xã",
+        examples=["Sở, ban, ngành cấp tỉnh"],
+    )
 
 
 class ReportResponse(BaseModel):
@@ -34,7 +53,15 @@ class ReportResponse(BaseModel):
     unit: ReportUnit
     group_by: list[ReportUnit]
     data_as_of: datetime | None = Field(description="when the stored data last changed")
-    rows: list[ReportRow]
+    rows: list[ReportRow] = Field(
+        description="one per unit; by agency, the province-level agencies and then the commune-level ones, "
+        "each group in code order"
+    )
+    subtotals: list[LevelSubtotal] = Field(
+        description="unit=agency: one per level that has rows, province then commune, each the sum of "
+        "its rows' counts with the rates of that sum (so they add up to `totals`); unit=commune or "
+        "sector: empty"
+    )
     totals: Figures
 
 

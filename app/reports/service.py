@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from app.core import calculator
 from app.core.calculator import fraction, ratio
 from app.core.definitions import COUNT_NAMES, RATES_BY_NAME
 from app.core.periods import ReportPeriod
@@ -50,6 +51,48 @@ def _every_unit(unit: str, names: Names, filters: Mapping[str, Sequence[str]]) -
     return [(code,) for code in names[unit] if not wanted or code in wanted]
 
 
+# The agency levels of the form, in its order (Biểu 06/VPCP/KSTT files departments first, then the
+# People's Committees), with the heading of each level's subtotal.
+LEVEL_NAMES: dict[str, str] = {
+    "province": "Sở, ban, ngành cấp tỉnh",
+    "commune": "UBND cấp xã",
+}
+
+
+def _by_level(rows: list[dict[str, Any]], levels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Agency rows with their `level`, province-level first, then commune-level, each in the order
+    given; an agency of no known level (not possible through the API) last, with level null."""
+    order = {level: i for i, level in enumerate(LEVEL_NAMES)}
+    out = []
+    for row in rows:
+        level = levels.get(row["agency"])
+        out.append(
+            {
+                "agency": row["agency"],
+                "agency_name": row["agency_name"],
+                "level": level if level in order else None,
+                "counts": row["counts"],
+                "rates": row["rates"],
+            }
+        )
+    return sorted(out, key=lambda row: order.get(row["level"], len(order)))
+
+
+def _subtotals(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per level with rows, in the form's order: the sum of its rows' counts, and the rates of that sum
+    as the totals' are made (calculator.rates)."""
+    out = []
+    for level, level_name in LEVEL_NAMES.items():
+        of_level = [row["counts"] for row in rows if row["level"] == level]
+        if not of_level:
+            continue
+        counts = {name: sum(c[name] for c in of_level) for name in COUNT_NAMES}
+        out.append(
+            {"level": level, "level_name": level_name, "counts": counts, "rates": calculator.rates(counts)}
+        )
+    return out
+
+
 def report_document(
     conn: Connection,
     *,
@@ -61,7 +104,11 @@ def report_document(
     now: datetime,
     check: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """The periodic report as JSON: /v1/metrics grouped by the unit over the period, plus the period."""
+    """The periodic report as JSON: /v1/metrics grouped by the unit over the period, plus the period.
+
+    By agency, rows are grouped by level (departments, then People's Committees) and `subtotals` has
+    one entry per level; by commune or sector, `subtotals` is empty.
+    """
     result = metrics.compute(
         conn,
         start=period.start,
@@ -79,6 +126,10 @@ def report_document(
             key = r.keys["sector"]
             row = {"sector": key, "sector_name": SECTOR_NAMES.get(key) if key else None, **row}
         rows.append(row)
+    subtotals: list[dict[str, Any]] = []
+    if unit == "agency":
+        rows = _by_level(rows, names["agency_level"])
+        subtotals = _subtotals(rows)
     return {
         "period": period.label,
         "basis": basis,
@@ -88,6 +139,7 @@ def report_document(
         "group_by": [unit],
         "data_as_of": _data_as_of(conn),
         "rows": rows,
+        "subtotals": subtotals,
         "totals": {"counts": result.totals_counts, "rates": result.totals_rates},
     }
 

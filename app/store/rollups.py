@@ -87,6 +87,7 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
         return f"CASE WHEN {cond} THEN {sign} ELSE 0 END"
 
     finished = f"s.status <> '{WITHDRAWN}'"
+    withdrawn = f"s.status = '{WITHDRAWN}'"
     satisfied = ", ".join(f"'{r}'" for r in SATISFIED_RATINGS)
     # Overdue at the end of D = sum(due, <= D) - sum(due_closed, <= D). A dossier closed no later
     # than its due date would add 1 to both on the same day, so it adds to neither: only dossiers
@@ -113,7 +114,10 @@ def _contrib_select(dialect: Dialect, source: str, sign: str) -> str:
             "digitised_result": when(f"{finished} AND {b('digitised_result')}"),
             "rated": when(f"{finished} AND s.rating IS NOT NULL"),
             "satisfied": when(f"{finished} AND s.rating IN ({satisfied})"),
-            "withdrawn": when(f"s.status = '{WITHDRAWN}'"),
+            "withdrawn": when(withdrawn),
+            "withdrawn_early": when(f"{withdrawn} AND s.finish_class = {int(FinishClass.EARLY)}"),
+            "withdrawn_on_time": when(f"{withdrawn} AND s.finish_class = {int(FinishClass.ON_TIME)}"),
+            "withdrawn_late": when(f"{withdrawn} AND s.finish_class = {int(FinishClass.LATE)}"),
             "closed": sign,
             "due_closed": when(late_close),
             "due_closed_apology": when(f"{late_close} AND {b('apology_issued')}"),
