@@ -69,8 +69,10 @@ test: lint
 	$(BIN)/pytest
 
 # The heavier CI-only checks in tests/ci (nginx with TLS in front of a real server, a backup during an
-# import), which `make test` leaves out; .ci/run calls this after `make test`. They skip when a tool
-# is missing, unless CI requires them (TTHC_REQUIRE_NGINX=1, set by .ci/run).
+# import, the report's XLSX printed through LibreOffice and poppler), which `make test` leaves out;
+# .ci/run calls this after `make test`. They skip when a tool is missing, unless CI requires them
+# (TTHC_REQUIRE_NGINX=1, TTHC_REQUIRE_RENDER=1, set by .ci/run). TTHC_RENDER_OUT=dir keeps the PDF and
+# PNGs of the print to look at.
 ci-extra: install
 	$(BIN)/pytest tests/ci -p no:cacheprovider
 

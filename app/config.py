@@ -64,6 +64,28 @@ class Settings(BaseSettings):
     # Monitoring: /metrics behind a read token, and the log lines' format (docs/MONITORING.md).
     metrics_require_token: bool = Field(False, validation_alias=AliasChoices("TTHC_METRICS_REQUIRE_TOKEN"))
     log_format: Literal["json", "text"] = Field("json", validation_alias=AliasChoices("TTHC_LOG_FORMAT"))
+    # The periodic report's XLSX as the form is filed (docs/REPORTS.md, "The form"): who reports, to whom,
+    # where it is signed and by whom. A single agency's own report (unit=sector with one `agency`) is
+    # reported by that agency to `report_reporting_unit`, and leaves the signers' names blank.
+    report_reporting_unit: str = Field(
+        "Văn phòng Ủy ban nhân dân tỉnh Nghệ An",
+        min_length=1,
+        max_length=200,
+        validation_alias=AliasChoices("TTHC_REPORT_REPORTING_UNIT"),
+    )
+    report_receiving_unit: str = Field(
+        "Văn phòng Chính phủ",
+        min_length=1,
+        max_length=200,
+        validation_alias=AliasChoices("TTHC_REPORT_RECEIVING_UNIT"),
+    )
+    report_place: str = Field(
+        "Nghệ An", min_length=1, max_length=100, validation_alias=AliasChoices("TTHC_REPORT_PLACE")
+    )
+    report_preparer: str | None = Field(
+        None, max_length=100, validation_alias=AliasChoices("TTHC_REPORT_PREPARER")
+    )
+    report_head: str | None = Field(None, max_length=100, validation_alias=AliasChoices("TTHC_REPORT_HEAD"))
 
     # The addresses (comma-separated IPs or networks, `*` for any) whose X-Forwarded-For and
     # X-Forwarded-Proto the server believes: the reverse proxy's.

@@ -165,3 +165,48 @@ def report_period(text: str, basis: str = "reporting") -> ReportPeriod:
 def year_range(year: int, basis: str = "calendar") -> tuple[date, date]:
     p = report_period(f"{year:04d}", basis)
     return p.start, p.end
+
+
+# --- The periodic report's periods in words (Vietnamese, as the report form prints them) ----------
+
+ROMAN = ("I", "II", "III", "IV", "V", "VI")  # quarters; the report form's sections
+
+
+def period_words(text: str) -> str:
+    """The period as the form names it: "Tháng 9 năm 2025", "Quý III năm 2025", "6 tháng đầu năm 2025",
+    "6 tháng cuối năm 2025", "Năm 2025". The same on either basis: the basis moves the dates, not the name."""
+    m = _PERIOD.match(text)
+    if m is None:
+        raise ValueError("period must be YYYY-MM, YYYY-Qn, YYYY-H1, YYYY-H2 or YYYY")
+    year = int(m.group(1))
+    if m.group(2):
+        return f"Tháng {int(m.group(2))} năm {year}"
+    if m.group(3):
+        return f"Quý {ROMAN[int(m.group(3)) - 1]} năm {year}"
+    if m.group(4):
+        return f"6 tháng {'đầu' if m.group(4) == '1' else 'cuối'} năm {year}"
+    return f"Năm {year}"
+
+
+def _day(d: date) -> str:
+    # Decree 30/2020/NĐ-CP on official documents: a day below 10 and the months 1 and 2 take a leading 0.
+    return f"{d.day:02d}" if d.day < 10 else str(d.day)
+
+
+def _month(d: date) -> str:
+    return f"{d.month:02d}" if d.month < 3 else str(d.month)
+
+
+def short_date_vi(d: date) -> str:
+    """15/6/2025, 05/01/2026, 14/12/2025: day/month/year, zero-padded where Decree 30/2020 pads."""
+    return f"{_day(d)}/{_month(d)}/{d.year}"
+
+
+def date_words(d: date) -> str:
+    """ "ngày 30 tháng 11 năm 2026", "ngày 05 tháng 01 năm 2026": the date line of an official document."""
+    return f"ngày {_day(d)} tháng {_month(d)} năm {d.year}"
+
+
+def period_span_words(start: date, end: date) -> str:
+    """ "Từ ngày 15/6/2025 đến ngày 14/9/2025": a period's first and last day, both included."""
+    return f"Từ ngày {short_date_vi(start)} đến ngày {short_date_vi(end)}"

@@ -23,7 +23,7 @@ from app.dossiers.schemas import IsoDate
 from app.dossiers.service import bump_data_version
 from app.metrics.guard import Cancel
 from app.metrics.reads import FILTERS_422, READ_503, check_range, read_context, unit_names
-from app.reports import render, service
+from app.reports import form, render, service
 from app.reports.schemas import (
     Basis,
     ReportFormat,
@@ -48,7 +48,7 @@ from app.store import repository
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
-REPORT_PARAMS = ("unit", "period", "basis", "format", *DIMENSIONS)
+REPORT_PARAMS = ("unit", "period", "basis", "format", "csv_dialect", *DIMENSIONS)
 SCORECARD_PARAMS = ("unit", "year", "basis", "from", "to")
 PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -70,7 +70,9 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
         "commune or sector. The reporting basis cuts periods at the 14th (a month runs from the 15th of "
         "the month before); `basis=calendar` uses calendar periods. The JSON is /v1/metrics grouped by "
         "the unit over the period; CSV (UTF-8 with a byte-order mark) and XLSX carry the same figures "
-        "under the report form's Vietnamese headings, with a totals row."
+        "as Biểu số 06/VPCP/KSTT (Circular 01/2020/TT-VPCP) under its Vietnamese headings and numbered "
+        "columns; the XLSX is the form as filed (national header, reporting and receiving unit, period in "
+        "words, signatures, A4 landscape one page wide)."
     ),
     responses={
         200: {
@@ -89,7 +91,8 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
             descriptions={
                 503: READ_503,
                 422: FILTERS_422 + "; or the period does not exist (a month 13, a year before the "
-                "calendar's first), or its dates fall outside the calendar.",
+                "calendar's first), or its dates fall outside the calendar; or `csv_dialect` is given "
+                "without format=csv.",
             },
         ),
     },
@@ -129,10 +132,19 @@ async def get_dossier_processing_report(
             "under the report form's Vietnamese headings with a totals row."
         ),
     ] = "json",
+    csv_dialect: Annotated[
+        render.CsvDialect | None,
+        Query(
+            description="Only with format=csv (otherwise 422): excel (default) separates cells with `,` "
+            "and writes decimal points; excel-vi with `;` and decimal commas, for Excel set to Vietnamese."
+        ),
+    ] = None,
     *,
     filters: FiltersDep,
 ) -> Response:
     reject_unknown_params(request, REPORT_PARAMS)
+    if csv_dialect is not None and format != "csv":
+        raise _bad(["query", "csv_dialect"], "csv_dialect applies to format=csv only")
     try:
         p = report_period(period, basis)
     except ValueError as exc:
@@ -143,8 +155,10 @@ async def get_dossier_processing_report(
     def plan(conn: Connection) -> ReadPlan[tuple[Names, dict[str, list[str]]]]:
         state = state_of(request)
         version, names, filters = read_context(conn, state.settings.province_code, state.names_memo, raw)
-        # One row per unit of a registry (or sector): bounded by the reference data, never heavy.
-        return ReadPlan(version, cacheable=p.end < local_date(now), heavy=False, context=(names, filters))
+        # One row per unit of a registry (or sector): bounded by the reference data, never heavy. The XLSX
+        # carries the day it is drawn up, so it is not kept: a kept one would show the day it was made.
+        cacheable = p.end < local_date(now) and format != "xlsx"
+        return ReadPlan(version, cacheable=cacheable, heavy=False, context=(names, filters))
 
     def render_report(
         conn: Connection, cancel: Cancel, plan_: ReadPlan[tuple[Names, dict[str, list[str]]]]
@@ -157,10 +171,18 @@ async def get_dossier_processing_report(
             body = dumps(doc)
             return Rendered(body, "application/json", etag_of(body))
         if format == "csv":
-            body, media, ext = render.to_csv(doc, filters), render.CSV_MEDIA_TYPE, "csv"
+            body = render.to_csv(doc, filters, csv_dialect or "excel")
+            media, ext = render.CSV_MEDIA_TYPE, "csv"
         else:
             as_of = datetime.fromisoformat(doc["data_as_of"]) if doc["data_as_of"] else None
-            body, media, ext = render.to_xlsx(doc, filters, as_of), render.XLSX_MEDIA_TYPE, "xlsx"
+            head = form.letterhead(
+                state_of(request).settings,
+                unit=unit,
+                filters=filters,
+                agency_names=names["agency"],
+                today=local_date(now),
+            )
+            body, media, ext = render.to_xlsx(doc, filters, as_of, head), render.XLSX_MEDIA_TYPE, "xlsx"
         disposition = f'attachment; filename="{render.filename(doc, ext)}"'
         return Rendered(body, media, etag_of(body), (("Content-Disposition", disposition),))
 
