@@ -24,7 +24,6 @@ from app.main import create_app
 from app.reports import form, render
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
-from tests.form_shape import shape_the_service
 
 URL = "/v1/reports/dossier-processing"
 A, B = AGENCY, OTHER_AGENCY  # Sở Xây dựng, Sở Tài chính (both province level)
@@ -442,11 +441,6 @@ def test_the_excel_vi_dialect_writes_semicolons_and_decimal_commas() -> None:
 # --- Through the endpoint -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def shaped(monkeypatch: pytest.MonkeyPatch) -> None:
-    shape_the_service(monkeypatch)
-
-
 def _finished(code: str, received: str, due: str | None, resolved: str, **over: Any) -> dict[str, Any]:
     return rec(code, received_at=received, due_at=due, resolved_at=resolved, updated_at=resolved, **over)
 
@@ -483,7 +477,6 @@ def ingest(client: TestClient, records: list[dict[str, Any]]) -> None:
     assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
 
 
-@pytest.mark.usefixtures("shaped")
 def test_the_endpoints_xlsx_carries_the_jsons_figures_in_the_form(client: TestClient) -> None:
     ingest(client, SEPTEMBER)
     body = client.get(URL, params={"period": "2025-09"}).json()
@@ -522,7 +515,6 @@ def test_the_endpoints_xlsx_carries_the_jsons_figures_in_the_form(client: TestCl
     assert place == "Nghệ An, ngày 01 tháng 10 năm 2025"
 
 
-@pytest.mark.usefixtures("shaped")
 def test_one_agencys_sector_report_names_that_agency_as_the_reporting_unit(client: TestClient) -> None:
     ingest(client, SEPTEMBER)
     ws = _sheet(
@@ -550,7 +542,6 @@ def configured(engine: Engine, settings: Settings, clock: Clock) -> Iterator[Tes
         yield c
 
 
-@pytest.mark.usefixtures("shaped")
 def test_the_letterhead_settings_reach_the_file(configured: TestClient) -> None:
     ws = _sheet(
         configured.get(URL, params={"period": "2025-09", "unit": "commune", "format": "xlsx"}).content
@@ -562,7 +553,6 @@ def test_the_letterhead_settings_reach_the_file(configured: TestClient) -> None:
     assert values[-1] == "Trần Thị Trưởng"
 
 
-@pytest.mark.usefixtures("shaped")
 def test_the_endpoints_csv_dialects(client: TestClient) -> None:
     ingest(client, SEPTEMBER)
     default = client.get(URL, params={"period": "2025-09", "format": "csv"})
@@ -613,7 +603,6 @@ def test_csv_dialect_is_checked_and_only_goes_with_csv(
         assert errors[0]["msg"] == msg
 
 
-@pytest.mark.usefixtures("shaped")
 def test_the_xlsx_is_drawn_up_afresh_each_day_and_answers_304(client: TestClient, clock: Clock) -> None:
     ingest(client, SEPTEMBER)
     params = {"period": "2025-09", "format": "xlsx"}
@@ -649,7 +638,6 @@ def unescape(cell: str) -> str:
     return cell[1:] if cell.startswith("'") else cell
 
 
-@pytest.mark.usefixtures("shaped")
 def test_csv_and_xlsx_cells_that_could_start_a_formula_stay_text(client: TestClient) -> None:
     for code, (name, _, _) in TRICKY.items():
         r = client.put(f"/v1/agencies/{code}", json={"name": name, "level": "province"})

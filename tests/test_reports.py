@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
-from tests.form_shape import shape_the_service
 
 URL = "/v1/reports/dossier-processing"
 A, B = AGENCY, OTHER_AGENCY  # Sở Xây dựng, Sở Tài chính
@@ -242,10 +241,7 @@ def test_filters_narrow_the_report_to_the_chosen_units(client: TestClient) -> No
     assert online["totals"]["counts"]["received"] == 3
 
 
-def test_report_etag_answers_304_and_changes_with_the_data(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shape_the_service(monkeypatch)
+def test_report_etag_answers_304_and_changes_with_the_data(client: TestClient) -> None:
     ingest(client, SEPTEMBER)
     for fmt in ("json", "csv", "xlsx"):
         params = {"period": "2025-09", "format": fmt}

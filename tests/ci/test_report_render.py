@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.form_shape import shape_the_service
 from tests.trust.live import migrate
 
 INSTALL = "Debian: apt-get install libreoffice-calc-nogui poppler-utils fonts-liberation"
@@ -57,11 +56,9 @@ def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
         stdout=subprocess.DEVNULL,
         timeout=600,
     )
-    with pytest.MonkeyPatch.context() as mp:
-        shape_the_service(mp)
-        app = create_app(Settings(DATABASE_URL=url), clock=lambda: NOW)
-        with TestClient(app, base_url="http://testserver") as client:
-            yield client
+    app = create_app(Settings(DATABASE_URL=url), clock=lambda: NOW)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
 
 
 def _render(client: TestClient, params: dict[str, str], out: Path, stem: str) -> tuple[Path, str]:
