@@ -172,8 +172,10 @@ def test_ingest_and_read_through_the_generated_client(
 
         year = scorecard.sync(client=client, year=2025)
         assert isinstance(year, models.ScorecardResponse)
-        top = year.rows[0]
-        assert (top.agency, top.rank, top.passed, top.failed) == (AGENCY, 1, 0, 6)
+        # Ranked by passed, then fewer failed: the idle agencies (0 passed, 0 failed) come before this
+        # one (0 passed, 6 failed), which is last.
+        top = year.rows[-1]
+        assert (top.agency, top.rank, top.passed, top.failed) == (AGENCY, len(year.rows), 0, 6)
         judged = {t.name.value: (t.value, t.passed) for t in top.targets}
         assert judged == {
             "on_time": (0.5, False),
@@ -183,8 +185,8 @@ def test_ingest_and_read_through_the_generated_client(
             "apology": (0.5, False),
             "pending_overdue": (1, False),
         }
-        # Every other agency had nothing to judge: no target passed or failed, ranked after ours.
-        assert all((row.passed, row.failed) == (0, 0) for row in year.rows[1:])
+        # Every other agency had nothing to judge: no target passed or failed, ranked before ours.
+        assert all((row.passed, row.failed) == (0, 0) for row in year.rows[:-1])
         assert [row.rank for row in year.rows] == list(range(1, len(year.rows) + 1))
     finally:
         server.stop()
