@@ -266,23 +266,27 @@ class _Scale:
     sat_num: int
     sat_den: int
     top: float
-    top_cents: int | None  # the maximum in whole cents; None when finer than a cent
     top_rounded: int  # the maximum in cents, rounded half-up
 
 
 @functools.lru_cache(maxsize=1024)
 def _scale(max_points: float, saturation: float) -> _Scale:
     top, sat = _exact(max_points), _exact(saturation)
-    hundred = top * 100
     return _Scale(
         top.numerator,
         top.denominator,
         sat.numerator,
         sat.denominator,
         float(top),
-        int(hundred) if hundred.denominator == 1 else None,
         _cents(top),
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_cents(max_points: float) -> int | None:
+    """A maximum in whole cents; None when it is finer than a cent."""
+    hundred = _exact(max_points) * 100
+    return int(hundred) if hundred.denominator == 1 else None
 
 
 def _counted_points(ind: Indicator, num: int, den: int) -> tuple[float | None, float, int]:
@@ -439,7 +443,7 @@ def score_unit(rule_set: RuleSet, counts: Mapping[str, float], declared: Mapping
         by_group[sc.group] = by_group.get(sc.group, 0) + cents
         total += cents
         if sc.source == "missing" and open_cents is not None:
-            top_cents = _scale(sc.max_points, 1.0).top_cents
+            top_cents = _whole_cents(sc.max_points)
             open_cents = open_cents + top_cents if top_cents is not None else None
     groups = tuple(
         GroupScore(
