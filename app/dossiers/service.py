@@ -42,6 +42,7 @@ from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
+from app.dossiers.history import record_changes
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
@@ -512,6 +513,7 @@ def _write_chunk(
         finals.append(values)
     _stage_dossiers(conn, finals)
     replaced = [stored[c] for c in order if c in stored]
+    record_changes(conn, now, created=[c for c in order if c not in stored], replaced=replaced)
     rollups = RollupWriter(conn)
     rollups.stage_rows(-1, replaced)
     rollups.stage_table("_dossiers_new", 1)
@@ -527,12 +529,14 @@ def _write_chunk(
 def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
     """Remove a dossier and its contribution to every figure; False when unknown."""
     with write_transaction(engine) as conn:
+        lock_reference(conn, exclusive=False)  # as every writer of dossiers: a closing waits for it
         dialect_of(conn).lock_codes(conn, [code])
         found = conn.execute(select(dossiers_table).where(dossiers_table.c.code == code)).first()
         if found is None:
             return False
         RollupWriter(conn).apply([dict(found._mapping)], [])
         IndexRollupWriter(conn).apply([dict(found._mapping)], [])
+        record_changes(conn, now, deleted=[dict(found._mapping)])
         conn.execute(dossiers_table.delete().where(dossiers_table.c.code == bindparam("c")), {"c": code})
         bump_data_version(conn, now)
     return True

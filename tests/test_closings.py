@@ -1,0 +1,322 @@
+"""Closed periods: the report filed byte for byte, served as filed, superseded, and restated after a
+late update, a late new dossier, a deletion, and an agency renamed and moved to another level."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import Clock
+from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
+
+URL = "/v1/reports/dossier-processing"
+CLOSINGS = URL + "/closings"
+RESTATEMENTS = URL + "/restatements"
+A, B = AGENCY, OTHER_AGENCY  # Sở Xây dựng, Sở Tài chính (both provincial departments in the seed)
+
+# 2025-Q3 on the reporting basis runs from 2025-06-15 to 2025-09-14; the clock (2025-10-01) is in Q4.
+#   A: D-ontime (received 1 Jul, due 10 Jul 17:00, resolved 10 Jul 10:00 -> on time), D-pending (open,
+#      due 30 Oct -> pending within deadline at the end of 14 Sep).
+#   B: B-early (resolved 3 Jul, due 10 Jul -> early), B-ontime (resolved 10 Jul 09:00 -> on time).
+FILED_RECORDS: list[dict[str, Any]] = [
+    rec(
+        "D-ontime",
+        received_at="2025-07-01T08:00:00+07:00",
+        due_at="2025-07-10T17:00:00+07:00",
+        resolved_at="2025-07-10T10:00:00+07:00",
+        updated_at="2025-07-10T10:00:00+07:00",
+    ),
+    open_rec(
+        "D-pending",
+        received_at="2025-08-01T08:00:00+07:00",
+        due_at="2025-10-30T17:00:00+07:00",
+        updated_at="2025-08-01T08:00:00+07:00",
+    ),
+    rec(
+        "B-early",
+        agency_code=B,
+        received_at="2025-07-02T08:00:00+07:00",
+        due_at="2025-07-10T17:00:00+07:00",
+        resolved_at="2025-07-03T10:00:00+07:00",
+        updated_at="2025-07-03T10:00:00+07:00",
+    ),
+    rec(
+        "B-ontime",
+        agency_code=B,
+        received_at="2025-07-02T09:00:00+07:00",
+        due_at="2025-07-10T17:00:00+07:00",
+        resolved_at="2025-07-10T09:00:00+07:00",
+        updated_at="2025-07-10T09:00:00+07:00",
+    ),
+]
+# After the closing (on 5 October): D-ontime's late correction (resolved 12 Jul, after its deadline);
+# D-new, received 1 Sep and due 5 Sep, still open: overdue at the end of 14 Sep.
+LATE_UPDATE = rec(
+    "D-ontime",
+    received_at="2025-07-01T08:00:00+07:00",
+    due_at="2025-07-10T17:00:00+07:00",
+    resolved_at="2025-07-12T10:00:00+07:00",
+    updated_at="2025-10-04T10:00:00+07:00",
+)
+LATE_NEW = open_rec(
+    "D-new",
+    received_at="2025-09-01T08:00:00+07:00",
+    due_at="2025-09-05T17:00:00+07:00",
+    updated_at="2025-10-04T10:00:00+07:00",
+)
+CHANGES_AT = datetime(2025, 10, 5, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+
+
+def ingest(client: TestClient, records: list[dict[str, Any]]) -> None:
+    r = client.post("/v1/dossiers", json=records)
+    assert r.status_code == 200 and r.json()["rejected"] == 0, r.json()
+
+
+def live(client: TestClient, fmt: str, **params: Any) -> bytes:
+    r = client.get(URL, params={"period": "2025-Q3", "format": fmt, **params})
+    assert r.status_code == 200, r.text
+    return bytes(r.content)
+
+
+def filed(client: TestClient, fmt: str, **params: Any) -> bytes:
+    r = client.get(URL, params={"period": "2025-Q3", "format": fmt, "as_filed": "true", **params})
+    assert r.status_code == 200, r.text
+    return bytes(r.content)
+
+
+FORMATS = ("json", "csv", "xlsx")
+
+
+def test_closing_files_the_live_bytes_and_restates_what_moved(client: TestClient, clock: Clock) -> None:
+    ingest(client, FILED_RECORDS)
+    before = {fmt: live(client, fmt) for fmt in FORMATS}
+    r = client.post(CLOSINGS, json={"period": "2025-Q3"})
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["period"] == "2025-Q3" and first["basis"] == "reporting" and first["unit"] == "agency"
+    assert first["filters"] == {} and first["superseded_by"] is None
+    assert first["closed_at"] == "2025-10-01T08:00:00+07:00"
+    assert first["closed_by"] is not None  # the admin token's id, as other admin writes record it
+    assert [(f["format"], f["dialect"]) for f in first["files"]] == [
+        ("csv", None),
+        ("json", None),
+        ("xlsx", None),
+    ]
+    assert first["size"] == sum(len(b) for b in before.values())
+    # Filed byte for byte: the report as GET answered it right before, nothing written in between.
+    for fmt in FORMATS:
+        assert filed(client, fmt) == before[fmt], fmt
+
+    # After the closing: a late update, a late new dossier, a deletion, a rename and a change of level.
+    clock.now = CHANGES_AT
+    ingest(client, [LATE_UPDATE, LATE_NEW])
+    assert client.delete("/v1/dossiers/B-early").status_code == 204
+    r = client.put(f"/v1/agencies/{B}", json={"name": "Sở Tài chính và Kế hoạch", "level": "commune"})
+    assert r.status_code == 200, r.text
+
+    assert live(client, "json") != before["json"]
+    for fmt in FORMATS:
+        assert filed(client, fmt) == before[fmt], fmt
+
+    r = client.get(RESTATEMENTS, params={"period": "2025-Q3"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["closing"]["id"] == first["id"]
+    # Agency A, filed: received 2 (D-ontime, D-pending), finished 1 on time, pending 1 within deadline.
+    #   now: received 3 (+D-new), finished 1 late (D-ontime), pending 2 of which 1 overdue (D-new).
+    # Agency B, filed: received 2, finished 2 (1 early, 1 on time); now B-early is gone: 1, 1, 0.
+    # Totals: received 4 -> 4 (A +1, B -1: not a difference), finished 3 -> 2, early 1 -> 0,
+    #   on time 2 -> 1, late 0 -> 1, pending 1 -> 2, overdue 0 -> 1.
+    got = {
+        (tuple(sorted(f["row"].items())), f["count"]): (
+            f["filed"],
+            f["current"],
+            f["dossiers"],
+            f["dossiers_total"],
+        )
+        for f in body["figures"]
+    }
+    a, b, totals = (("agency", A),), (("agency", B),), (("row", "totals"),)
+    assert got == {
+        (a, "received"): (2, 3, ["D-new"], 1),
+        (a, "finished_on_time"): (1, 0, ["D-ontime"], 1),
+        (a, "finished_late"): (0, 1, ["D-ontime"], 1),
+        (a, "pending"): (1, 2, ["D-new"], 1),
+        (a, "pending_overdue"): (0, 1, ["D-new"], 1),
+        (b, "received"): (2, 1, ["B-early"], 1),
+        (b, "finished"): (2, 1, ["B-early"], 1),
+        (b, "finished_early"): (1, 0, ["B-early"], 1),
+        (totals, "finished"): (3, 2, ["B-early"], 1),
+        (totals, "finished_early"): (1, 0, ["B-early"], 1),
+        (totals, "finished_on_time"): (2, 1, ["D-ontime"], 1),
+        (totals, "finished_late"): (0, 1, ["D-ontime"], 1),
+        (totals, "pending"): (1, 2, ["D-new"], 1),
+        (totals, "pending_overdue"): (0, 1, ["D-new"], 1),
+    }
+    at = "2025-10-05T08:00:00+07:00"
+    dossiers = {d["code"]: d for d in body["dossiers"]}
+    assert sorted(dossiers) == ["B-early", "D-new", "D-ontime"]
+    summary = {
+        code: (
+            d["change"],
+            d["changes"],
+            d["first_change_at"],
+            d["last_change_at"],
+            d["filed"] and d["filed"]["classification"],
+            d["current"] and d["current"]["classification"],
+        )
+        for code, d in dossiers.items()
+    }
+    assert summary == {
+        "D-ontime": (
+            "updated",
+            1,
+            at,
+            at,
+            {
+                "agency": A,
+                "outcome_at_start": None,
+                "outcome_at_end": "on_time",
+                "counts": ["finished", "finished_on_time", "received"],
+            },
+            {
+                "agency": A,
+                "outcome_at_start": None,
+                "outcome_at_end": "late",
+                "counts": ["finished", "finished_late", "received"],
+            },
+        ),
+        "D-new": (
+            "created",
+            1,
+            at,
+            at,
+            None,
+            {
+                "agency": A,
+                "outcome_at_start": None,
+                "outcome_at_end": "pending_overdue",
+                "counts": ["pending", "pending_overdue", "received"],
+            },
+        ),
+        "B-early": (
+            "deleted",
+            1,
+            at,
+            at,
+            {
+                "agency": B,
+                "outcome_at_start": None,
+                "outcome_at_end": "early",
+                "counts": ["finished", "finished_early", "received"],
+            },
+            None,
+        ),
+    }
+    # The filed version as it was, and when it had arrived (the first import, on 1 October).
+    assert dossiers["D-ontime"]["filed"]["resolved_at"] == "2025-07-10T10:00:00+07:00"
+    assert dossiers["D-ontime"]["filed"]["stored_at"] == "2025-10-01T08:00:00+07:00"
+    assert dossiers["D-ontime"]["current"]["resolved_at"] == "2025-07-12T10:00:00+07:00"
+    assert body["reference"] == [
+        {
+            "agency": B,
+            "filed_name": "Sở Tài chính",
+            "current_name": "Sở Tài chính và Kế hoạch",
+            "filed_level": "province",
+            "current_level": "commune",
+        }
+    ]
+
+    # A second closing supersedes the first; both stay listed, newest first.
+    now_bytes = {fmt: live(client, fmt) for fmt in FORMATS}
+    r = client.post(CLOSINGS, json={"period": "2025-Q3"})
+    assert r.status_code == 201, r.text
+    second = r.json()
+    listed = client.get(CLOSINGS, params={"period": "2025-Q3"}).json()
+    assert [(c["id"], c["superseded_by"]) for c in listed["items"]] == [
+        (second["id"], None),
+        (first["id"], second["id"]),
+    ]
+    assert listed["next_before"] is None
+    page = client.get(CLOSINGS, params={"limit": 1}).json()
+    assert [c["id"] for c in page["items"]] == [second["id"]] and page["next_before"] == second["id"]
+    rest = client.get(CLOSINGS, params={"limit": 1, "before": page["next_before"]}).json()
+    assert [c["id"] for c in rest["items"]] == [first["id"]] and rest["next_before"] is None
+    for fmt in FORMATS:
+        assert filed(client, fmt) == now_bytes[fmt], fmt
+        assert filed(client, fmt, closing_id=first["id"]) == before[fmt], fmt
+    # The latest closing has nothing to restate; the first one still has its figures.
+    latest = client.get(RESTATEMENTS, params={"period": "2025-Q3"}).json()
+    assert latest["closing"]["id"] == second["id"] and latest["figures"] == [] and latest["dossiers"] == []
+    old = client.get(RESTATEMENTS, params={"period": "2025-Q3", "closing_id": first["id"]}).json()
+    assert old["figures"] == body["figures"]
+
+
+def test_closing_refusals(client: TestClient, anon: TestClient, clock: Clock) -> None:
+    ingest(client, FILED_RECORDS)
+    # 2025-Q4 (reporting) runs from 15 September to 14 December: in progress on 1 October.
+    r = client.post(CLOSINGS, json={"period": "2025-Q4"})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert "2025-Q4" in r.json()["detail"]
+    # Nothing closed yet: 404 as filed; the restatement too.
+    r = client.get(URL, params={"period": "2025-Q3", "as_filed": "true"})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert client.get(RESTATEMENTS, params={"period": "2025-Q3"}).status_code == 404
+    closing = client.post(CLOSINGS, json={"period": "2025-Q3", "unit": "commune"}).json()
+    # The unit=agency report of Q3 was never closed; the closing is of unit=commune.
+    assert client.get(URL, params={"period": "2025-Q3", "as_filed": "true"}).status_code == 404
+    r = client.get(URL, params={"period": "2025-Q3", "as_filed": "true", "closing_id": closing["id"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "closing_id"]
+    r = client.get(URL, params={"period": "2025-Q3", "unit": "commune", "closing_id": closing["id"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "closing_id"]
+    r = client.get(
+        URL, params={"period": "2025-Q3", "unit": "commune", "as_filed": "true", "closing_id": 999}
+    )
+    assert r.status_code == 404
+    # Filters are checked as the report checks them, located in the body.
+    r = client.post(CLOSINGS, json={"period": "2025-Q3", "agency": ["NO.SUCH"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "agency"]
+    r = client.post(CLOSINGS, json={"period": "2025-Q3", "extra": 1})
+    assert r.status_code == 422
+    # A body far above any valid one is refused before it is read whole.
+    r = client.post(
+        CLOSINGS,
+        content=b'{"period": "' + b"x" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 413
+    # Admin only: no token 401, a read token 403 (listing needs read, as the report).
+    assert anon.post(CLOSINGS, json={"period": "2025-Q3"}).status_code == 401
+    reader = client.post("/v1/tokens", json={"label": "reader", "scopes": ["read"]}).json()["token"]
+    r = anon.post(CLOSINGS, json={"period": "2025-Q3"}, headers={"Authorization": f"Bearer {reader}"})
+    assert r.status_code == 403
+    r = anon.get(CLOSINGS, headers={"Authorization": f"Bearer {reader}"})
+    assert r.status_code == 200 and [c["id"] for c in r.json()["items"]] == [closing["id"]]
+
+
+def test_history_keeps_each_change_in_order(client: TestClient, clock: Clock) -> None:
+    """One history row per change: the creation, the replaced version (its classifying fields), the
+    deletion; an unchanged re-send writes none."""
+    from sqlalchemy import select
+
+    from app.api.state import state_of
+    from app.dossiers.history import history_table
+
+    ingest(client, FILED_RECORDS[:1])
+    ingest(client, FILED_RECORDS[:1])  # unchanged: no row
+    clock.now = CHANGES_AT
+    ingest(client, [LATE_UPDATE])
+    assert client.delete("/v1/dossiers/D-ontime").status_code == 204
+    h = history_table
+    engine = state_of(client.app).engine
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(h.c.code, h.c.kind, h.c.changed_at, h.c.resolved_at).order_by(h.c.id)
+        ).all()
+    assert [(r.code, r.kind, r.changed_at, r.resolved_at) for r in rows] == [
+        ("D-ontime", 0, datetime(2025, 10, 1, 1, 0, tzinfo=UTC), None),
+        ("D-ontime", 1, CHANGES_AT, datetime(2025, 7, 10, 3, 0, tzinfo=UTC)),
+        ("D-ontime", 2, CHANGES_AT, datetime(2025, 7, 12, 3, 0, tzinfo=UTC)),
+    ]
