@@ -320,3 +320,41 @@ def test_history_keeps_each_change_in_order(client: TestClient, clock: Clock) ->
         ("D-ontime", 1, CHANGES_AT, datetime(2025, 7, 10, 3, 0, tzinfo=UTC)),
         ("D-ontime", 2, CHANGES_AT, datetime(2025, 7, 12, 3, 0, tzinfo=UTC)),
     ]
+
+
+def test_restatement_caps_the_dossiers_listed_and_counts_them_all(client: TestClient, clock: Clock) -> None:
+    """More changed dossiers than one batch of the history read (500) and than a figure lists (100)."""
+    n = 1200
+    codes = [f"M-{i:04d}" for i in range(n)]
+    on_time = dict(
+        received_at="2025-07-01T08:00:00+07:00",
+        due_at="2025-07-10T17:00:00+07:00",
+        resolved_at="2025-07-10T10:00:00+07:00",
+        updated_at="2025-07-10T10:00:00+07:00",
+    )
+    ingest(client, [rec(c, **on_time) for c in codes])
+    assert client.post(CLOSINGS, json={"period": "2025-Q3", "agency": [A]}).status_code == 201
+    clock.now = CHANGES_AT
+    late = {**on_time, "resolved_at": "2025-07-12T10:00:00+07:00", "updated_at": "2025-10-04T10:00:00+07:00"}
+    ingest(client, [rec(c, **late) for c in codes])
+    body = client.get(RESTATEMENTS, params={"period": "2025-Q3", "agency": A}).json()
+    # Every one of the 1200 moved from on time to late, in A's row and in the totals.
+    got = {
+        (f["row"].get("agency", "totals"), f["count"]): (
+            f["filed"],
+            f["current"],
+            f["dossiers_total"],
+            f["dossiers"],
+        )
+        for f in body["figures"]
+    }
+    first_100 = codes[:100]
+    assert got == {
+        (A, "finished_on_time"): (n, 0, n, first_100),
+        (A, "finished_late"): (0, n, n, first_100),
+        ("totals", "finished_on_time"): (n, 0, n, first_100),
+        ("totals", "finished_late"): (0, n, n, first_100),
+    }
+    assert [d["code"] for d in body["dossiers"]] == first_100
+    # The filter is part of the closing's parameters: the unfiltered report was never closed.
+    assert client.get(RESTATEMENTS, params={"period": "2025-Q3"}).status_code == 404
