@@ -120,18 +120,19 @@ def close_period(
             f"period: {period.label} ({basis}) runs until {period.end.isoformat()} and has not ended; "
             "only an ended period can be closed."
         )
-    with write_transaction(engine) as conn:
+    # The snapshot's connection is taken before the lock (its snapshot at its first read, after it), so
+    # writers queued on the lock, each holding a pooled connection, cannot leave the closing without one.
+    with write_transaction(engine) as conn, snapshot_read(engine, conn) as snap:
         # Held until the closing is stored: no dossier is written meanwhile (each writer takes it shared).
         lock_reference(conn, exclusive=True)
         mark = int(conn.scalar(select(func.coalesce(func.max(history_table.c.id), 0))) or 0)
-        with snapshot_read(engine, conn) as snap:
-            version, _ = repository.data_state(snap)
-            names = unit_names(snap, province_code)
-            scope = Scope(period, basis, unit, body_filters(names, raw_filters))
-            doc = service.report_document(
-                snap, period=period, basis=basis, unit=unit, filters=scope.filters, names=names, now=now
-            )
-            reference = reference_of(snap)
+        version, _ = repository.data_state(snap)
+        names = unit_names(snap, province_code)
+        scope = Scope(period, basis, unit, body_filters(names, raw_filters))
+        doc = service.report_document(
+            snap, period=period, basis=basis, unit=unit, filters=scope.filters, names=names, now=now
+        )
+        reference = reference_of(snap)
         files = [
             (fmt, dialect, render_document(doc, scope.filters, fmt, dialect)) for fmt, dialect in formats
         ]
