@@ -42,7 +42,7 @@ from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS, FINISHED_STATUSES
-from app.dossiers.history import record_changes
+from app.dossiers.history import record_changes, record_staged
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
@@ -255,7 +255,7 @@ _STAGING_DDL = {
 }
 
 
-def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]], now: datetime) -> None:
     """Load the chunk's final rows into `_dossiers_new` and upsert them into `dossiers` from there.
 
     The rollup fold reads the same staging table, so each row is bound (or copied) only once.
@@ -264,6 +264,7 @@ def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(_STAGING_DDL[dialect.name])
     cols = ", ".join(_COLUMNS)
     dialect.insert_rows(conn, "_dossiers_new", _COLUMNS, values)
+    record_staged(conn, "_dossiers_new", now)  # the history, while the replaced versions are stored
     source = dialect.upsert_select(f"SELECT {cols} FROM _dossiers_new")
     conn.exec_driver_sql(f"INSERT INTO dossiers ({cols}) {source} ON CONFLICT (code) DO UPDATE SET {_SET}")
 
@@ -511,9 +512,8 @@ def _write_chunk(
             assert final is not None
             values = db_values(final, dialect)
         finals.append(values)
-    _stage_dossiers(conn, finals)
+    _stage_dossiers(conn, finals, now)
     replaced = [stored[c] for c in order if c in stored]
-    record_changes(conn, now, created=[c for c in order if c not in stored], replaced=replaced)
     rollups = RollupWriter(conn)
     rollups.stage_rows(-1, replaced)
     rollups.stage_table("_dossiers_new", 1)
