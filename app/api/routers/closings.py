@@ -172,9 +172,19 @@ def get_closings(
     request: Request,
     session: SessionDep,
     _reader: ReadDep,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="Only this period.")] = None,
-    basis: Annotated[Basis | None, Query(description="Only this basis.")] = None,
-    unit: Annotated[ReportUnit | None, Query(description="Only this unit.")] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern=PERIOD_PATTERN,
+            description="Only closings of this period (YYYY-MM, YYYY-Qn, YYYY-H1|H2 or YYYY).",
+        ),
+    ] = None,
+    basis: Annotated[
+        Basis | None, Query(description="Only closings of this basis: reporting or calendar.")
+    ] = None,
+    unit: Annotated[
+        ReportUnit | None, Query(description="Only closings of this unit: agency, commune or sector.")
+    ] = None,
     before: Annotated[
         int | None,
         Query(ge=1, description="Only closings with a smaller id (the previous page's next_before)."),
