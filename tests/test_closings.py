@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 
 from tests.conftest import Clock
@@ -358,3 +359,66 @@ def test_restatement_caps_the_dossiers_listed_and_counts_them_all(client: TestCl
     assert [d["code"] for d in body["dossiers"]] == first_100
     # The filter is part of the closing's parameters: the unfiltered report was never closed.
     assert client.get(RESTATEMENTS, params={"period": "2025-Q3"}).status_code == 404
+
+
+def test_a_closing_waits_for_a_chunk_in_flight_and_files_it(client: TestClient, engine: Any) -> None:
+    """A chunk whose transaction is open when the closing starts: the closing waits for its commit and
+    files it (the snapshot is taken after it), so its history row is at or below the closing's mark
+    and the restatement has nothing to say."""
+    import threading
+
+    from app.core.access import Principal
+    from app.core.communes import communes_of
+    from app.dossiers.service import current_registry, process_chunk
+    from app.reports.closings import close_period
+    from app.reports.filing import parse_period
+
+    ingest(client, FILED_RECORDS)
+    now = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)
+    inside, release = threading.Event(), threading.Event()
+    in_flight = {**LATE_NEW, "updated_at": "2025-09-30T10:00:00+07:00"}  # before the clock
+
+    def hold(row: dict[str, Any], _cur: dict[str, Any] | None) -> dict[str, Any]:
+        inside.set()  # the chunk's transaction holds the writers' lock (shared) from here
+        release.wait(10)
+        return row
+
+    with engine.connect() as conn:
+        registry = current_registry(conn, set(communes_of(40)), now)
+    admin = Principal(token_id="t", scopes=frozenset({"ingest", "admin"}), agencies=None)
+    chunk = threading.Thread(
+        target=lambda: process_chunk(engine, [(0, in_flight)], admin, registry, prepare=hold)
+    )
+    chunk.start()
+    assert inside.wait(10)
+    closed: list[dict[str, Any]] = []
+    closing = threading.Thread(
+        target=lambda: closed.append(
+            close_period(
+                engine,
+                period=parse_period("2025-Q3", "reporting"),
+                basis="reporting",
+                unit="agency",
+                raw_filters={},
+                province_code=40,
+                now=now,
+                by="t",
+            )
+        )
+    )
+    closing.start()
+    closing.join(1.0)
+    assert closing.is_alive() and closed == []  # waiting for the chunk
+    release.set()
+    chunk.join(10)
+    closing.join(30)
+    assert len(closed) == 1
+    # Filed with D-new: agency A received 3 (D-ontime, D-pending, D-new), pending 2 (1 overdue).
+    a_row = next(r for r in orjson.loads(filed(client, "json"))["rows"] if r["agency"] == A)
+    assert (a_row["counts"]["received"], a_row["counts"]["pending"], a_row["counts"]["pending_overdue"]) == (
+        3,
+        2,
+        1,
+    )
+    body = client.get(RESTATEMENTS, params={"period": "2025-Q3"}).json()
+    assert body["figures"] == [] and body["dossiers"] == []
