@@ -18,6 +18,7 @@ from app.api.observability import ObservabilityMiddleware, ObservedCache, proces
 from app.api.openapi_docs import install_docs, install_openapi
 from app.api.problems import install_error_handlers
 from app.api.routers import calendar as calendar
+from app.api.routers import closings as closings
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
 from app.api.routers import health, monitoring, tokens
@@ -124,6 +125,7 @@ def create_app(
     app.include_router(dossiers.router)
     app.include_router(metrics.router)
     app.include_router(reports.router)
+    app.include_router(closings.router)
     app.include_router(dvcqg.router)
     app.include_router(reference.router)
     app.include_router(calendar.router)

@@ -45,6 +45,9 @@ TABLES_TO_CLEAR = (
     "index_rule_sets",
     "index_declared",
     "index_jobs",
+    "dossier_history",
+    "report_closings",
+    "report_closing_files",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}

@@ -32,6 +32,7 @@ JSON_BODIES = (
     ("PUT", re.compile(r"^/v1/sectors/[^/]+$")),
     ("PUT", re.compile(r"^/v1/targets/[^/]+$")),
     ("PUT", re.compile(r"^/v1/procedures/[^/]+$")),
+    ("POST", re.compile(r"^/v1/reports/dossier-processing/closings/?$")),
 )
 DETAIL = f"The body is larger than {SMALL_BODY_BYTES} bytes, far above any valid one for this operation."
 

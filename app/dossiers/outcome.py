@@ -11,7 +11,7 @@ from app.core.counters import FinishClass
 from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES
 from app.models import Dossier
 
-_FINISH_NAMES = {FinishClass.EARLY: "early", FinishClass.ON_TIME: "on_time", FinishClass.LATE: "late"}
+FINISH_NAMES = {FinishClass.EARLY: "early", FinishClass.ON_TIME: "on_time", FinishClass.LATE: "late"}
 
 
 def outcome_at(row: Any, instant: datetime) -> str | None:
@@ -22,7 +22,7 @@ def outcome_at(row: Any, instant: datetime) -> str | None:
     if row.resolved_at is not None and row.resolved_at < instant and row.status in CLOSED_STATUSES:
         if row.status == "withdrawn":
             return "withdrawn"
-        return _FINISH_NAMES[FinishClass(row.finish_class)]
+        return FINISH_NAMES[FinishClass(row.finish_class)]
     if row.due_at is not None and row.due_at < instant:
         return "pending_overdue"
     return "pending"

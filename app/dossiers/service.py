@@ -42,6 +42,7 @@ from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS
+from app.dossiers.history import record_changes, record_staged
 from app.dossiers.outcome import outcome_condition
 from app.dossiers.schemas import DossierIn
 from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
@@ -251,7 +252,7 @@ _STAGING_DDL = {
 }
 
 
-def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
+def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]], now: datetime) -> None:
     """Load the chunk's final rows into `_dossiers_new` and upsert them into `dossiers` from there.
 
     The rollup fold reads the same staging table, so each row is bound (or copied) only once.
@@ -260,6 +261,7 @@ def _stage_dossiers(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(_STAGING_DDL[dialect.name])
     cols = ", ".join(_COLUMNS)
     dialect.insert_rows(conn, "_dossiers_new", _COLUMNS, values)
+    record_staged(conn, "_dossiers_new", now)  # the history, while the replaced versions are stored
     source = dialect.upsert_select(f"SELECT {cols} FROM _dossiers_new")
     conn.exec_driver_sql(f"INSERT INTO dossiers ({cols}) {source} ON CONFLICT (code) DO UPDATE SET {_SET}")
 
@@ -507,7 +509,7 @@ def _write_chunk(
             assert final is not None
             values = db_values(final, dialect)
         finals.append(values)
-    _stage_dossiers(conn, finals)
+    _stage_dossiers(conn, finals, now)
     replaced = [stored[c] for c in order if c in stored]
     rollups = RollupWriter(conn)
     rollups.stage_rows(-1, replaced)
@@ -524,12 +526,14 @@ def _write_chunk(
 def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
     """Remove a dossier and its contribution to every figure; False when unknown."""
     with write_transaction(engine) as conn:
+        lock_reference(conn, exclusive=False)  # as every writer of dossiers: a closing waits for it
         dialect_of(conn).lock_codes(conn, [code])
         found = conn.execute(select(dossiers_table).where(dossiers_table.c.code == code)).first()
         if found is None:
             return False
         RollupWriter(conn).apply([dict(found._mapping)], [])
         IndexRollupWriter(conn).apply([dict(found._mapping)], [])
+        record_changes(conn, now, deleted=[dict(found._mapping)])
         conn.execute(dossiers_table.delete().where(dossiers_table.c.code == bindparam("c")), {"c": code})
         bump_data_version(conn, now)
     return True

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
@@ -320,3 +321,65 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     working: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+# --- Closed periods (chốt số liệu) and the dossiers' history they are restated against ---------------
+
+
+class DossierHistory(Base):
+    """One change of a dossier, in the order changes were committed (`id`): a creation (kind 0, no
+    version fields), or the version an update replaced (kind 1) or a deletion removed (kind 2), keeping
+    only the fields that classify a dossier for the periodic report. Written in the ingest's
+    transaction; a restatement reads only the rows after a closing's `history_mark`."""
+
+    __tablename__ = "dossier_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[int] = mapped_column(SmallInteger)  # 0 created, 1 updated, 2 deleted
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the change arrived
+    # The replaced or removed version (null for a creation): when it arrived, and its classifying fields.
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agency_code: Mapped[str | None] = mapped_column(String(64))
+    commune_code: Mapped[str | None] = mapped_column(String(16))
+    sector: Mapped[str | None] = mapped_column(String(64))
+    procedure_code: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finish_class: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class ReportClosing(Base):
+    """A closed period (chốt): the periodic report as filed, never changed, superseded by a newer one."""
+
+    __tablename__ = "report_closings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7))
+    basis: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(16))
+    filters: Mapped[str] = mapped_column(Text)  # the checked filters as canonical JSON ("{}": none)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(32))  # the id of the admin token
+    data_version: Mapped[int] = mapped_column(Integer)
+    history_mark: Mapped[int] = mapped_column(Integer)  # the last dossier_history id it includes
+    reference: Mapped[str] = mapped_column(Text)  # JSON {agency code: [name, level]} it used
+    size: Mapped[int] = mapped_column(Integer)  # bytes of its files together
+
+    __table_args__ = (Index("ix_report_closings_period", "period", "basis", "unit", "id"),)
+
+
+class ReportClosingFile(Base):
+    """The bytes of a closing in one format and CSV dialect ("" for the default or none)."""
+
+    __tablename__ = "report_closing_files"
+
+    closing_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    format: Mapped[str] = mapped_column(String(8), primary_key=True)
+    dialect: Mapped[str] = mapped_column(String(16), primary_key=True)
+    media_type: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes] = mapped_column(LargeBinary)

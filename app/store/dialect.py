@@ -57,6 +57,10 @@ class Dialect:
     # Stored rows read as one JSON text (one statement step) rather than row by row: see
     # app.dossiers.service.stored_rows.
     reads_rows_as_json: ClassVar[bool]
+    # The isolation of a second connection that reads one snapshot while a write transaction holds
+    # the writers off (a closing, app.reports.closings); None: read in the write transaction itself
+    # (SQLite: its one writer's transaction is already a snapshot).
+    snapshot_isolation: ClassVar[str | None]
 
     def true(self, column: str) -> str:
         """A condition that holds when the boolean `column` is true."""
@@ -129,6 +133,7 @@ class SQLite(Dialect):
     accumulates_by_conflict = True
     orders_upserts = False
     reads_rows_as_json = True
+    snapshot_isolation = None
 
     def true(self, column: str) -> str:
         return f"{column} <> 0"
@@ -213,6 +218,7 @@ class PostgreSQL(Dialect):
     accumulates_by_conflict = False
     orders_upserts = True
     reads_rows_as_json = False
+    snapshot_isolation = "REPEATABLE READ"
 
     def true(self, column: str) -> str:
         return column

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from app.store.dialect import dialect_of
+
 T = TypeVar("T")
 
 # How often a write is tried when the store asks for it (a deadlock or serialization failure on
@@ -81,3 +83,16 @@ def read_session(engine: Engine) -> Iterator[ReadSession]:
     """An ORM session for reads on `engine` (the read engine)."""
     with ReadSession(engine, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def snapshot_read(engine: Engine, beside: Connection) -> Iterator[Connection]:
+    """One consistent read taken while the write transaction `beside` holds the writers off: a second
+    connection in the store's snapshot isolation (PostgreSQL: repeatable read), or, where a write
+    transaction is one snapshot already (SQLite: its single writer), that transaction itself."""
+    isolation = dialect_of(beside).snapshot_isolation
+    if isolation is None:
+        yield beside
+        return
+    with engine.connect().execution_options(isolation_level=isolation) as snap, snap.begin():
+        yield snap

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from app.api.auth import AdminDep, ReadDep
 from app.api.cache import Rendered
 from app.api.deps import FiltersDep, SessionDep, WriteSessionDep
 from app.api.openapi_docs import problem_responses
-from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
+from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params, respond
 from app.api.state import state_of
 from app.core.errors import ValidationFailed
 from app.core.jsonutil import dumps
-from app.core.periods import report_period, year_range
+from app.core.periods import year_range
 from app.core.timeutil import local_date
 from app.core.vocabulary import DIMENSIONS
 from app.dossiers.schemas import IsoDate
 from app.dossiers.service import bump_data_version
 from app.metrics.guard import Cancel
 from app.metrics.reads import FILTERS_422, READ_503, check_range, read_context, unit_names
-from app.reports import form, render, service
+from app.reports import render, service
+from app.reports.closings import Scope, filed_file
+from app.reports.filing import PERIOD_PATTERN, Rendition, dialect_key, parse_period, render_document
+from app.reports.form import letterhead
 from app.reports.schemas import (
     Basis,
     ReportFormat,
@@ -48,9 +52,8 @@ from app.store import repository
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
-REPORT_PARAMS = ("unit", "period", "basis", "format", "csv_dialect", *DIMENSIONS)
+REPORT_PARAMS = ("unit", "period", "basis", "format", "csv_dialect", "as_filed", "closing_id", *DIMENSIONS)
 SCORECARD_PARAMS = ("unit", "year", "basis", "from", "to")
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4]|-H[12])?$"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
@@ -72,7 +75,8 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
         "the unit over the period; CSV (UTF-8 with a byte-order mark) and XLSX carry the same figures "
         "as Biểu số 06/VPCP/KSTT (Circular 01/2020/TT-VPCP) under its Vietnamese headings and numbered "
         "columns; the XLSX is the form as filed (national header, reporting and receiving unit, period in "
-        "words, signatures, A4 landscape one page wide)."
+        "words, signatures, A4 landscape one page wide). With `as_filed=true`, "
+        "the bytes filed when the period was closed (POST …/closings), unchanged by later data."
     ),
     responses={
         200: {
@@ -86,13 +90,17 @@ def _bad(loc: list[str | int], msg: str, kind: str = "value_error") -> Validatio
         **problem_responses(
             401,
             403,
+            404,
             422,
             503,
             descriptions={
                 503: READ_503,
+                404: "With `as_filed=true`: the period, basis, unit and filters have no closing, or "
+                "`closing_id` names none.",
                 422: FILTERS_422 + "; or the period does not exist (a month 13, a year before the "
                 "calendar's first), or its dates fall outside the calendar; or `csv_dialect` is given "
-                "without format=csv.",
+                "without format=csv; or `closing_id` is of other parameters, or given without "
+                "`as_filed=true`.",
             },
         ),
     },
@@ -139,18 +147,36 @@ async def get_dossier_processing_report(
             "and writes decimal points; excel-vi with `;` and decimal commas, for Excel set to Vietnamese."
         ),
     ] = None,
+    as_filed: Annotated[
+        bool,
+        Query(
+            description="true: the bytes filed by the latest closing of this period, basis, unit and "
+            "filters (POST /v1/reports/dossier-processing/closings), exactly as filed; 404 when there "
+            "is none. false (default): the report as the data stands."
+        ),
+    ] = False,
+    closing_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="With as_filed=true: this closing (an older, superseded one) instead of the latest; "
+            "it must be of the same period, basis, unit and filters (422 otherwise).",
+        ),
+    ] = None,
     *,
     filters: FiltersDep,
 ) -> Response:
     reject_unknown_params(request, REPORT_PARAMS)
     if csv_dialect is not None and format != "csv":
         raise _bad(["query", "csv_dialect"], "csv_dialect applies to format=csv only")
-    try:
-        p = report_period(period, basis)
-    except ValueError as exc:
-        raise _bad(["query", "period"], str(exc)) from None
+    p = parse_period(period, basis)
     now = state_of(request).clock()
     raw = filters.values
+    if closing_id is not None and not as_filed:
+        raise _bad(["query", "closing_id"], "closing_id goes with as_filed=true")
+    if as_filed:
+        dialect = dialect_key(format, csv_dialect)
+        return await _as_filed(request, Scope(p, basis, unit, {}), raw, closing_id, format, dialect)
 
     def plan(conn: Connection) -> ReadPlan[tuple[Names, dict[str, list[str]]]]:
         state = state_of(request)
@@ -167,26 +193,38 @@ async def get_dossier_processing_report(
         doc = service.report_document(
             conn, period=p, basis=basis, unit=unit, filters=filters, names=names, now=now, check=cancel.check
         )
-        if format == "json":
-            body = dumps(doc)
-            return Rendered(body, "application/json", etag_of(body))
-        if format == "csv":
-            body = render.to_csv(doc, filters, csv_dialect or "excel")
-            media, ext = render.CSV_MEDIA_TYPE, "csv"
-        else:
-            as_of = datetime.fromisoformat(doc["data_as_of"]) if doc["data_as_of"] else None
-            head = form.letterhead(
-                state_of(request).settings,
-                unit=unit,
-                filters=filters,
-                agency_names=names["agency"],
-                today=local_date(now),
-            )
-            body, media, ext = render.to_xlsx(doc, filters, as_of, head), render.XLSX_MEDIA_TYPE, "xlsx"
-        disposition = f'attachment; filename="{render.filename(doc, ext)}"'
-        return Rendered(body, media, etag_of(body), (("Content-Disposition", disposition),))
+        head = letterhead(
+            state_of(request).settings,
+            unit=unit,
+            filters=filters,
+            agency_names=names["agency"],
+            today=local_date(now),
+        )
+        return _rendered(render_document(doc, filters, format, dialect_key(format, csv_dialect), head))
 
     return await guarded_read(request, plan, render_report)
+
+
+def _rendered(r: Rendition) -> Rendered:
+    if r.filename is None:
+        return Rendered(r.body, r.media_type, etag_of(r.body))
+    disposition = f'attachment; filename="{r.filename}"'
+    return Rendered(r.body, r.media_type, etag_of(r.body), (("Content-Disposition", disposition),))
+
+
+async def _as_filed(
+    request: Request, scope: Scope, raw: dict[str, Any], closing_id: int | None, fmt: str, dialect: str
+) -> Response:
+    """The bytes a closing filed, as the report sends them (ETag, attachment name)."""
+    state = state_of(request)
+
+    def read() -> Rendered:
+        with state.read_engine.connect() as conn:
+            _, _, filters = read_context(conn, state.settings.province_code, state.names_memo, raw)
+            _, filed = filed_file(conn, replace(scope, filters=filters), closing_id, fmt, dialect)
+            return _rendered(filed)
+
+    return respond(request, await run_in_threadpool(read), cached=False)
 
 
 @router.get(
