@@ -952,6 +952,9 @@ def test_dashboard_marks_a_closed_period_and_its_restatements(browser: Any, serv
         assert driver.switch_to.active_element.text == "CL-ontime"
         ratio, where = driver.execute_script(MIN_CONTRAST)
         assert ratio >= 4.5, where
+        _viewport(driver, 390, 844, mobile=True)  # the tables scroll inside their boxes on a phone
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        _viewport(driver, 1366, 768)
         # One listing of closings and one restatement for the view: no request per figure or dossier.
         calls = [c.split("/v1/", 1)[1].split("?", 1)[0] for c in page["calls"] if "/v1/" in c]
         assert calls.count("reports/dossier-processing/closings") == 1
