@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,8 @@ def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> No
         "metrics",
         "metrics/definitions",
         "reports/dossier-processing",
+        "reports/dossier-processing/closings",
+        "reports/dossier-processing/restatements",
         "scorecard",
         "targets",
     }
@@ -760,6 +762,224 @@ def test_dashboard_asks_for_a_token_when_reads_require_one(
         assert expected.status_code == 200
         assert (downloads / name).read_bytes() == expected.content
         driver.execute_script("sessionStorage.clear()")
+
+
+# --------------------------------------------------------------------------- a closed period
+
+BUILDING_AGENCY = "000.00.07.H41"  # Sở Xây dựng, a provincial department of the seed
+
+CLOSING_DATA = """
+const section = document.getElementById('closing');
+return {
+  state: section.dataset.state, shown: !section.hidden,
+  mark: !document.getElementById('closed-mark').hidden,
+  closings: [...document.querySelectorAll('#closings > li')].map(li => ({
+    unit: li.dataset.unit, id: Number(li.dataset.closing),
+    when: li.querySelector('p.closing-when').textContent,
+    links: [...li.querySelectorAll('p.closing-files a')].map(a => [a.textContent, a.getAttribute('href')]),
+    size: parseFloat(getComputedStyle(li.querySelector('p.closing-when')).fontSize),
+    superseded: [...li.querySelectorAll('.superseded > li')].map(s => ({
+      id: Number(s.dataset.closing), when: s.querySelector('.closing-when').textContent,
+      hrefs: [...s.querySelectorAll('a')].map(a => a.getAttribute('href')),
+      size: parseFloat(getComputedStyle(s).fontSize)}))})),
+  figures: [...document.querySelectorAll('.restated-figures tbody tr')].map(tr =>
+    [...tr.children].map(c => c.textContent)),
+  causes: [...document.querySelectorAll('.restated-figures td.cause a')].map(a =>
+    [a.textContent, a.getAttribute('href')]),
+  dossiers: [...document.querySelectorAll('.restated-dossiers tbody tr')].map(tr =>
+    [tr.id, ...[...tr.children].map(c => c.textContent)]),
+  reference: [...document.querySelectorAll('.restated-reference li')].map(li => li.textContent),
+  none: [...document.querySelectorAll('.restated-none')].map(p => p.textContent),
+  calls: performance.getEntriesByType('resource').map(e => e.name),
+};
+"""
+
+
+def _vn_time(stamp: str) -> str:
+    """'HH:MM ngày DD/MM/YYYY' of an API timestamp, which the API gives in Vietnam time."""
+    at = datetime.fromisoformat(stamp)
+    assert at.utcoffset() == timedelta(hours=7), stamp
+    return at.strftime("%H:%M ngày %d/%m/%Y")
+
+
+def test_dashboard_marks_a_closed_period_and_its_restatements(browser: Any, server: Server) -> None:
+    """A quarter of 2023 (no demo dossier is that old, so the other views are untouched) closed for one
+    agency, twice; then a late correction and a deletion arrive and the agency is renamed. The page
+    marks the closing with its local time and token, links its filed files, lists the superseded one
+    smaller, and restates exactly the figures that moved, with the dossiers and the rename behind them."""
+    driver = browser
+    api = server.api
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    a = BUILDING_AGENCY
+    # 2023-Q3 on the reporting basis: 15 June – 14 September 2023. Both dossiers in person, no fee.
+    #   CL-ontime: received 3 Jul, due 12 Jul 17:00, resolved 12 Jul 10:00 -> on time
+    #   CL-early:  received 4 Jul, due 14 Jul 17:00, resolved 5 Jul 10:00  -> early
+    records_2023 = [
+        {
+            "code": "CL-ontime",
+            "procedure_code": "1.004227",
+            "agency_code": a,
+            "channel": "in_person",
+            "received_at": "2023-07-03T08:00:00+07:00",
+            "due_at": "2023-07-12T17:00:00+07:00",
+            "resolved_at": "2023-07-12T10:00:00+07:00",
+            "status": "resolved",
+            "updated_at": "2023-07-12T10:00:00+07:00",
+        },
+        {
+            "code": "CL-early",
+            "procedure_code": "1.004227",
+            "agency_code": a,
+            "channel": "in_person",
+            "received_at": "2023-07-04T08:00:00+07:00",
+            "due_at": "2023-07-14T17:00:00+07:00",
+            "resolved_at": "2023-07-05T10:00:00+07:00",
+            "status": "resolved",
+            "updated_at": "2023-07-05T10:00:00+07:00",
+        },
+    ]
+    r = api.post("/v1/dossiers", json=records_2023, headers=admin)
+    assert r.status_code == 200 and r.json()["created"] == 2, r.text
+    report = {"period": "2023-Q3", "basis": "reporting", "unit": "agency"}
+    closing = {**report, "agency": [a]}
+    first = api.post("/v1/reports/dossier-processing/closings", json=closing, headers=admin).json()
+    filed_json = api.get("/v1/reports/dossier-processing", params={**report, "agency": a}).content
+    second = api.post("/v1/reports/dossier-processing/closings", json=closing, headers=admin).json()
+    # Listed for the same period and basis, but of the whole province: not the view's closing.
+    other = api.post("/v1/reports/dossier-processing/closings", json=report, headers=admin).json()
+    assert first["superseded_by"] is None and second["id"] > first["id"] and other["id"] > second["id"]
+
+    # After the closing: CL-ontime corrected (resolved 14 Jul, after its deadline: late), CL-early
+    # deleted, and the agency renamed (its level unchanged).
+    late = {
+        **records_2023[0],
+        "resolved_at": "2023-07-14T10:00:00+07:00",
+        "updated_at": "2023-07-14T11:00:00+07:00",
+    }
+    r = api.post("/v1/dossiers", json=[late], headers=admin)
+    assert r.status_code == 200 and r.json()["updated"] == 1, r.text
+    assert api.delete("/v1/dossiers/CL-early", headers=admin).status_code == 204
+    agency = next(x for x in api.get("/v1/agencies").json() if x["code"] == a)
+    renamed = "Sở Xây dựng (tên mới)"
+    put = {"name": renamed, "level": agency["level"], "commune_code": agency.get("commune_code")}
+    assert api.put(f"/v1/agencies/{a}", json=put, headers=admin).status_code == 200
+    try:
+        _viewport(driver, 1366, 768)
+        driver.get(f"{server.base}/dashboard?period=2023-Q3&basis=reporting&agency={a}")
+        _wait_ready(driver, "2023-Q3")
+        _until(driver, "return ['ready', 'error'].includes(document.getElementById('closing').dataset.state)")
+        page = driver.execute_script(CLOSING_DATA)
+        assert (page["state"], page["shown"], page["mark"]) == ("ready", True, True)
+        when = f"lúc {_vn_time(second['closed_at'])}, người chốt: mã truy cập env-admin"
+        query = f"period=2023-Q3&basis=reporting&unit=agency&format={{}}&agency={a}"
+        base = "v1/reports/dossier-processing?"
+        (shown,) = page["closings"]
+        assert (shown["unit"], shown["id"]) == ("agency", second["id"])
+        assert shown["when"] == f"Theo cơ quan: đã chốt {when}."
+        assert shown["links"] == [
+            ["CSV", f"{base}{query.format('csv')}&as_filed=true&closing_id={second['id']}"],
+            [
+                "CSV (Excel tiếng Việt)",
+                f"{base}{query.format('csv')}&csv_dialect=excel-vi&as_filed=true&closing_id={second['id']}",
+            ],
+            ["JSON", f"{base}{query.format('json')}&as_filed=true&closing_id={second['id']}"],
+            ["Excel (.xlsx)", f"{base}{query.format('xlsx')}&as_filed=true&closing_id={second['id']}"],
+        ]
+        # The JSON link serves the bytes filed, not today's report.
+        assert api.get("/" + shown["links"][2][1]).content == filed_json
+        assert api.get("/v1/reports/dossier-processing", params={**report, "agency": a}).content != filed_json
+        (older,) = shown["superseded"]
+        earlier = f"lúc {_vn_time(first['closed_at'])}, người chốt: mã truy cập env-admin"
+        assert (older["id"], older["when"]) == (first["id"], f"Lần chốt trước (đã thay thế): {earlier}. ")
+        assert [h.rsplit("&closing_id=", 1)[1] for h in older["hrefs"]] == [str(first["id"])] * 4
+        assert older["size"] < shown["size"]
+
+        # What moved, by hand. Filed for the agency: received 2, finished 2 (1 early, 1 on time); the
+        # form's columns the same (nothing withdrawn or carried over). Now: CL-early is gone and
+        # CL-ontime is late: received 1, finished 1 (0 early, 0 on time, 1 late). The agency is the only
+        # row of the filter, so its level's subtotal and the totals move the same way.
+        moved = [
+            ("Tổng số hồ sơ tiếp nhận", "2", "1", "-1", "CL-early"),
+            ("Số hồ sơ đã giải quyết", "2", "1", "-1", "CL-early"),
+            ("Số hồ sơ giải quyết trước hạn", "1", "0", "-1", "CL-early"),
+            ("Số hồ sơ giải quyết đúng hạn", "1", "0", "-1", "CL-ontime"),
+            ("Số hồ sơ giải quyết quá hạn", "0", "1", "+1", "CL-ontime"),
+            ("Tổng số hồ sơ nhận giải quyết", "2", "1", "-1", "CL-early"),
+            ("Số hồ sơ đã giải quyết (gồm cả hồ sơ rút)", "2", "1", "-1", "CL-early"),
+            ("Số hồ sơ đã giải quyết trước hạn (gồm cả hồ sơ rút)", "1", "0", "-1", "CL-early"),
+            ("Số hồ sơ đã giải quyết đúng hạn (gồm cả hồ sơ rút)", "1", "0", "-1", "CL-ontime"),
+            ("Số hồ sơ đã giải quyết quá hạn (gồm cả hồ sơ rút)", "0", "1", "+1", "CL-ontime"),
+        ]
+        assert page["figures"] == [
+            [row, *figure] for row in (renamed, "Sở, ban, ngành cấp tỉnh", "Tổng cộng") for figure in moved
+        ]
+        # The dossiers, in code order, each once; every figure's code links to its row.
+        doc = api.get("/v1/reports/dossier-processing/restatements", params={**report, "agency": a}).json()
+        assert [(d["code"], d["changes"]) for d in doc["dossiers"]] == [("CL-early", 1), ("CL-ontime", 1)]
+        arrived = {
+            d["code"]: datetime.fromisoformat(d["last_change_at"]).strftime("%d/%m/%Y %H:%M")
+            for d in doc["dossiers"]
+        }
+        assert page["dossiers"] == [
+            [
+                "restated-dossier-1",
+                "CL-early",
+                "Đã xóa sau khi chốt",
+                f"Giải quyết trước hạn — {renamed}",
+                "Đã xóa",
+                arrived["CL-early"],
+            ],
+            [
+                "restated-dossier-2",
+                "CL-ontime",
+                "Cập nhật sau khi chốt",
+                f"Giải quyết đúng hạn — {renamed}",
+                f"Giải quyết quá hạn — {renamed}",
+                arrived["CL-ontime"],
+            ],
+        ]
+        assert {tuple(c) for c in page["causes"]} == {
+            ("CL-early", "#restated-dossier-1"),
+            ("CL-ontime", "#restated-dossier-2"),
+        }
+        assert page["reference"] == [f"{a}: đổi tên từ «Sở Xây dựng» thành «{renamed}»."]
+        # A figure's dossier opens its row in the list, without leaving the view.
+        link = driver.find_element("css selector", '.restated-figures a[href="#restated-dossier-2"]')
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
+        link.click()
+        row = driver.find_element("id", "restated-dossier-2")
+        assert "target" in row.get_attribute("class").split() and "#" not in driver.current_url
+        assert driver.switch_to.active_element.text == "CL-ontime"
+        ratio, where = driver.execute_script(MIN_CONTRAST)
+        assert ratio >= 4.5, where
+        _viewport(driver, 390, 844, mobile=True)  # the tables scroll inside their boxes on a phone
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        _viewport(driver, 1366, 768)
+        # One listing of closings and one restatement for the view: no request per figure or dossier.
+        calls = [c.split("/v1/", 1)[1].split("?", 1)[0] for c in page["calls"] if "/v1/" in c]
+        assert calls.count("reports/dossier-processing/closings") == 1
+        assert calls.count("reports/dossier-processing/restatements") == 1
+        _viewport(driver, 1366, driver.execute_script("return document.documentElement.scrollHeight"))
+        driver.find_element("id", "closing").screenshot(str(ARTIFACTS / "closing-restated.png"))
+        _viewport(driver, 1366, 768)
+
+        # Closed again now: the latest closing has nothing to restate, and says so; two superseded.
+        third = api.post("/v1/reports/dossier-processing/closings", json=closing, headers=admin).json()
+        driver.get(f"{server.base}/dashboard?period=2023-Q3&basis=reporting&agency={a}")
+        _wait_ready(driver, "2023-Q3")
+        _until(driver, "return document.getElementById('closing').dataset.state === 'ready'")
+        page = driver.execute_script(CLOSING_DATA)
+        (shown,) = page["closings"]
+        assert shown["id"] == third["id"]
+        assert [s["id"] for s in shown["superseded"]] == [second["id"], first["id"]]
+        assert (page["figures"], page["dossiers"], page["none"]) == (
+            [],
+            [],
+            ["Không có số liệu nào thay đổi so với bản đã chốt."],
+        )
+    finally:
+        put = {**put, "name": agency["name"]}
+        assert api.put(f"/v1/agencies/{a}", json=put, headers=admin).status_code == 200
 
 
 # --------------------------------------------------------------------------- the national index view

@@ -308,9 +308,10 @@
       const year = s.year;
       // The report fixes the period's dates (reporting cut-off or calendar), so the page never
       // re-implements the cut-off rules; everything else is asked for those dates.
-      const [byAgency, targets] = await Promise.all([
+      const [byAgency, targets, closings] = await Promise.all([
         getJSON(apiUrl("reports/dossier-processing", reportParams(s, "agency", "json"))),
         getJSON(apiUrl("targets", new URLSearchParams({ year }))),
+        getJSON(apiUrl("reports/dossier-processing/closings", closingsParams(s))),
       ]);
       const { from, to } = byAgency;
       const range = new URLSearchParams({ from, to });
@@ -347,6 +348,8 @@
       renderBacklog("commune", byCommune, s);
       renderBacklog("sector", bySector, s);
       renderDownloads(s);
+      // The restatement, when the view is closed, has its own state (data-state on its section).
+      renderClosings(s, closings, byAgency);
       renderCalls();
       closeDrill(false);
       // The index has its own state (data-state on its section): a failure there leaves the rest shown.
@@ -1531,6 +1534,297 @@
     }
   }
 
+  // ---------------------------------------------------------------- closed periods and restatements
+
+  const UNITS = ["agency", "commune", "sector"];
+  const UNIT_TEXT = { agency: "Theo cơ quan", commune: "Theo xã, phường", sector: "Theo lĩnh vực" };
+  const FILTER_DIMS = ["agency", "commune", "sector", "procedure", "channel"];
+  const FILE_TEXT = { "json:": "JSON", "csv:": "CSV", "csv:excel-vi": "CSV (Excel tiếng Việt)", "xlsx:": "Excel (.xlsx)" };
+  const FILE_TYPE = {
+    json: "application/json",
+    csv: "text/csv",
+    xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  };
+  // The API names a level subtotal by its level; the report's subtotals carry the names.
+  const LEVEL_TEXT = { province: "Sở, ban, ngành cấp tỉnh", commune: "UBND cấp xã" };
+  const CHANGE_TEXT = { created: "Tạo mới sau khi chốt", updated: "Cập nhật sau khi chốt", deleted: "Đã xóa sau khi chốt" };
+
+  // A period and basis have at most 100 closings over every unit and filter (the API refuses more),
+  // so one page of 100 holds them all: one request, filtered here by the view's filters.
+  const CLOSINGS_PAGE = 100;
+
+  function closingsParams(s) {
+    return new URLSearchParams({ period: periodLabel(s), basis: s.basis, limit: String(CLOSINGS_PAGE) });
+  }
+
+  // A closing applies to the view when its filters are exactly the view's (the API lists them checked,
+  // values sorted; the page filters at most one agency, commune and sector, never procedure or channel).
+  function sameFilters(closing, s) {
+    return FILTER_DIMS.every((dim) => {
+      const filed = closing.filters[dim] || [];
+      const mine = s[dim] ? [s[dim]] : [];
+      return filed.length === mine.length && filed.every((v, i) => v === mine[i]);
+    });
+  }
+
+  const closedWhen = (c) =>
+    `lúc ${c.closed_at.slice(11, 16)} ngày ${dmy(c.closed_at.slice(0, 10))}, ` +
+    `người chốt: mã truy cập ${c.closed_by === null ? "không rõ" : c.closed_by}`;
+
+  function filedLinks(s, closing) {
+    return closing.files.map((f) => {
+      const q = reportParams(s, closing.unit, f.format);
+      if (f.dialect) q.set("csv_dialect", f.dialect);
+      q.set("as_filed", "true");
+      q.set("closing_id", String(closing.id));
+      return el("a", {
+        href: apiUrl("reports/dossier-processing", q),
+        download: "",
+        type: FILE_TYPE[f.format] || null,
+        class: "download filed",
+        "data-format": f.format,
+        "data-dialect": f.dialect || "",
+        "data-closing": closing.id,
+        text: FILE_TEXT[`${f.format}:${f.dialect || ""}`] || `${f.format} ${f.dialect || ""}`.trim(),
+      });
+    });
+  }
+
+  function joined(nodes, sep) {
+    const out = [];
+    nodes.forEach((n, i) => out.push(...(i ? [sep, n] : [n])));
+    return out;
+  }
+
+  const restated = { seq: 0 };
+
+  function renderClosings(s, page, report) {
+    const mine = page.items.filter((c) => sameFilters(c, s));
+    const section = $("closing");
+    section.hidden = !mine.length;
+    $("closed-mark").hidden = !mine.length;
+    restated.seq += 1; // a restatement still loading belongs to the previous view
+    if (!mine.length) {
+      section.dataset.state = "none";
+      $("closings").replaceChildren();
+      $("restated-body").replaceChildren();
+      return;
+    }
+    const basis = s.basis === "reporting" ? "kỳ báo cáo" : "theo lịch";
+    $("closing-note").textContent =
+      `Báo cáo ${periodName(s)} (${basis}), ${filterText(s).replace(/^\(|\)$/g, "")}, đã được chốt: ` +
+      "bản đã chốt không đổi dù số liệu được cập nhật sau đó.";
+    const items = [];
+    for (const unit of UNITS) {
+      const ofUnit = mine.filter((c) => c.unit === unit); // newest first, as listed
+      const latest = ofUnit.find((c) => c.superseded_by === null) || ofUnit[0];
+      if (!latest) continue;
+      const older = ofUnit.filter((c) => c !== latest);
+      items.push(
+        el(
+          "li",
+          { "data-unit": unit, "data-closing": latest.id },
+          el("p", { class: "closing-when", text: `${UNIT_TEXT[unit]}: đã chốt ${closedWhen(latest)}.` }),
+          el("p", { class: "closing-files" }, "Tải bản đã chốt: ", ...joined(filedLinks(s, latest), " · ")),
+          older.length
+            ? el(
+                "ul",
+                { class: "superseded", "aria-label": "Các lần chốt trước, đã được thay thế" },
+                ...older.map((c) =>
+                  el(
+                    "li",
+                    { "data-closing": c.id },
+                    el("span", { class: "closing-when", text: `Lần chốt trước (đã thay thế): ${closedWhen(c)}. ` }),
+                    ...joined(filedLinks(s, c), " · "),
+                  ),
+                ),
+              )
+            : null,
+        ),
+      );
+    }
+    $("closings").replaceChildren(...items);
+    // The restatement of the report the tiles show (by agency) when it is closed, else of the first
+    // closed unit: one request per view.
+    const unit = UNITS.find((u) => mine.some((c) => c.unit === u));
+    const latest = mine.find((c) => c.unit === unit && c.superseded_by === null) || mine.find((c) => c.unit === unit);
+    loadRestatement(s, unit, latest, report);
+  }
+
+  async function loadRestatement(s, unit, closing, report) {
+    const seq = restated.seq;
+    const section = $("closing");
+    section.dataset.state = "loading";
+    section.setAttribute("aria-busy", "true");
+    $("restated-note").textContent = `${UNIT_TEXT[unit]}, so với lần chốt ${closedWhen(closing)}.`;
+    $("restated-body").replaceChildren(el("p", { class: "hint", text: "Đang tải…" }));
+    const q = new URLSearchParams({ period: periodLabel(s), basis: s.basis, unit, closing_id: String(closing.id) });
+    for (const [k, v] of filterParams(s)) q.append(k, v);
+    try {
+      const body = await getJSON(apiUrl("reports/dossier-processing/restatements", q));
+      if (seq !== restated.seq) return;
+      const levels = new Map(Object.entries(LEVEL_TEXT));
+      for (const sub of report.subtotals || []) levels.set(sub.level, sub.level_name);
+      renderRestatement(body, levels);
+      section.dataset.state = "ready";
+      section.dataset.closing = String(closing.id);
+    } catch (err) {
+      if (seq !== restated.seq) return;
+      section.dataset.state = "error";
+      $("restated-body").replaceChildren(el("p", { class: "error", text: `Không tải được số liệu điều chỉnh: ${err.message}` }));
+    } finally {
+      if (seq === restated.seq) section.removeAttribute("aria-busy");
+      renderCalls();
+    }
+  }
+
+  function rowText(row, unit, levels) {
+    if (row.row === "totals") return "Tổng cộng";
+    if (unit in row) return unitName[unit](row[unit]);
+    if ("level" in row) return levels.get(row.level) || row.level;
+    return Object.values(row).join(" ");
+  }
+
+  function outcomeText(classification, unit) {
+    if (!classification) return "Không tính trong kỳ";
+    const outcome = classification.outcome_at_end;
+    const text = outcome ? OUTCOME_TEXT[outcome] || outcome : "Chưa tiếp nhận";
+    return `${text} — ${unitName[unit](classification[unit] ?? null)}`;
+  }
+
+  function renderRestatement(body, levels) {
+    const unit = body.unit;
+    const box = $("restated-body");
+    if (!body.figures.length && !body.reference.length) {
+      box.replaceChildren(el("p", { class: "restated-none", text: "Không có số liệu nào thay đổi so với bản đã chốt." }));
+      return;
+    }
+    // The dossiers, each once, under the figures; a figure's codes link to their rows.
+    const anchor = new Map(body.dossiers.map((d, i) => [d.code, `restated-dossier-${i + 1}`]));
+    const figures = body.figures.map((f) => {
+      const label = ref.counts.get(f.count)?.label_vi ?? f.count;
+      const cause = [];
+      f.dossiers.forEach((code, i) => {
+        if (i) cause.push(", ");
+        const id = anchor.get(code);
+        cause.push(
+          id
+            ? el("a", { href: `#${id}`, class: "code restated-link", text: code })
+            : el("span", { class: "code", text: code }),
+        );
+      });
+      const more = f.dossiers_total - f.dossiers.length;
+      if (more > 0) cause.push(` và ${num(more)} hồ sơ khác`);
+      if (f.reference.length) {
+        if (cause.length) cause.push("; ");
+        cause.push(`cơ quan đổi cấp: ${f.reference.map((code) => unitName.agency(code)).join(", ")}`);
+      }
+      if (!cause.length) cause.push("—");
+      return el(
+        "tr",
+        { "data-count": f.count, "data-filed": f.filed, "data-current": f.current },
+        el("th", { scope: "row", class: "name", text: rowText(f.row, unit, levels) }),
+        el("td", { text: label, title: f.count }),
+        el("td", { class: "num", text: num(f.filed) }),
+        el("td", { class: "num", text: num(f.current) }),
+        el("td", { class: "num", text: `${f.current > f.filed ? "+" : ""}${num(f.current - f.filed)}` }),
+        el("td", { class: "cause" }, ...cause),
+      );
+    });
+    const figureTable = el(
+      "table",
+      { class: "data compact restated-figures" },
+      el("caption", { class: "sr-only", text: "Số liệu khác với bản đã chốt" }),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          ...["Dòng", "Chỉ tiêu", "Đã chốt", "Hiện nay", "Chênh lệch", "Hồ sơ làm thay đổi"].map((h, i) =>
+            el("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : null, text: h }),
+          ),
+        ),
+      ),
+      el("tbody", {}, ...figures),
+    );
+    const parts = [];
+    if (body.figures.length) {
+      parts.push(el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": "Số liệu khác với bản đã chốt" }, figureTable));
+    } else {
+      parts.push(el("p", { class: "restated-none", text: "Không có con số nào thay đổi so với bản đã chốt." }));
+    }
+    if (body.dossiers.length) {
+      const rows = body.dossiers.map((d) =>
+        el(
+          "tr",
+          { id: anchor.get(d.code), "data-code": d.code, "data-change": d.change },
+          el("th", { scope: "row", class: "code", text: d.code }),
+          el("td", { text: d.changes > 1 ? `${CHANGE_TEXT[d.change]} (${num(d.changes)} lần)` : CHANGE_TEXT[d.change] }),
+          el("td", { text: d.filed ? outcomeText(d.filed.classification, unit) : "Chưa có" }),
+          el("td", { text: d.current ? outcomeText(d.current.classification, unit) : "Đã xóa" }),
+          el("td", {
+            class: "date",
+            text:
+              d.first_change_at === d.last_change_at
+                ? dmyhm(d.last_change_at)
+                : `${dmyhm(d.first_change_at)} – ${dmyhm(d.last_change_at)}`,
+          }),
+        ),
+      );
+      parts.push(
+        el("h4", { text: "Hồ sơ thay đổi sau khi chốt" }),
+        el(
+          "div",
+          { class: "scroll tall", tabindex: 0, role: "region", "aria-label": "Hồ sơ thay đổi sau khi chốt" },
+          el(
+            "table",
+            { class: "data compact restated-dossiers" },
+            el("caption", { class: "sr-only", text: "Hồ sơ thay đổi sau khi chốt" }),
+            el(
+              "thead",
+              {},
+              el(
+                "tr",
+                {},
+                ...["Mã hồ sơ", "Thay đổi", "Khi chốt", "Hiện nay", "Thời điểm nhận thay đổi"].map((h) =>
+                  el("th", { scope: "col", text: h }),
+                ),
+              ),
+            ),
+            el("tbody", {}, ...rows),
+          ),
+        ),
+      );
+    }
+    if (body.reference.length) {
+      parts.push(
+        el("h4", { text: "Thay đổi danh mục cơ quan sau khi chốt" }),
+        el(
+          "ul",
+          { class: "restated-reference" },
+          ...body.reference.map((r) => {
+            const said = [];
+            if (r.filed_name !== r.current_name) {
+              said.push(
+                r.current_name === null
+                  ? `không còn trong danh mục (khi chốt: ${r.filed_name})`
+                  : r.filed_name === null
+                    ? `thêm mới: ${r.current_name}`
+                    : `đổi tên từ «${r.filed_name}» thành «${r.current_name}»`,
+              );
+            }
+            if (r.filed_level !== r.current_level && r.filed_level !== null && r.current_level !== null) {
+              said.push(`chuyển từ ${levels.get(r.filed_level) || r.filed_level} sang ${levels.get(r.current_level) || r.current_level}`);
+            }
+            return el("li", { "data-agency": r.agency }, el("span", { class: "code", text: r.agency }), `: ${said.join("; ")}.`);
+          }),
+        ),
+      );
+    }
+    box.replaceChildren(...parts);
+  }
+
   // With a read token, a plain link cannot send the Authorization header: fetch the file instead.
   async function downloadWithToken(a) {
     const res = await fetch(a.getAttribute("href"), { headers: { Authorization: `Bearer ${token}` } });
@@ -1612,6 +1906,20 @@
       if (link) {
         e.preventDefault();
         openDrill(link);
+        return;
+      }
+      // A figure's dossier: its row in the list below, without a history entry (Back keeps the view).
+      const moved = e.target.closest("a.restated-link");
+      if (moved) {
+        e.preventDefault();
+        const row = $(moved.getAttribute("href").slice(1));
+        if (!row) return;
+        for (const r of document.querySelectorAll(".restated-dossiers tr.target")) r.classList.remove("target");
+        row.classList.add("target");
+        const head = row.querySelector("th");
+        head.tabIndex = -1;
+        head.focus({ preventScroll: true });
+        row.scrollIntoView({ block: "center" });
         return;
       }
       const dl = e.target.closest("a.download");
