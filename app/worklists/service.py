@@ -3,9 +3,11 @@ their counts per unit. The rule of each kind is app.core.worklist; the SQL condi
 with the instants and dates it gives, and `items` judges each listed dossier with it.
 
 For the callers to come (the webhook digest, the drill-down), the entry points are:
-- `items(conn, kind, filters, now, after=None, limit=...)`: one page and the position after it;
-- `iter_items(conn, kind, filters, now)`: every item, read a page at a time (bounded memory);
-- `summary(conn, unit, filters, now)`: the counts per unit and kind.
+- `items(conn, kind, filters, options, names, after=None, limit=...)`: one page and the position
+  after it;
+- `batches(conn, kind, filters, options, names)` / `iter_items(...)`: every item, streamed from one
+  statement (bounded memory);
+- `summary(conn, unit, filters, options)`: the counts per unit and kind.
 
 Cost: the open kinds read the open dossiers through the index on `close_date` (null while open, a
 small share of the stored dossiers); the period kinds read the period's received or closed dossiers
@@ -149,11 +151,11 @@ def _after(pos: Position) -> ColumnElement[bool]:
 _JOINED = _D.outerjoin(_P, _P.c.code == _D.c.procedure_code)
 
 
-def _rows(kind: Kind, filters: Filters, o: Options, after: Position | None, limit: int) -> Select[Any]:
+def _rows(kind: Kind, filters: Filters, o: Options, after: Position | None, limit: int | None) -> Select[Any]:
     conds = [kind_condition(kind, o), filter_condition(filters)]
     if after is not None:
         conds.append(_after(after))
-    return (
+    query = (
         select(
             _D.c.code,
             _D.c.procedure_code,
@@ -179,8 +181,8 @@ def _rows(kind: Kind, filters: Filters, o: Options, after: Position | None, limi
         .select_from(_JOINED)
         .where(and_(*conds))
         .order_by(DEADLINE.is_(None), DEADLINE, _D.c.code)
-        .limit(limit)
     )
+    return query if limit is None else query.limit(limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,17 +264,28 @@ def items(
     )
 
 
+def batches(
+    conn: Connection, kind: Kind, filters: Filters, o: Options, names: Names, size: int = EXPORT_PAGE
+) -> Iterator[list[dict[str, Any]]]:
+    """Every item of a worklist in list order, `size` at a time, from one statement whose rows are
+    fetched as they are consumed (a server-side cursor on PostgreSQL): one sort of the list however
+    long it is, and a bounded memory. The exports read this; a page at a time would sort it again for
+    every page."""
+    query = _rows(kind, filters, o, None, None).execution_options(yield_per=size)
+    result = conn.execute(query)
+    try:
+        for part in result.partitions(size):
+            yield [item_of(dict(r._mapping), kind, o, names) for r in part]
+    finally:
+        result.close()
+
+
 def iter_items(
-    conn: Connection, kind: Kind, filters: Filters, o: Options, names: Names, page: int = EXPORT_PAGE
+    conn: Connection, kind: Kind, filters: Filters, o: Options, names: Names
 ) -> Iterator[dict[str, Any]]:
-    """Every item of a worklist, read `page` at a time (a bounded memory whatever the list's size)."""
-    after: Position | None = None
-    while True:
-        p = items(conn, kind, filters, o, names, after=after, limit=page)
-        yield from p.items
-        if p.after is None:
-            return
-        after = p.after
+    """Every item of a worklist, in list order (see `batches`)."""
+    for part in batches(conn, kind, filters, o, names):
+        yield from part
 
 
 def count(conn: Connection, kind: Kind, filters: Filters, o: Options) -> int:
