@@ -28,7 +28,7 @@ from app.core.worklist import KINDS, Kind, Window, kinds_of
 from app.models import Dossier, Procedure
 from app.models.tables import WL_LATE_UNAPOLOGISED
 from app.worklists.render import COLUMNS
-from app.worklists.service import Options, kind_condition
+from app.worklists.service import Filters, Names, Options, batches, indicators_weighed, kind_condition
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import new_token, post, with_token
@@ -576,3 +576,19 @@ def test_the_period_kinds_read_their_partial_indexes(engine: Engine, kind: Kind,
         else:
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
     assert index in plan, plan
+
+
+def test_exports_read_the_list_in_batches_in_list_order(loaded: TestClient, engine: Engine) -> None:
+    # The CSV and XLSX read app.worklists.service.batches (2,000 at a time); with batches of 2 the three
+    # late dossiers come as [2, 1], in the pages' order.
+    items = every_item(loaded, "late_without_apology")
+    o = Options(NOW, Window(date(2026, 1, 1), date(2026, 12, 31)), 2, CALENDAR)
+    with engine.connect() as conn:
+        names = Names(
+            {a["code"]: a["name"] for a in loaded.get("/v1/agencies").json()},
+            {COMMUNE: "Xã Anh Sơn"},
+            indicators_weighed(conn, o),
+        )
+        parts = list(batches(conn, "late_without_apology", Filters(), o, names, size=2))
+    assert [len(p) for p in parts] == [2, 1]
+    assert [i for p in parts for i in p] == items
