@@ -642,7 +642,7 @@ def _check_every_count(client: TestClient, engine: Engine, world: World, catalog
 
 
 @settings(
-    max_examples=150 if FULL else 10,
+    max_examples=150 if FULL else 6,
     deadline=None,
     derandomize=not FULL,
     suppress_health_check=[
