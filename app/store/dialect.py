@@ -125,6 +125,23 @@ class Dialect:
         stmt = insert(table).values(**values)
         return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=set_)
 
+    def upsert_rows(
+        self,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        keys: Sequence[str],
+        adding: Sequence[str] = (),
+        replacing: Sequence[str] = (),
+    ) -> Executable:
+        """One multi-row INSERT of `rows`; on a conflict over `keys` the `adding` columns become their sum
+        with the new row's (c = c + excluded.c) and the `replacing` ones the new row's value. The rows'
+        keys must be distinct (PostgreSQL refuses to update one row twice in a statement)."""
+        insert = pg_insert if self.name == "postgresql" else sqlite_insert
+        stmt = insert(table).values(list(rows))
+        set_: dict[str, Any] = {c: table.c[c] + stmt.excluded[c] for c in adding}
+        set_.update({c: stmt.excluded[c] for c in replacing})
+        return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=set_)
+
 
 class SQLite(Dialect):
     name = "sqlite"
