@@ -32,7 +32,9 @@ MAX_RULE = 200
 MAX_TYPE = 64
 MAX_CODE = 64
 
-REJECTED, WARNING, BASE = "rejected", "warning", "base"
+# The kinds of counts: a rejected record (one per record), a reason of one (one per distinct reason of
+# a record), a warning of an accepted version, a base of the warnings' shares.
+RECORDS, REJECTED, WARNING, BASE = "records", "rejected", "warning", "base"
 
 # The warnings, each with the field it questions and the base its share is taken of.
 FINISHED_WITHOUT_DEADLINE = "finished_without_deadline"

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from app.core.feed_rules import BASE, REJECTED, WARNING, WARNING_RULES
+from app.core.feed_rules import BASE, RECORDS, REJECTED, WARNING, WARNING_RULES
 from app.core.timeutil import to_local
 from app.feedquality.store import COUNTS, EXAMPLES
 
@@ -61,16 +61,17 @@ def feed_quality(
     truncated: list[str] = []
     conds = _conds(COUNTS, start, end, scope)
     rejected = [*conds, COUNTS.c.kind == REJECTED]
+    records = [*conds, COUNTS.c.kind == RECORDS]
     c = COUNTS.c
 
     by_rule, cut = _grouped(conn, rejected, [c.field, c.rule, c.type], MAX_RULES)
     if cut:
         truncated.append("rejected.by_rule")
-    by_unit, cut = _grouped(conn, rejected, [c.agency_code], MAX_UNITS)
+    by_unit, cut = _grouped(conn, records, [c.agency_code], MAX_UNITS)
     if cut:
         truncated.append("rejected.by_unit")
-    by_day, _ = _grouped(conn, rejected, [c.day], (end - start).days + 1, order=[c.day])
-    by_token, cut = _grouped(conn, rejected, [c.token_id], MAX_TOKENS)
+    by_day, _ = _grouped(conn, records, [c.day], (end - start).days + 1, order=[c.day])
+    by_token, cut = _grouped(conn, records, [c.token_id], MAX_TOKENS)
     if cut:
         truncated.append("rejected.by_token")
     total = sum(int(r.n) for r in by_day)

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, delete, text
 
-from app.core.feed_rules import MAX_CODE, REJECTED, rejection_keys
+from app.core.feed_rules import MAX_CODE, RECORDS, REJECTED, rejection_keys
 from app.core.timeutil import local_date
 from app.models import FeedQualityCount, FeedQualityExample
 from app.store.dialect import dialect_of
@@ -47,7 +47,9 @@ class ChunkQuality:
         errors: Iterable[Mapping[str, Any]],
         known_fields: Collection[str],
     ) -> None:
-        """A rejected record counts once under each distinct (field, rule, type) of its errors."""
+        """A rejected record counts once as a record, and once under each distinct (field, rule, type)
+        of its errors."""
+        self.counts[(agency, RECORDS, "", "", "")] += 1
         for f, rule, kind in rejection_keys(errors, known_fields):
             self.add((agency, REJECTED, f, rule, kind), code)
 
