@@ -361,3 +361,25 @@ def test_counts_older_than_the_retention_are_pruned(engine: Engine, db_url: str,
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM feed_quality_counts")).scalar() == 0
         assert _fq(c, **{"from": "2025-07-01", "to": "2025-07-31"})["rejected"]["total"] == 0
+
+
+def test_a_reason_is_a_bounded_key_never_the_senders_text() -> None:
+    from app.core.feed_rules import rejection_key
+    from app.dossiers.service import KNOWN_FIELDS
+
+    loc = ["supplements", 3, "requested_at"]
+    assert rejection_key({"loc": loc, "msg": "m", "type": "t"}, KNOWN_FIELDS) == (
+        "supplements.*.requested_at",
+        "m",
+        "t",
+    )
+    # An unknown field's name, however long, is not kept; nor a long message past 200 characters.
+    key = rejection_key({"loc": ["x" * 500], "msg": "y" * 500, "type": "extra_forbidden"}, KNOWN_FIELDS)
+    assert key == ("(unknown field)", "y" * 200, "extra_forbidden")
+    # The record's "N more errors" counts N in its message: one key whatever N.
+    many = {"loc": [], "msg": "7 more errors of this record are not listed", "type": "too_many_errors"}
+    assert rejection_key(many, KNOWN_FIELDS) == (
+        "",
+        "more errors of the record were not listed",
+        "too_many_errors",
+    )
