@@ -24,12 +24,13 @@ from app.store.dialect import dialect_of
 COUNTS = cast(Table, FeedQualityCount.__table__)
 EXAMPLES = cast(Table, FeedQualityExample.__table__)
 NO_TOKEN = ""  # the token id of writes made without a token (the command line's direct import)
-ROWS_PER_STATEMENT = 500  # rows of one multi-row upsert (8 bound values each)
 
 # (agency, kind, field, rule, type)
 Key = tuple[str, str, str, str, str]
 _COUNT_KEYS = ("day", "token_id", "agency_code", "kind", "field", "rule", "type")
+_COUNT_COLUMNS = (*_COUNT_KEYS, "count")
 _EXAMPLE_KEYS = ("agency_code", "kind", "field", "rule", "type", "code")
+_EXAMPLE_COLUMNS = (*_EXAMPLE_KEYS, "token_id", "day", "seen_at")
 
 
 @dataclass(slots=True)
@@ -74,43 +75,20 @@ def record_chunk(conn: Connection, quality: ChunkQuality, token_id: str | None, 
     dialect = dialect_of(conn)
     day, token = local_date(now), token_id or NO_TOKEN
     counts = [
-        {
-            "day": day,
-            "token_id": token,
-            "agency_code": a,
-            "kind": k,
-            "field": f,
-            "rule": r,
-            "type": t,
-            "count": n,
-        }
-        for (a, k, f, r, t), n in sorted(quality.counts.items())
+        dialect.driver_values([day, token, *key, n], (), (0,)) for key, n in sorted(quality.counts.items())
     ]
-    for start in range(0, len(counts), ROWS_PER_STATEMENT):
-        batch = counts[start : start + ROWS_PER_STATEMENT]
-        conn.execute(dialect.upsert_rows(COUNTS, batch, _COUNT_KEYS, adding=("count",)))
+    dialect.upsert_rows(conn, "feed_quality_counts", _COUNT_COLUMNS, _COUNT_KEYS, counts, adding=("count",))
+    if not quality.examples:
+        return
     examples = [
-        {
-            "agency_code": a,
-            "kind": k,
-            "field": f,
-            "rule": r,
-            "type": t,
-            "code": code,
-            "token_id": token,
-            "day": day,
-            "seen_at": now,
-        }
-        for (a, k, f, r, t), codes in sorted(quality.examples.items())
+        dialect.driver_values([*key, code, token, day, now], (8,), (7,))
+        for key, codes in sorted(quality.examples.items())
         for code in sorted(codes)
     ]
-    if not examples:
-        return
-    for start in range(0, len(examples), ROWS_PER_STATEMENT):
-        batch = examples[start : start + ROWS_PER_STATEMENT]
-        conn.execute(
-            dialect.upsert_rows(EXAMPLES, batch, _EXAMPLE_KEYS, replacing=("token_id", "day", "seen_at"))
-        )
+    replacing = ("token_id", "day", "seen_at")
+    dialect.upsert_rows(
+        conn, "feed_quality_examples", _EXAMPLE_COLUMNS, _EXAMPLE_KEYS, examples, replacing=replacing
+    )
     trim_examples(conn, sorted({key[0] for key in quality.examples}), quality.cap)
 
 
