@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from app.core.calendar import WorkingCalendar
 from app.core.index_derive import CatalogueEntry, add_months, boundary_day, catalogue_deadline
-from app.core.timeutil import local_date, to_local
+from app.core.timeutil import VN_OFFSET, local_date
 from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 
 UNKNOWN_AGENCY = "unknown"  # the agency of a rejected record whose agency_code is not a registered one
@@ -117,6 +117,15 @@ class WorkingHours:
     start: time = time(7, 30)
     end: time = time(17, 0)
 
+    def inside(self, local: datetime) -> bool:
+        """Whether a local wall-clock instant lies within the hours (both ends inside)."""
+        # Compared as tuples: cheaper than building a time, as ingest does it once a resolved record.
+        at = (local.hour, local.minute, local.second, local.microsecond)
+        s, e = self.start, self.end
+        return (
+            (s.hour, s.minute, s.second, s.microsecond) <= at <= (e.hour, e.minute, e.second, e.microsecond)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FeedConfig:
@@ -183,10 +192,10 @@ def warnings(
     if status in FINISHED_STATUSES and due_at is None:
         found.add(FINISHED_WITHOUT_DEADLINE)
     if status in CLOSED_STATUSES and resolved_at is not None:
-        local = to_local(resolved_at)
+        local = resolved_at.astimezone(UTC).replace(tzinfo=None) + VN_OFFSET  # the wall clock in Vietnam
         if not calendar.is_working_day(local.date()):
             found.add(RESOLVED_ON_DAY_OFF)
-        elif not hours.start <= local.time().replace(tzinfo=None) <= hours.end:
+        elif not hours.inside(local):
             found.add(RESOLVED_OUTSIDE_HOURS)
     if due_at is not None and entry is not None:
         legal = catalogue_deadline(received_at, entry, calendar)
@@ -229,6 +238,10 @@ def marks(
     return {(WARNING, w) for w in warnings(row, entry, calendar, hours)} | {(BASE, b) for b in bases(row)}
 
 
+# The key of a row (the ingest's dict of a version) holding its marks computed while it was validated.
+MARKS = "_feed_marks"
+
+
 def new_marks(
     new: Mapping[str, Any],
     old: Mapping[str, Any] | None,
@@ -237,8 +250,14 @@ def new_marks(
     hours: WorkingHours,
 ) -> set[tuple[str, str]]:
     """The warnings and bases the accepted version `new` carries and the version it replaces (`old`,
-    None for a new dossier) did not: what ingest adds to the day's counts."""
-    found = marks(new, catalogue.get(new["procedure_code"]), calendar, hours)
+    None for a new dossier) did not: what ingest adds to the day's counts. `new[MARKS]`, when set,
+    are the new version's marks computed beforehand (ingest does it while validating, off the writer)."""
+    found = new.get(MARKS)
+    if found is None:
+        found = marks(new, catalogue.get(new["procedure_code"]), calendar, hours)
     if old is not None and found:
-        found -= marks(old, catalogue.get(old["procedure_code"]), calendar, hours)
+        before = old.get(MARKS)  # set when `old` is an earlier line of the same chunk
+        if before is None:
+            before = marks(old, catalogue.get(old["procedure_code"]), calendar, hours)
+        return found - before
     return found

@@ -38,7 +38,16 @@ from sqlalchemy.orm import Session
 
 from app.core.access import Principal
 from app.core.counters import finish_class
-from app.core.feed_rules import RULES_BY_CODE, UNKNOWN_AGENCY, WARNING, FeedConfig, agency_key, new_marks
+from app.core.feed_rules import (
+    MARKS,
+    RULES_BY_CODE,
+    UNKNOWN_AGENCY,
+    WARNING,
+    FeedConfig,
+    agency_key,
+    marks,
+    new_marks,
+)
 from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
@@ -387,6 +396,10 @@ def prepare_chunk(
             row = row_from_record(record, now)
             if registry.inputs is not None:
                 with_index(row, registry.inputs)
+                # The feed's quality marks of this version, here rather than in the writer (the
+                # bottleneck); dropped there if the row is derived again.
+                entry = registry.inputs.catalogue.get(row["procedure_code"])
+                row[MARKS] = marks(row, entry, registry.inputs.calendar, registry.feed.hours)
             values = db_values(row, dialect) if dialect is not None and registry.inputs else None
         except Exception as exc:
             log.error("record %d could not be validated: %s", index, type(exc).__name__, exc_info=exc)
@@ -419,8 +432,8 @@ def write_chunk(
             valid = [(v, row, None) for v, row, _ in valid]
         accepted = _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs, feed)
         quality = _rejections(verdicts, feed)
-        for agency, code, marks in accepted:
-            for kind, mark in marks:
+        for agency, code, found in accepted:
+            for kind, mark in found:
                 name = RULES_BY_CODE[mark].field if kind == WARNING else ""
                 quality.add((agency, kind, name, mark, kind), code if kind == WARNING else None)
         record_chunk(conn, quality, principal.token_id, now)
@@ -495,6 +508,8 @@ def _write_chunk(
     inputs = inputs_at(conn, reference_revs(conn)[0])
     if derived_with is None or derived_with.rev != inputs.rev:
         valid = [(v, with_index(row, inputs), None) for v, row, _ in valid]
+        for _, row, _ in valid:
+            row.pop(MARKS, None)  # judged with other inputs
     codes = sorted({row["code"] for _, row, _ in valid})
     dialect_of(conn).lock_codes(conn, codes)
     stored = stored_rows(conn, codes)
@@ -519,6 +534,7 @@ def _write_chunk(
             continue
         if prepare is not None and (completed := prepare(row, cur)) is not row:
             row, values = with_index(completed, inputs), None
+            row.pop(MARKS, None)  # other content than was judged
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
@@ -531,9 +547,9 @@ def _write_chunk(
             continue
         v.result = verdict
         if verdict in ("created", "updated"):
-            marks = new_marks(row, cur, inputs.catalogue, inputs.calendar, hours)
-            if marks:
-                accepted.append((row["agency_code"], code, marks))
+            found = new_marks(row, cur, inputs.catalogue, inputs.calendar, hours)
+            if found:
+                accepted.append((row["agency_code"], code, found))
             current[code] = row
             touched[code] = values
     if not touched:
