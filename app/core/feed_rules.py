@@ -231,11 +231,29 @@ def _has_supplements(value: Any) -> bool:
     return bool(value) and value != "[]"
 
 
+# Every warning and base as one bit of an int: a version's marks cost one small int, not a set.
+MARK_NAMES: tuple[tuple[str, str], ...] = (
+    *((WARNING, r.code) for r in WARNING_RULES),
+    *((BASE, b) for b in BASES),
+)
+_BIT = {mark: 1 << i for i, mark in enumerate(MARK_NAMES)}
+
+
 def marks(
     row: Mapping[str, Any], entry: CatalogueEntry | None, calendar: WorkingCalendar, hours: WorkingHours
-) -> set[tuple[str, str]]:
-    """(kind, code) of every warning and base a version carries."""
-    return {(WARNING, w) for w in warnings(row, entry, calendar, hours)} | {(BASE, b) for b in bases(row)}
+) -> int:
+    """The bits of every warning and base a version carries (see MARK_NAMES)."""
+    mask = 0
+    for w in warnings(row, entry, calendar, hours):
+        mask |= _BIT[(WARNING, w)]
+    for b in bases(row):
+        mask |= _BIT[(BASE, b)]
+    return mask
+
+
+def mark_names(mask: int) -> list[tuple[str, str]]:
+    """(kind, code) of each bit set in `mask`."""
+    return [mark for mark, bit in _BIT.items() if mask & bit]
 
 
 # The key of a row (the ingest's dict of a version) holding its marks computed while it was validated.
@@ -248,16 +266,17 @@ def new_marks(
     catalogue: Mapping[str, CatalogueEntry],
     calendar: WorkingCalendar,
     hours: WorkingHours,
-) -> set[tuple[str, str]]:
-    """The warnings and bases the accepted version `new` carries and the version it replaces (`old`,
-    None for a new dossier) did not: what ingest adds to the day's counts. `new[MARKS]`, when set,
-    are the new version's marks computed beforehand (ingest does it while validating, off the writer)."""
-    found = new.get(MARKS)
+) -> int:
+    """The warnings and bases (bits, see MARK_NAMES) the accepted version `new` carries and the
+    version it replaces (`old`, None for a new dossier) did not: what ingest adds to the day's
+    counts. `new[MARKS]`, when set, are the new version's marks computed beforehand (ingest does it
+    while validating, off the writer)."""
+    found: int | None = new.get(MARKS)
     if found is None:
         found = marks(new, catalogue.get(new["procedure_code"]), calendar, hours)
     if old is not None and found:
         before = old.get(MARKS)  # set when `old` is an earlier line of the same chunk
         if before is None:
             before = marks(old, catalogue.get(old["procedure_code"]), calendar, hours)
-        return found - before
+        return found & ~before
     return found

@@ -45,6 +45,7 @@ from app.core.feed_rules import (
     WARNING,
     FeedConfig,
     agency_key,
+    mark_names,
     marks,
     new_marks,
 )
@@ -433,7 +434,7 @@ def write_chunk(
         accepted = _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs, feed)
         quality = _rejections(verdicts, feed)
         for agency, code, found in accepted:
-            for kind, mark in found:
+            for kind, mark in mark_names(found):
                 name = RULES_BY_CODE[mark].field if kind == WARNING else ""
                 quality.add((agency, kind, name, mark, kind), code if kind == WARNING else None)
         record_chunk(conn, quality, principal.token_id, now)
@@ -499,7 +500,7 @@ def _write_chunk(
     prepare: RowPrepare | None = None,
     derived_with: IndexInputs | None = None,
     feed: FeedConfig | None = None,
-) -> list[tuple[str, str, set[tuple[str, str]]]]:
+) -> list[tuple[str, str, int]]:
     """Judge and upsert; returns (agency, code, warnings and bases new to the dossier) of each
     accepted version (created or updated), for the feed's quality."""
     # The reference lock first, then the codes' (as every writer takes them): the catalogue and the
@@ -516,7 +517,7 @@ def _write_chunk(
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
     touched: dict[str, tuple[Any, ...] | None] = {}
-    accepted: list[tuple[str, str, set[tuple[str, str]]]] = []
+    accepted: list[tuple[str, str, int]] = []
     hours = (feed or FeedConfig()).hours
     for v, row, values in valid:
         code = row["code"]
