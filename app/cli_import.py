@@ -202,7 +202,9 @@ def import_into_database(path: Path, chunk: int) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         with engine.connect() as conn:
-            registry = current_registry(conn, communes_of(settings.province_code).keys())
+            registry = current_registry(
+                conn, communes_of(settings.province_code).keys(), feed=settings.feed_config
+            )
         with _progress() as progress, path.open("rb") as fh:
             task = progress.add_task("importing", total=None, rate=0.0)
             items: list[tuple[int, Any]] = []

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.feed_rules import FeedConfig, parse_hours
 from app.core.placeholders import RANDOM_SECRET_HINT, secret_weakness
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/tthc.db"
@@ -47,6 +48,21 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         365, ge=0, le=36500, validation_alias=AliasChoices("TTHC_AUDIT_RETENTION_DAYS")
     )  # audit_log rows and refused-request counts older than this go; 0 keeps them forever
+    # The quality of the feed (docs/API.md, "The quality of the feed"): how long its counts are kept, the
+    # local working hours a resolution is judged against, the share of a unit's resolutions outside
+    # them (or on days off) above which the unit is flagged, and the latest codes kept per reason.
+    feed_quality_days: int = Field(90, ge=1, le=3660, validation_alias=AliasChoices("TTHC_FEED_QUALITY_DAYS"))
+    feed_quality_hours: str = Field(
+        "07:30-17:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+        validation_alias=AliasChoices("TTHC_FEED_QUALITY_HOURS"),
+    )
+    feed_quality_share: float = Field(
+        0.1, ge=0, le=1, validation_alias=AliasChoices("TTHC_FEED_QUALITY_SHARE")
+    )
+    feed_quality_examples: int = Field(
+        10, ge=1, le=100, validation_alias=AliasChoices("TTHC_FEED_QUALITY_EXAMPLES")
+    )
     # How ingestion bounds its memory and waits for a slow client.
     ingest_chunk_bytes: int = Field(
         16 * 1024 * 1024, ge=1, validation_alias=AliasChoices("TTHC_INGEST_CHUNK_BYTES")
@@ -103,6 +119,19 @@ class Settings(BaseSettings):
             # The value itself is never repeated in the message: it is a secret, however weak.
             raise ValueError(f"it {weakness}; {RANDOM_SECRET_HINT}")
         return value
+
+    @field_validator("feed_quality_hours")
+    @classmethod
+    def _hours_in_order(cls, value: str) -> str:
+        start, end = value.split("-")
+        if start >= end:
+            raise ValueError("the working hours' start must be before their end (HH:MM-HH:MM)")
+        return value
+
+    @property
+    def feed_config(self) -> FeedConfig:
+        """What ingest needs of the feed's quality settings."""
+        return FeedConfig(parse_hours(self.feed_quality_hours), self.feed_quality_examples)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -21,7 +21,7 @@ from app.api.routers import calendar as calendar
 from app.api.routers import closings as closings
 from app.api.routers import dossiers as dossiers
 from app.api.routers import dvcqg as dvcqg
-from app.api.routers import health, monitoring, tokens
+from app.api.routers import feed_quality, health, monitoring, tokens
 from app.api.routers import index as index
 from app.api.routers import metrics as metrics
 from app.api.routers import procedures as procedures
@@ -135,6 +135,7 @@ def create_app(
     app.include_router(worklists.router)
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
+    app.include_router(feed_quality.router)
     app.include_router(health.router)
     app.include_router(monitoring.router)
     install_dashboard(app)

@@ -48,6 +48,8 @@ TABLES_TO_CLEAR = (
     "dossier_history",
     "report_closings",
     "report_closing_files",
+    "feed_quality_counts",
+    "feed_quality_examples",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}

@@ -11,7 +11,8 @@ Every write gives one structured log line. What is stored depends on the outcome
   written at most every REFUSED_FLUSH_EVERY (see RefusalCounter), so refusals cost no write each;
 - any other write by a recognised token is a row of `audit_log`; anonymous writes are only logged.
 
-Both are kept for TTHC_AUDIT_RETENTION_DAYS (0: forever). Writes prune in the same transaction:
+Both are kept for TTHC_AUDIT_RETENTION_DAYS (0: forever); the feed's quality counts and examples
+(app/feedquality) for TTHC_FEED_QUALITY_DAYS, pruned with them. Writes prune in the same transaction:
 at most once per PRUNE_EVERY per process, at most PRUNE_BATCH audit rows at a time (oldest first,
 through the index on `at`), and again at the next write while a pass found a full batch.
 """
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.observability import UNMATCHED, route_label
 from app.api.state import state_of
 from app.core.timeutil import local_date, to_local
+from app.feedquality import store as feedquality
 from app.models import AuditEntry
 from app.refusals import REFUSED, RefusalCounter, count_refused
 from app.store.uow import write_transaction
@@ -52,14 +54,15 @@ class Pruner:
     Thread-safe: the claim is taken under a lock, so of concurrent writes only one prunes.
     """
 
-    def __init__(self, retention_days: int) -> None:
+    def __init__(self, retention_days: int, feed_quality_days: int | None = None) -> None:
         self.retention_days = retention_days
+        self.feed_quality_days = feed_quality_days  # None: the feed's quality counts are left alone
         self._lock = threading.Lock()
         self._last: datetime | None = None
         self._backlog = False
 
     def claim(self, now: datetime) -> bool:
-        if self.retention_days <= 0:
+        if self.retention_days <= 0 and self.feed_quality_days is None:
             return False
         with self._lock:
             last = self._last
@@ -69,7 +72,12 @@ class Pruner:
             return False
 
     def prune(self, conn: Connection, now: datetime) -> int:
-        """Delete expired counters and up to PRUNE_BATCH expired audit rows; returns the audit rows gone."""
+        """Delete expired counters (refusals, the feed's quality) and up to PRUNE_BATCH expired audit
+        rows; returns the audit rows gone."""
+        if self.feed_quality_days is not None:
+            feedquality.prune(conn, now, self.feed_quality_days)
+        if self.retention_days <= 0:
+            return 0
         cutoff = now - timedelta(days=self.retention_days)
         conn.execute(delete(REFUSED).where(REFUSED.c.day < local_date(cutoff)))
         oldest = select(_AUDIT.c.id).where(_AUDIT.c.at < cutoff).order_by(_AUDIT.c.at).limit(PRUNE_BATCH)
@@ -144,7 +152,8 @@ class AuditMiddleware:
 
     def _pruner_for(self, app: Any) -> Pruner:
         if self._pruner is None:
-            self._pruner = Pruner(state_of(app).settings.audit_retention_days)
+            settings = state_of(app).settings
+            self._pruner = Pruner(settings.audit_retention_days, settings.feed_quality_days)
         return self._pruner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -88,7 +88,9 @@ def registry_for(request: Request, engine: Engine) -> Registry:
     """Registered agencies and the province's wards (a database read: call it in a worker thread)."""
     settings = state_of(request).settings
     with engine.connect() as conn:
-        return current_registry(conn, communes_of(settings.province_code).keys(), state_of(request).clock())
+        return current_registry(
+            conn, communes_of(settings.province_code).keys(), state_of(request).clock(), settings.feed_config
+        )
 
 
 async def load_registry(request: Request, engine: Engine) -> Registry:

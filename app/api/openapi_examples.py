@@ -12,6 +12,7 @@ from typing import Any
 
 from app.core.calculator import rates
 from app.core.definitions import COUNTS, INDEX_COUNTS, RATES
+from app.core.feed_rules import WARNING_RULES
 from app.dossiers.schemas import EXAMPLE_RECORD, INGEST_REPORT_EXAMPLE
 from app.index.schemas import DECLARED_EXAMPLE, INDEX_EXAMPLE, JOB_EXAMPLE, RULE_SET_EXAMPLE
 from app.integrations.dvcqg.schemas import DvcqgIngestReport
@@ -135,6 +136,76 @@ AGENCY_OUT: dict[str, Any] = {
 }
 
 
+def _feed_quality() -> dict[str, Any]:
+    """Eight rejected records of one day, two reasons shown; a unit resolving on days off."""
+    token = TOKEN_INFO["id"]
+    warnings = []
+    for rule in WARNING_RULES:
+        n = 2 if rule.code == "resolved_on_day_off" else 0
+        units = (
+            [{"agency_code": AGENCY, "count": 2, "base_count": 6, "share": 0.3333, "flagged": True}]
+            if n
+            else []
+        )
+        warnings.append(
+            {
+                "rule": rule.code,
+                "field": rule.field,
+                "description": rule.description,
+                "base": rule.base,
+                "count": n,
+                "base_count": 6 if rule.base != "received" else 12,
+                "share": round(n / (6 if rule.base != "received" else 12), 4),
+                "threshold": 0.1 if rule.by_share else None,
+                "flagged_units": 1 if n else 0,
+                "by_unit": units,
+            }
+        )
+    return {
+        "from": "2025-09-02",
+        "to": "2025-10-01",
+        "rejected": {
+            "total": 8,
+            "by_rule": [
+                {
+                    "field": "due_at",
+                    "rule": "due_at is before received_at",
+                    "type": "value_error",
+                    "count": 5,
+                },
+                {
+                    "field": "agency_code",
+                    "rule": "agency_code is not a registered agency",
+                    "type": "unknown_agency",
+                    "count": 3,
+                },
+            ],
+            "by_unit": [{"agency_code": AGENCY, "count": 5}, {"agency_code": "unknown", "count": 3}],
+            "by_day": [{"day": "2025-10-01", "count": 8}],
+            "by_token": [{"token_id": token, "count": 8}],
+        },
+        "warnings": warnings,
+        "examples": [
+            {
+                "agency_code": AGENCY,
+                "kind": "rejected",
+                "field": "due_at",
+                "rule": "due_at is before received_at",
+                "type": "value_error",
+                "codes": [
+                    {
+                        "code": EXAMPLE_RECORD["code"],
+                        "token_id": token,
+                        "day": "2025-10-01",
+                        "seen_at": "2025-10-01T08:02:00+07:00",
+                    }
+                ],
+            }
+        ],
+        "truncated": [],
+    }
+
+
 def success_examples() -> dict[str, Any]:
     """operationId -> an example body of its success response."""
     ingest_report = INGEST_REPORT_EXAMPLE
@@ -241,6 +312,7 @@ def success_examples() -> dict[str, Any]:
             "next_cursor": None,
             "total": 2,
         },
+        "get_feed_quality": _feed_quality(),
         "healthz": {"status": "ok"},
         "readyz": {"status": "ok", "database": "postgresql", "revision": "0001"},
     }

@@ -38,14 +38,26 @@ from sqlalchemy.orm import Session
 
 from app.core.access import Principal
 from app.core.counters import finish_class
+from app.core.feed_rules import (
+    MARKS,
+    RULES_BY_CODE,
+    UNKNOWN_AGENCY,
+    WARNING,
+    FeedConfig,
+    agency_key,
+    mark_names,
+    marks,
+    new_marks,
+)
 from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
 from app.core.timeutil import VN_OFFSET, local_date, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS
 from app.dossiers.history import record_changes, record_staged
 from app.dossiers.outcome import outcome_condition
-from app.dossiers.schemas import DossierIn
+from app.dossiers.schemas import DossierIn, SupplementIn
 from app.dossiers.validation import Errors, Registry, record_code, supplements_of, validate_record
+from app.feedquality.store import ChunkQuality, record_chunk
 from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
 from app.reference.index_inputs import IndexInputs, current_inputs, inputs_at, lock_reference, reference_revs
@@ -119,6 +131,9 @@ class Verdict:
     code: str | None
     result: Result | None = None
     errors: Errors = field(default_factory=list)
+    # The agency the record is counted under in the feed's quality: its agency_code when registered,
+    # else `unknown` (never a rejected record's own text).
+    agency: str = UNKNOWN_AGENCY
 
 
 # The report lists this many rejected records in full (the lowest indexes); the others are counted.
@@ -312,6 +327,7 @@ class PreparedChunk:
     now: datetime
     dialect: str | None = None
     inputs: IndexInputs | None = None  # the rows' national-index columns were derived with these
+    registry: Registry | None = None  # what the records were validated against (the feed's settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +387,8 @@ def prepare_chunk(
         verdicts.append(v)
         try:
             v.code = record_code(raw)
+            if isinstance(raw, dict):
+                v.agency = agency_key(raw.get("agency_code"), registry.agencies)
             record, errors = validate_record(raw, registry)
             if record is None:
                 v.errors = capped(errors)
@@ -379,13 +397,17 @@ def prepare_chunk(
             row = row_from_record(record, now)
             if registry.inputs is not None:
                 with_index(row, registry.inputs)
+                # The feed's quality marks of this version, here rather than in the writer (the
+                # bottleneck); dropped there if the row is derived again.
+                entry = registry.inputs.catalogue.get(row["procedure_code"])
+                row[MARKS] = marks(row, entry, registry.inputs.calendar, registry.feed.hours)
             values = db_values(row, dialect) if dialect is not None and registry.inputs else None
         except Exception as exc:
             log.error("record %d could not be validated: %s", index, type(exc).__name__, exc_info=exc)
             v.errors = unreadable_errors(raw)
             continue
         valid.append((v, row, values))
-    return PreparedChunk(verdicts, valid, now, dialect, registry.inputs)
+    return PreparedChunk(verdicts, valid, now, dialect, registry.inputs, registry)
 
 
 def write_chunk(
@@ -398,14 +420,24 @@ def write_chunk(
 ) -> list[Verdict]:
     """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock)."""
     valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
+    feed = prepared.registry.feed if prepared.registry is not None else FeedConfig()
     if not valid:
+        if verdicts:
+            rejected = _rejections(verdicts, feed)
+            run_write(engine, lambda conn: record_chunk(conn, rejected, principal.token_id, now))
         return verdicts
 
     def attempt(conn: Connection) -> None:
         nonlocal valid
         if prepared.dialect != conn.dialect.name:
             valid = [(v, row, None) for v, row, _ in valid]
-        _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs)
+        accepted = _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs, feed)
+        quality = _rejections(verdicts, feed)
+        for agency, code, found in accepted:
+            for kind, mark in mark_names(found):
+                name = RULES_BY_CODE[mark].field if kind == WARNING else ""
+                quality.add((agency, kind, name, mark, kind), code if kind == WARNING else None)
+        record_chunk(conn, quality, principal.token_id, now)
 
     def forget_attempt() -> None:
         for v, _, _ in valid:
@@ -413,6 +445,19 @@ def write_chunk(
 
     run_write(engine, attempt, before_retry=forget_attempt)
     return verdicts
+
+
+# The names a rejected record's error may carry in its location (any other is the sender's text).
+KNOWN_FIELDS = frozenset(DossierIn.model_fields) | frozenset(SupplementIn.model_fields)
+
+
+def _rejections(verdicts: Sequence[Verdict], feed: FeedConfig) -> ChunkQuality:
+    """The feed's quality counts of a chunk's rejected records."""
+    quality = ChunkQuality(feed.examples)
+    for v in verdicts:
+        if v.result is None and v.errors:
+            quality.reject(v.agency, v.code, v.errors, KNOWN_FIELDS)
+    return quality
 
 
 _JSON_ROWS = (
@@ -454,19 +499,26 @@ def _write_chunk(
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]],
     prepare: RowPrepare | None = None,
     derived_with: IndexInputs | None = None,
-) -> None:
+    feed: FeedConfig | None = None,
+) -> list[tuple[str, str, int]]:
+    """Judge and upsert; returns (agency, code, warnings and bases new to the dossier) of each
+    accepted version (created or updated), for the feed's quality."""
     # The reference lock first, then the codes' (as every writer takes them): the catalogue and the
     # calendar cannot change until this commits, and the rows follow the revision read here.
     lock_reference(conn, exclusive=False)
     inputs = inputs_at(conn, reference_revs(conn)[0])
     if derived_with is None or derived_with.rev != inputs.rev:
         valid = [(v, with_index(row, inputs), None) for v, row, _ in valid]
+        for _, row, _ in valid:
+            row.pop(MARKS, None)  # judged with other inputs
     codes = sorted({row["code"] for _, row, _ in valid})
     dialect_of(conn).lock_codes(conn, codes)
     stored = stored_rows(conn, codes)
     current: dict[str, dict[str, Any] | None] = dict.fromkeys(codes)
     current.update(stored)
     touched: dict[str, tuple[Any, ...] | None] = {}
+    accepted: list[tuple[str, str, int]] = []
+    hours = (feed or FeedConfig()).hours
     for v, row, values in valid:
         code = row["code"]
         cur = current[code]
@@ -483,6 +535,7 @@ def _write_chunk(
             continue
         if prepare is not None and (completed := prepare(row, cur)) is not row:
             row, values = with_index(completed, inputs), None
+            row.pop(MARKS, None)  # other content than was judged
         verdict = judge(row, cur)
         if verdict == "conflict":
             v.errors = [
@@ -495,10 +548,13 @@ def _write_chunk(
             continue
         v.result = verdict
         if verdict in ("created", "updated"):
+            found = new_marks(row, cur, inputs.catalogue, inputs.calendar, hours)
+            if found:
+                accepted.append((row["agency_code"], code, found))
             current[code] = row
             touched[code] = values
     if not touched:
-        return
+        return accepted
     dialect = conn.dialect.name
     order = sorted(touched)
     finals: list[tuple[Any, ...]] = []
@@ -521,6 +577,7 @@ def _write_chunk(
     index.fold()
     conn.exec_driver_sql("DELETE FROM _dossiers_new")
     bump_data_version(conn, now)
+    return accepted
 
 
 def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
@@ -539,12 +596,18 @@ def delete_dossier(engine: Engine, code: str, now: datetime) -> bool:
     return True
 
 
-def current_registry(conn: Connection, communes: Collection[str], now: datetime | None = None) -> Registry:
+def current_registry(
+    conn: Connection, communes: Collection[str], now: datetime | None = None, feed: FeedConfig | None = None
+) -> Registry:
     from app.models import Agency
 
     agencies = set(conn.scalars(select(Agency.code)))
     return Registry(
-        agencies=agencies, communes=set(communes), now=now or utcnow(), inputs=current_inputs(conn)
+        agencies=agencies,
+        communes=set(communes),
+        now=now or utcnow(),
+        inputs=current_inputs(conn),
+        feed=feed or FeedConfig(),
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.core.errors import validation_errors
+from app.core.feed_rules import FeedConfig
 from app.core.supplements import Supplement, supplement_errors
 from app.core.timeutil import VN_TZ
 from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
@@ -32,6 +33,7 @@ class Registry:
     # The catalogue and calendar the national index is derived with (re-read inside the write when
     # they changed since; None: read there).
     inputs: IndexInputs | None = None
+    feed: FeedConfig = field(default_factory=FeedConfig)  # the feed's quality settings
 
 
 def _err(field: str, msg: str, kind: str = "value_error") -> dict[str, Any]:

@@ -321,6 +321,38 @@ class RefusedRequests(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class FeedQualityCount(Base):
+    """The quality of the feed: rejected records per reason, and accepted versions' warnings and bases
+    (app/core/feed_rules.py), counted per local day, token and agency (a registered one, or `unknown`)."""
+
+    __tablename__ = "feed_quality_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" when written without a token
+    agency_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # rejected | warning | base
+    field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class FeedQualityExample(Base):
+    """The latest dossier codes seen per reason (or warning) and agency, a few per key."""
+
+    __tablename__ = "feed_quality_examples"
+
+    agency_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Target(Base):
     """An administrator's override of one named target for one year (contract §4 scorecard), over the
     built-in target set that year uses; names without a row keep the set's target."""

@@ -125,6 +125,38 @@ class Dialect:
         stmt = insert(table).values(**values)
         return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=set_)
 
+    placeholder = "?"
+
+    def upsert_rows(
+        self,
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        adding: Sequence[str] = (),
+        replacing: Sequence[str] = (),
+    ) -> None:
+        """Multi-row `INSERT … ON CONFLICT (keys) DO UPDATE`: the `adding` columns become their sum with
+        the new row's (c = c + excluded.c), the `replacing` ones the new row's value. Rows are driver
+        values (see driver_values) with distinct keys (PostgreSQL refuses to update a row twice in one
+        statement). Textual, hundreds of rows a statement: compiling a many-row VALUES construct costs
+        far more than the statement, and executemany crawls on SQLite (see insert_rows)."""
+        if not rows:
+            return
+        one = f"({', '.join(self.placeholder for _ in columns)})"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        sets = [f"{c} = {table}.{c} + excluded.{c}" for c in adding] + [
+            f"{c} = excluded.{c}" for c in replacing
+        ]
+        tail = f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(sets)}"
+        per = max(1, _MAX_PARAMS // len(columns))
+        for start in range(0, len(rows), per):
+            batch = rows[start : start + per]
+            conn.exec_driver_sql(
+                head + ", ".join(one for _ in batch) + tail, tuple(chain.from_iterable(batch))
+            )
+
 
 class SQLite(Dialect):
     name = "sqlite"
@@ -213,6 +245,7 @@ class SQLite(Dialect):
 
 class PostgreSQL(Dialect):
     name = "postgresql"
+    placeholder = "%s"
     boolean_type = "BOOLEAN"
     temp_suffix = " ON COMMIT DELETE ROWS"
     accumulates_by_conflict = False
