@@ -48,6 +48,10 @@ TABLES_TO_CLEAR = (
     "dossier_history",
     "report_closings",
     "report_closing_files",
+    "webhook_subscriptions",
+    "webhook_deliveries",
+    "webhook_sent",
+    "job_leases",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}

@@ -136,6 +136,7 @@ def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:
             version=app.version,
             description=app.description,
             routes=app.routes,
+            webhooks=app.webhooks.routes,
             tags=app.openapi_tags,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
