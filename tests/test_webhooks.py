@@ -554,8 +554,8 @@ def test_the_runner_prunes_the_audit_trail_and_old_deliveries(
     assert report.pruned["webhook_deliveries"] == 1
     assert [d["day"] for d in deliveries(client, webhook_id)] == ["2025-10-04", "2025-10-03"]
     with engine.connect() as conn:
-        days = conn.execute(select(WebhookDelivery.day).order_by(WebhookDelivery.day)).scalars().all()
-    assert [d.isoformat() for d in days] == ["2025-10-03", "2025-10-04"]
+        stored = conn.execute(select(WebhookDelivery.day).order_by(WebhookDelivery.day)).scalars().all()
+    assert [d.isoformat() for d in stored] == ["2025-10-03", "2025-10-04"]
 
 
 # --- the command line --------------------------------------------------------------------------------
