@@ -30,6 +30,7 @@ from app.api.routers import procedures as procedures
 from app.api.routers import reference as reference
 from app.api.routers import reports as reports
 from app.api.routers import webhooks as webhooks
+from app.api.routers import worklists as worklists
 from app.api.routers.dashboard import install_dashboard
 from app.api.state import AppState
 from app.config import Settings, get_settings
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(calendar.router)
     app.include_router(procedures.router)
     app.include_router(index.router)
+    app.include_router(worklists.router)
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(webhooks.router)

@@ -29,7 +29,6 @@ from app.cli import main as cli_main
 from app.config import Settings, get_settings
 from app.main import create_app
 from app.models import AuditEntry, WebhookDelivery, WebhookSent
-from app.models.tables import CalendarDay
 from app.store.engine import make_engine
 from app.webhooks.jobs import PRUNE_HOOKS, JobRunner
 from app.webhooks.lease import hold_lease
@@ -134,11 +133,11 @@ def runner(engine: Engine, settings: Settings, clock: Clock) -> JobRunner:
 
 
 @pytest.fixture(autouse=True)
-def start(clock: Clock, engine: Engine) -> None:
+def start(clock: Clock, client: TestClient) -> None:
     """Wed 1 Oct 2025, 08:00, a day off of the province's calendar."""
     clock.now = at("2025-10-01 08:00")
-    with engine.begin() as conn:
-        conn.execute(insert(CalendarDay).values(day=datetime(2025, 10, 1).date(), working=False, note="nghỉ"))
+    r = client.put("/v1/calendar/2025", json=[{"day": DAY_OFF, "working": False, "note": "nghỉ"}])
+    assert r.status_code == 200, r.text
 
 
 def subscribe(client: TestClient, receiver: Receiver, path: str = "/hook", **over: Any) -> str:
@@ -176,7 +175,7 @@ def deliveries(client: TestClient, webhook_id: str, **params: Any) -> list[dict[
 # --- the digest's content ----------------------------------------------------------------------------
 
 
-def test_the_digest_lists_the_overdue_dossiers_in_scope_signed(
+def test_the_digest_carries_the_worklists_in_scope_signed(
     client: TestClient, receiver: Receiver, runner: JobRunner, clock: Clock
 ) -> None:
     ingest(
@@ -190,18 +189,26 @@ def test_the_digest_lists_the_overdue_dossiers_in_scope_signed(
                 sector="xay_dung",
             ),
             overdue("B-2", "2025-09-26T17:00:00+07:00", apology_issued=True),
-            overdue("C-3", "2025-10-03T17:00:00+07:00"),  # not yet due
+            overdue("C-3", "2025-10-03T17:00:00+07:00"),  # not yet due: due soon
             overdue("D-4", "2025-10-02T07:00:00+07:00"),  # due half an hour before the digest
-            overdue("E-5", "2025-09-25T17:00:00+07:00", status="supplement_requested"),  # applicant's clock
+            overdue(  # its one supplement request unanswered: the applicant's clock
+                "E-5",
+                "2025-09-25T17:00:00+07:00",
+                status="supplement_requested",
+                supplements=[{"requested_at": "2025-09-24T09:00:00+07:00", "supplied_at": None}],
+            ),
             overdue("F-6", "2025-09-25T17:00:00+07:00", agency_code=OTHER_AGENCY),  # out of scope
             rec("G-7", due_at="2025-09-29T17:00:00+07:00", resolved_at="2025-09-30T10:00:00+07:00"),  # done
             overdue("H-8", "2025-09-30"),  # a bare date: the end of 30 Sep, i.e. 1 Oct 00:00
+            overdue("I-9", "2025-10-10T17:00:00+07:00"),  # 6 working days left: not due soon
         ],
     )
-    webhook_id = subscribe(client, receiver)
+    webhook_id = subscribe(client, receiver, kinds=["overdue", "due_soon"])
     # Made at 08:00 on 1 Oct, after that day's 07:00: the first digest is the next day's.
     [info] = client.get("/v1/webhooks").json()
     assert info["next_digest_at"] == "2025-10-02T07:00:00+07:00"
+    scope = {"agency": [AGENCY], "commune": None, "sector": None, "procedure": None}
+    assert (info["kinds"], info["scope"]) == (["overdue", "due_soon"], scope)
     clock.now = at("2025-10-02 06:59")
     assert runner.tick().queued == 0
     assert receiver.attempts == []
@@ -209,78 +216,46 @@ def test_the_digest_lists_the_overdue_dossiers_in_scope_signed(
     clock.now = at("2025-10-02 07:30")
     report = runner.tick()
     assert (report.ran, report.queued, report.delivered) == (True, 1, 1)
-    common = {
-        "procedure_code": "1.004227",
-        "agency_code": AGENCY,
-        "agency_name": "Sở Xây dựng",
-        "working_days_left": None,
+    [digest] = receiver.digests()
+    assert {k: v for k, v in digest.items() if k != "lists"} == {
+        "subscription_id": webhook_id,
+        "day": "2025-10-02",
+        "generated_at": "2025-10-02T07:30:00+07:00",
+        "scope": scope,
     }
+    assert [(x["kind"], x["truncated"]) for x in digest["lists"]] == [("overdue", False), ("due_soon", False)]
+    keys = ("code", "deadline_at", "working_days_late", "working_days_left", "apology_issued", "apology_owed")
     # Working days after the deadline's day up to Thu 2 Oct, 1 Oct being off:
     # B-2: 29 Sep, 30 Sep, 2 Oct = 3; A-1: 30 Sep, 2 Oct = 2; H-8 (its day is 30 Sep): 2 Oct = 1;
     # D-4 (due 2 Oct 07:00, past at 07:30): none after its own day = 0. Deadline order: B, A, H, D.
-    assert receiver.digests() == [
-        {
-            "subscription_id": webhook_id,
-            "day": "2025-10-02",
-            "generated_at": "2025-10-02T07:30:00+07:00",
-            "scope": {"agency": [AGENCY], "commune": None, "sector": None},
-            "lists": [
-                {
-                    "kind": "overdue",
-                    "truncated": False,
-                    "items": [
-                        {
-                            **common,
-                            "code": "B-2",
-                            "procedure_name": None,
-                            "commune_code": None,
-                            "sector": None,
-                            "deadline": "2025-09-26T17:00:00+07:00",
-                            "working_days_overdue": 3,
-                            "apology_issued": True,
-                        },
-                        {
-                            **common,
-                            "code": "A-1",
-                            "procedure_name": "Cấp giấy phép xây dựng",
-                            "commune_code": COMMUNE,
-                            "sector": "xay_dung",
-                            "deadline": "2025-09-29T17:00:00+07:00",
-                            "working_days_overdue": 2,
-                            "apology_issued": False,
-                        },
-                        {
-                            **common,
-                            "code": "H-8",
-                            "procedure_name": None,
-                            "commune_code": None,
-                            "sector": None,
-                            "deadline": "2025-10-01T00:00:00+07:00",
-                            "working_days_overdue": 1,
-                            "apology_issued": False,
-                        },
-                        {
-                            **common,
-                            "code": "D-4",
-                            "procedure_name": None,
-                            "commune_code": None,
-                            "sector": None,
-                            "deadline": "2025-10-02T07:00:00+07:00",
-                            "working_days_overdue": 0,
-                            "apology_issued": False,
-                        },
-                    ],
-                }
-            ],
-        }
+    # C-3: the working days after 2 Oct up to 3 Oct = 1 left (I-9: 3, 6, 7, 8, 9, 10 Oct = 6).
+    assert [tuple(i[k] for k in keys) for x in digest["lists"] for i in x["items"]] == [
+        ("B-2", "2025-09-26T17:00:00+07:00", 3, None, True, False),
+        ("A-1", "2025-09-29T17:00:00+07:00", 2, None, False, True),
+        ("H-8", "2025-10-01T00:00:00+07:00", 1, None, False, True),
+        ("D-4", "2025-10-02T07:00:00+07:00", 0, None, False, True),
+        ("C-3", "2025-10-03T17:00:00+07:00", None, 1, False, True),
     ]
+    a1 = digest["lists"][0]["items"][1]
+    assert {k: a1[k] for k in ("procedure_name", "agency_name", "commune_code", "sector", "clock")} == {
+        "procedure_name": "Cấp giấy phép xây dựng",
+        "agency_name": "Sở Xây dựng",
+        "commune_code": COMMUNE,
+        "sector": "xay_dung",
+        "clock": "agency",
+    }
+    # Each item exactly as the worklist itself gives it at that instant (one rule, one shape).
+    for lst in digest["lists"]:
+        page = client.get(f"/v1/worklists/{lst['kind']}", params={"agency": AGENCY})
+        assert page.status_code == 200, page.text
+        assert lst["items"] == page.json()["items"]
     [d] = deliveries(client, webhook_id)
     assert receiver.attempts == [("/hook", str(d["id"]), 204)]
     assert {k: d[k] for k in ("day", "status", "attempts", "items", "last_status_code", "delivered_at")} == {
         "day": "2025-10-02",
         "status": "delivered",
         "attempts": 1,
-        "items": 4,
+        "items": 5,
         "last_status_code": 204,
         "delivered_at": "2025-10-02T07:30:00+07:00",
     }
@@ -543,10 +518,12 @@ def test_the_runner_prunes_the_audit_trail_and_old_deliveries(
     assert report.pruned["audit"] == 2
     assert report.pruned["webhook_deliveries"] == 0  # the digest just delivered
     with engine.connect() as conn:
-        assert conn.execute(select(AuditEntry.path).order_by(AuditEntry.at)).scalars().all() == [
-            "/v1/dossiers",
-            "/v1/webhooks",
-        ]
+        paths = conn.execute(select(AuditEntry.path).order_by(AuditEntry.at, AuditEntry.id)).scalars().all()
+    assert paths == [
+        "/v1/dossiers",
+        "/v1/calendar/2025",
+        "/v1/webhooks",
+    ]
     clock.now = at("2025-10-03 07:30")
     assert runner.tick().pruned["webhook_deliveries"] == 0  # the 2 Oct one is a day old
     clock.now = at("2025-10-04 07:31")  # the 2 Oct delivery (07:30) is now more than two days old

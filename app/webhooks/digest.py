@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Annotated, Literal, Protocol, cast
+from typing import Annotated, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, Table, select
 
-from app.core.counters import deadline_day
-from app.core.timeutil import local_date, to_local
-from app.core.vocabulary import CODE_PATTERN, COMMUNE_PATTERN, SECTOR_PATTERN
-from app.models import Agency, Dossier, Procedure, WebhookSent
-from app.reference.calendar import working_calendar
+from app.core import worklist
+from app.core.vocabulary import CODE_PATTERN, COMMUNE_PATTERN, SECTOR_PATTERN, TEXT_PATTERN
+from app.core.worklist import Kind
+from app.metrics.reads import unit_names
+from app.models import WebhookSent
+from app.reference.index_inputs import current_inputs
+from app.worklists import service
+from app.worklists.schemas import WorklistItem
+from app.worklists.service import Filters, Names, Options
 
 PAGE = 1000  # dossiers a source reads at a time
 MAX_SCOPE_VALUES = 100
@@ -45,31 +49,21 @@ class DigestScope(BaseModel):
         Annotated[list[Annotated[str, Field(pattern=SECTOR_PATTERN)]], Field(min_length=1, max_length=100)]
         | None
     ) = Field(None, description="Sector slugs; absent: every sector.")
-
-
-class DigestItem(BaseModel):
-    """One dossier on a list, with what the person acting on it needs."""
-
-    code: str
-    procedure_code: str
-    procedure_name: str | None = Field(description="the catalogue's name, else the record's")
-    agency_code: str
-    agency_name: str | None
-    commune_code: str | None
-    sector: str | None
-    deadline: datetime | None = Field(description="`due_at`, else the national deadline derived")
-    working_days_overdue: int | None = Field(
-        None, description="working days after the deadline's day up to today (overdue lists)"
-    )
-    working_days_left: int | None = Field(
-        None, description="working days from today to the deadline's day (lists of dossiers not yet due)"
-    )
-    apology_issued: bool
+    procedure: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=32, pattern=TEXT_PATTERN)]],
+            Field(min_length=1, max_length=100),
+        ]
+        | None
+    ) = Field(None, description="Procedures' codes (mã TTHC); absent: every procedure.")
 
 
 class DigestList(BaseModel):
-    kind: str = Field(description="the worklist")
-    items: list[DigestItem] = Field(description="dossiers newly on the list, in deadline then code order")
+    kind: Kind = Field(description="the worklist")
+    items: list[WorklistItem] = Field(
+        description="dossiers newly on the list, in its order (deadline, then code), as GET "
+        "/v1/worklists/{kind} gives them"
+    )
     truncated: bool = Field(
         description="more dossiers were new on the list than a digest carries (TTHC_WEBHOOK_MAX_ITEMS); "
         "they come in the next digests"
@@ -93,83 +87,40 @@ class DigestSource(Protocol):
 
     def pages(
         self, conn: Connection, kind: str, scope: DigestScope, now: datetime
-    ) -> Iterator[list[DigestItem]]:
+    ) -> Iterator[list[WorklistItem]]:
         """The dossiers on list `kind` within `scope` at `now`, in the list's order, a page at a time."""
         ...
 
 
-class OverdueSource:
-    """The `overdue` list read with one keyset query: open dossiers (status `processing`; a dossier in
-    `supplement_requested` is on the applicant's clock) whose deadline — `due_at`, else the national
-    deadline derived at ingest — is before `now`, with the working days after the deadline's day up
-    to today (the province's calendar)."""
+class WorklistSource:
+    """The worklists themselves (app.worklists.service): each list judged at `now` as GET
+    /v1/worklists/{kind} judges it with its defaults (the period kinds over the current calendar year,
+    `due_soon` within DEFAULT_DUE_WITHIN working days), items in the same shape."""
 
-    kinds: Sequence[str] = ("overdue",)
+    kinds: Sequence[str] = worklist.KINDS
+
+    def __init__(self, province_code: int) -> None:
+        self.province_code = province_code
 
     def pages(
         self, conn: Connection, kind: str, scope: DigestScope, now: datetime
-    ) -> Iterator[list[DigestItem]]:
+    ) -> Iterator[list[WorklistItem]]:
         if kind not in self.kinds:
-            raise ValueError(f"unknown kind {kind!r}")
-        d = Dossier
-        deadline = func.coalesce(d.due_at, d.idx_deadline_at)
-        calendar = working_calendar(conn)
-        today = local_date(now)
-        conds = [d.status == "processing", deadline.is_not(None), deadline < now]
-        if scope.agency:
-            conds.append(d.agency_code.in_(scope.agency))
-        if scope.commune:
-            conds.append(d.commune_code.in_(scope.commune))
-        if scope.sector:
-            conds.append(d.sector.in_(scope.sector))
-        after: tuple[datetime, str] | None = None
+            raise ValueError(f"not a worklist kind: {kind!r}")
+        checked = cast(Kind, kind)
+        options = Options(
+            now, worklist.default_period(now), worklist.DEFAULT_DUE_WITHIN, current_inputs(conn).calendar
+        )
+        units = unit_names(conn, self.province_code)
+        names = Names(units["agency"], units["commune"], service.indicators_weighed(conn, options))
+        filters = Filters({dim: values for dim, values in scope.model_dump().items() if values})
+        after = None
         while True:
-            keyset = list(conds)
-            if after is not None:
-                keyset.append(or_(deadline > after[0], and_(deadline == after[0], d.code > after[1])))
-            rows = conn.execute(
-                select(
-                    d.code,
-                    d.procedure_code,
-                    func.coalesce(Procedure.name, d.procedure_name).label("procedure_name"),
-                    d.agency_code,
-                    Agency.name.label("agency_name"),
-                    d.commune_code,
-                    d.sector,
-                    deadline.label("deadline"),
-                    d.apology_issued,
-                )
-                .select_from(d)
-                .outerjoin(Procedure, Procedure.code == d.procedure_code)
-                .outerjoin(Agency, Agency.code == d.agency_code)
-                .where(*keyset)
-                .order_by(deadline, d.code)
-                .limit(PAGE)
-            ).all()
-            if not rows:
+            page = service.items(conn, checked, filters, options, names, after=after, limit=PAGE)
+            yield [WorklistItem.model_validate(item) for item in page.items]
+            if page.after is None:
                 return
-            yield [
-                DigestItem(
-                    code=r.code,
-                    procedure_code=r.procedure_code,
-                    procedure_name=r.procedure_name,
-                    agency_code=r.agency_code,
-                    agency_name=r.agency_name,
-                    commune_code=r.commune_code,
-                    sector=r.sector,
-                    deadline=to_local(r.deadline),
-                    working_days_overdue=calendar.working_days_between(deadline_day(r.deadline), today),
-                    apology_issued=bool(r.apology_issued),
-                )
-                for r in rows
-            ]
-            if len(rows) < PAGE:
-                return
-            after = (rows[-1].deadline, rows[-1].code)
-
-
-DEFAULT_SOURCE: DigestSource = OverdueSource()
-Kind = Literal["overdue"]  # the kinds DEFAULT_SOURCE lists
+            after = page.after
 
 
 def new_items(
@@ -180,10 +131,10 @@ def new_items(
     scope: DigestScope,
     now: datetime,
     max_items: int,
-) -> tuple[list[DigestItem], bool]:
+) -> tuple[list[WorklistItem], bool]:
     """The first `max_items` dossiers on the list never listed to the subscription under `kind`, and
     whether more were left; reads the list a page at a time and the marks of that page's codes only."""
-    chosen: list[DigestItem] = []
+    chosen: list[WorklistItem] = []
     for page in source.pages(conn, kind, scope, now):
         codes = [i.code for i in page]
         sent = set(

@@ -38,11 +38,12 @@ from sqlalchemy import Connection, Engine, Table, delete, select, update
 from app.config import Settings
 from app.core.jsonutil import dumps, loads
 from app.core.timeutil import to_local
+from app.core.worklist import Kind
 from app.models import WebhookDelivery, WebhookSent, WebhookSubscription
 from app.refusals import prune_audit
 from app.store.uow import write_transaction
 from app.webhooks import sender
-from app.webhooks.digest import DEFAULT_SOURCE, Digest, DigestList, DigestScope, DigestSource, new_items
+from app.webhooks.digest import Digest, DigestList, DigestScope, DigestSource, WorklistSource, new_items
 from app.webhooks.lease import Lease, hold_lease
 from app.webhooks.service import digest_day, digest_time
 from app.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, signature
@@ -113,14 +114,14 @@ class JobRunner:
         settings: Settings,
         clock: Callable[[], datetime],
         *,
-        source: DigestSource = DEFAULT_SOURCE,
+        source: DigestSource | None = None,
         signing_clock: Callable[[], float] = time.time,
         prune_hooks: list[tuple[str, PruneHook]] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
-        self.source = source
+        self.source = source or WorklistSource(settings.province_code)
         self.signing_clock = signing_clock
         self.prune_hooks = PRUNE_HOOKS if prune_hooks is None else prune_hooks
         self.holder = uuid.uuid4().hex
@@ -168,7 +169,7 @@ class JobRunner:
             items, truncated = new_items(
                 conn, self.source, sid, kind, scope, now, self.settings.webhook_max_items
             )
-            lists.append(DigestList(kind=kind, items=items, truncated=truncated))
+            lists.append(DigestList(kind=cast(Kind, kind), items=items, truncated=truncated))
         digest = Digest(subscription_id=sid, day=day, generated_at=to_local(now), scope=scope, lists=lists)
         body = dumps(digest.model_dump(mode="json", exclude_none=False))
         count = sum(len(x.items) for x in lists)

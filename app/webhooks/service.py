@@ -21,8 +21,9 @@ from app.core.communes import communes_of
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.jsonutil import dumps, loads
 from app.core.timeutil import VN_TZ, to_local
+from app.core.worklist import KINDS, Kind
 from app.models import Agency, WebhookDelivery, WebhookSent, WebhookSubscription
-from app.webhooks.digest import DigestScope, Kind
+from app.webhooks.digest import DigestScope
 from app.webhooks.signing import new_webhook_secret
 from app.webhooks.targets import MAX_URL_LENGTH, check_url
 
@@ -50,7 +51,7 @@ class WebhookCreate(BaseModel):
         description="Where the digest is POSTed: http or https (see TTHC_WEBHOOK_ALLOWED_HOSTS)."
     )
     label: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    kinds: Annotated[list[Kind], Field(min_length=1, max_length=16)] = Field(
+    kinds: Annotated[list[Kind], Field(min_length=1, max_length=len(KINDS))] = Field(
         description="The worklists the digest carries, each once."
     )
     scope: DigestScope = Field(default_factory=DigestScope)
@@ -67,7 +68,7 @@ class WebhookInfo(BaseModel):
     id: str
     url: str
     label: str | None
-    kinds: list[str]
+    kinds: list[Kind]
     scope: DigestScope
     created_at: datetime
     next_digest_at: datetime = Field(description="when the next digest is queued (Vietnam time)")

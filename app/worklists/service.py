@@ -1,0 +1,346 @@
+"""The worklists' queries: the dossiers of a kind, a page at a time in (deadline, code) order, and
+their counts per unit. The rule of each kind is app.core.worklist; the SQL conditions here compare
+with the instants and dates it gives, and `items` judges each listed dossier with it.
+
+For the callers to come (the webhook digest, the drill-down), the entry points are:
+- `items(conn, kind, filters, options, names, after=None, limit=...)`: one page and the position
+  after it;
+- `batches(conn, kind, filters, options, names)` / `iter_items(...)`: every item, streamed from one
+  statement (bounded memory);
+- `summary(conn, unit, filters, options)`: the counts per unit and kind.
+
+Cost: the open kinds read the open dossiers through the index on `close_date` (null while open, a
+small share of the stored dossiers); the period kinds read the period's received or closed dossiers
+through the indexes on `received_date` and `close_date`; the period is at most a year (MAX_PERIOD_DAYS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+
+from app.core import worklist
+from app.core.calendar import WorkingCalendar
+from app.core.timeutil import to_local
+from app.core.vocabulary import DIMENSION_COLUMNS, FINISHED_STATUSES
+from app.core.worklist import Kind, Window
+from app.models import Dossier, Procedure
+from app.reference.rule_sets import rule_set_in_force
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+EXPORT_PAGE = 2000
+MAX_PERIOD_DAYS = 366
+UNIT_COLUMNS: Mapping[str, str] = {"agency": "agency_code", "commune": "commune_code"}
+
+_D = cast(Table, Dossier.__table__)
+_P = cast(Table, Procedure.__table__)
+
+# The worklists' deadline: due_at, else the national deadline derived from the catalogue.
+DEADLINE: ColumnElement[datetime] = func.coalesce(_D.c.due_at, _D.c.idx_deadline_at)
+_OPEN = _D.c.close_date.is_(None)  # open statuses have no resolved_at, so no close date (indexed)
+_AGENCY_CLOCK = _D.c.idx_end_at.is_(None)  # an open dossier with an end is waiting for the applicant
+_APOLOGY = _D.c.apology_issued.is_(True)
+# The stored supplements are canonical JSON, one "requested_at" key per request.
+_TWO_REQUESTS = _D.c.supplements.like("%requested_at%requested_at%")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Checked filters (dimension -> values, any matches; absent: all) and the reader's agencies
+    (None: every agency), which bound every query."""
+
+    values: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    agencies: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The instant lists are judged at, the period of the period kinds, the due-soon horizon in working
+    days, and the working-day calendar the deadlines were derived with."""
+
+    now: datetime
+    period: Window
+    due_within: int
+    calendar: WorkingCalendar
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A page's last (deadline, code): the next page starts after it."""
+
+    deadline: datetime | None
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    after: Position | None  # None on the last page
+
+
+def kind_condition(kind: Kind, o: Options) -> ColumnElement[bool]:
+    """The SQL of app.core.worklist.kinds_of for one kind (needs the procedures joined)."""
+    deadline = DEADLINE
+    period = and_(_D.c.close_date >= o.period.start, _D.c.close_date <= o.period.end)
+    finished = _D.c.status.in_(sorted(FINISHED_STATUSES))
+    overdue = and_(_OPEN, _AGENCY_CLOCK, deadline < o.now)
+    if kind == "due_soon":
+        lo, hi = worklist.due_soon_window(o.now, o.due_within, o.calendar)
+        return and_(_OPEN, _AGENCY_CLOCK, deadline >= lo, deadline <= hi)
+    if kind == "overdue":
+        return overdue
+    if kind == "late_without_apology":
+        finished_late = and_(period, finished, _D.c.resolved_at > deadline)
+        return and_(or_(overdue, finished_late), ~_APOLOGY)
+    if kind == "supplement_repeated":
+        return and_(_OPEN, _TWO_REQUESTS)
+    if kind == "unpaid_online":
+        return and_(
+            _D.c.received_date >= o.period.start,
+            _D.c.received_date <= o.period.end,
+            _D.c.fee_required.is_(True),
+            _D.c.paid_online.is_(False),
+        )
+    if kind == "no_electronic_result":
+        return and_(
+            period,
+            finished,
+            _D.c.digitised_result.is_(False),
+            or_(_P.c.paper_result.is_(True), _P.c.code.is_(None)),
+        )
+    if kind == "awaiting_supplement":
+        return and_(_OPEN, _D.c.idx_end_at.is_not(None))
+    raise ValueError(f"not a worklist kind: {kind!r}")
+
+
+def filter_condition(filters: Filters) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = [
+        _D.c[DIMENSION_COLUMNS[dim]].in_(list(values)) for dim, values in filters.values.items() if values
+    ]
+    if filters.agencies is not None:
+        conds.append(_D.c.agency_code.in_(sorted(filters.agencies)) if filters.agencies else false())
+    return and_(true(), *conds)
+
+
+def _after(pos: Position) -> ColumnElement[bool]:
+    """Rows after `pos` in the order (deadline nulls last, code)."""
+    if pos.deadline is None:
+        return and_(DEADLINE.is_(None), _D.c.code > pos.code)
+    later = DEADLINE > pos.deadline  # noqa: SIM300
+    same = DEADLINE == pos.deadline  # noqa: SIM300
+    return or_(later, and_(same, _D.c.code > pos.code), DEADLINE.is_(None))
+
+
+_JOINED = _D.outerjoin(_P, _P.c.code == _D.c.procedure_code)
+
+
+def _rows(kind: Kind, filters: Filters, o: Options, after: Position | None, limit: int | None) -> Select[Any]:
+    conds = [kind_condition(kind, o), filter_condition(filters)]
+    if after is not None:
+        conds.append(_after(after))
+    query = (
+        select(
+            _D.c.code,
+            _D.c.procedure_code,
+            func.coalesce(_P.c.name, _D.c.procedure_name).label("procedure_name"),
+            _P.c.paper_result,
+            _D.c.agency_code,
+            _D.c.commune_code,
+            _D.c.sector,
+            _D.c.channel,
+            _D.c.status,
+            _D.c.received_at,
+            _D.c.due_at,
+            _D.c.idx_deadline_at,
+            _D.c.idx_end_at,
+            _D.c.resolved_at,
+            _D.c.supplements,
+            _D.c.apology_issued,
+            _D.c.fee_required,
+            _D.c.paid_online,
+            _D.c.digitised_result,
+            DEADLINE.label("deadline"),
+        )
+        .select_from(_JOINED)
+        .where(and_(*conds))
+        .order_by(DEADLINE.is_(None), DEADLINE, _D.c.code)
+    )
+    return query if limit is None else query.limit(limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Unit names by code, and the figures each kind weighs on."""
+
+    agency: Mapping[str, str]
+    commune: Mapping[str, str]
+    indicators: Mapping[str, tuple[str, ...]]
+
+
+def indicators_weighed(conn: Connection, o: Options) -> dict[str, tuple[str, ...]]:
+    """Per kind, the national index's indicators (the rule set in force at the period's start) whose
+    numerator is one of the idx21_ counts the kind withholds."""
+    rule_set = rule_set_in_force(conn, o.period.start)
+    out: dict[str, tuple[str, ...]] = {}
+    for kind in worklist.KINDS:
+        withheld = set(worklist.WITHHELD_COUNTS[kind])
+        found = () if rule_set is None else rule_set.indicators
+        out[kind] = tuple(i.code for i in found if i.numerator is not None and i.numerator in withheld)
+    return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else to_local(value).isoformat()
+
+
+def item_of(row: Mapping[str, Any], kind: Kind, o: Options, names: Names) -> dict[str, Any]:
+    """A listed dossier as the JSON, CSV and XLSX show it."""
+    j = worklist.judge(row, kind, o.now, o.calendar)
+    commune = row["commune_code"]
+    return {
+        "code": row["code"],
+        "procedure_code": row["procedure_code"],
+        "procedure_name": row["procedure_name"],
+        "agency_code": row["agency_code"],
+        "agency_name": names.agency.get(row["agency_code"]),
+        "commune_code": commune,
+        "commune_name": None if commune is None else names.commune.get(commune),
+        "sector": row["sector"],
+        "status": row["status"],
+        "received_at": _iso(row["received_at"]),
+        "deadline_at": _iso(j.deadline),
+        "deadline_source": j.deadline_source,
+        "resolved_at": _iso(row["resolved_at"]),
+        "clock": j.clock,
+        "working_days_left": j.working_days_left,
+        "working_days_late": j.working_days_late,
+        "supplement_requests": j.supplement_requests,
+        "apology_issued": bool(row["apology_issued"]),
+        "apology_owed": j.apology_owed,
+        "weighs_on": {"rates": list(worklist.rates_weighed(kind)), "index": list(names.indicators[kind])},
+    }
+
+
+def items(
+    conn: Connection,
+    kind: Kind,
+    filters: Filters,
+    o: Options,
+    names: Names,
+    *,
+    after: Position | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page:
+    """One page of a worklist: at most `limit` dossiers after `after`, in (deadline, code) order
+    (dossiers without a deadline last), and the position of the page's last one when more follow."""
+    if not 1 <= limit <= EXPORT_PAGE:
+        raise ValueError("limit out of range")
+    rows: list[Mapping[str, Any]] = [
+        dict(r._mapping) for r in conn.execute(_rows(kind, filters, o, after, limit + 1))
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more else None
+    return Page(
+        [item_of(r, kind, o, names) for r in rows],
+        None if last is None else Position(last["deadline"], last["code"]),
+    )
+
+
+def batches(
+    conn: Connection, kind: Kind, filters: Filters, o: Options, names: Names, size: int = EXPORT_PAGE
+) -> Iterator[list[dict[str, Any]]]:
+    """Every item of a worklist in list order, `size` at a time, from one statement whose rows are
+    fetched as they are consumed (a server-side cursor on PostgreSQL): one sort of the list however
+    long it is, and a bounded memory. The exports read this; a page at a time would sort it again for
+    every page."""
+    query = _rows(kind, filters, o, None, None).execution_options(yield_per=size)
+    result = conn.execute(query)
+    try:
+        for part in result.partitions(size):
+            yield [item_of(dict(r._mapping), kind, o, names) for r in part]
+    finally:
+        result.close()
+
+
+def iter_items(
+    conn: Connection, kind: Kind, filters: Filters, o: Options, names: Names
+) -> Iterator[dict[str, Any]]:
+    """Every item of a worklist, in list order (see `batches`)."""
+    for part in batches(conn, kind, filters, o, names):
+        yield from part
+
+
+def count(conn: Connection, kind: Kind, filters: Filters, o: Options) -> int:
+    query = (
+        select(func.count()).select_from(_JOINED).where(kind_condition(kind, o), filter_condition(filters))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def summary(conn: Connection, unit: str, filters: Filters, o: Options) -> dict[str | None, dict[str, int]]:
+    """The counts per unit (its code; None for dossiers without a ward) and kind, for units with at
+    least one listed dossier: one pass over the open dossiers for the open kinds, one grouped count per
+    period kind."""
+    key = _D.c[UNIT_COLUMNS[unit]]
+    out: dict[str | None, dict[str, int]] = {}
+
+    def add(unit_code: str | None, kind: str, n: int) -> None:
+        if n:
+            out.setdefault(unit_code, dict.fromkeys(worklist.KINDS, 0))[kind] = int(n)
+
+    open_counts = [func.sum(case((kind_condition(k, o), 1), else_=0)).label(k) for k in worklist.OPEN_KINDS]
+    query = (
+        select(key.label("unit"), *open_counts)
+        .select_from(_JOINED)
+        .where(_OPEN, filter_condition(filters))
+        .group_by(key)
+    )
+    for row in conn.execute(query):
+        for k in worklist.OPEN_KINDS:
+            add(row.unit, k, row._mapping[k] or 0)
+    for k in worklist.KINDS:
+        if k in worklist.OPEN_KINDS:
+            continue
+        q = (
+            select(key.label("unit"), func.count().label("n"))
+            .select_from(_JOINED)
+            .where(kind_condition(k, o), filter_condition(filters))
+            .group_by(key)
+        )
+        for row in conn.execute(q):
+            add(row.unit, k, row.n)
+    return out
+
+
+__all__ = [
+    "DEADLINE",
+    "Filters",
+    "Names",
+    "Options",
+    "Page",
+    "Position",
+    "count",
+    "indicators_weighed",
+    "items",
+    "iter_items",
+    "kind_condition",
+    "summary",
+]
