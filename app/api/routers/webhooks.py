@@ -132,6 +132,7 @@ def install_digest_webhook(app: FastAPI) -> None:
             "Anything else (or no answer within TTHC_WEBHOOK_TIMEOUT) is retried with backoff."
         ),
         status_code=204,
+        responses={204: {"description": "Received: any 2xx answer acknowledges the digest."}},
     )
     def receive_digest(
         body: Digest,
