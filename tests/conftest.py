@@ -184,7 +184,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN)
+    # The job runner stays out of the tests' apps unless a test starts it (tests/test_webhooks.py).
+    return Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN, TTHC_JOBS_IN_SERVER=False)
 
 
 @pytest.fixture

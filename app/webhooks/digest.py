@@ -9,7 +9,7 @@ same transaction that queues the delivery, and says whether more were left for t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import date, datetime
 from typing import Annotated, Protocol, cast
 
@@ -87,7 +87,7 @@ class DigestSource(Protocol):
 
     def pages(
         self, conn: Connection, kind: str, scope: DigestScope, now: datetime
-    ) -> Iterator[list[WorklistItem]]:
+    ) -> Generator[list[WorklistItem], None, None]:
         """The dossiers on list `kind` within `scope` at `now`, in the list's order, a page at a time."""
         ...
 
@@ -104,7 +104,7 @@ class WorklistSource:
 
     def pages(
         self, conn: Connection, kind: str, scope: DigestScope, now: datetime
-    ) -> Iterator[list[WorklistItem]]:
+    ) -> Generator[list[WorklistItem], None, None]:
         if kind not in self.kinds:
             raise ValueError(f"not a worklist kind: {kind!r}")
         checked = cast(Kind, kind)
@@ -114,13 +114,9 @@ class WorklistSource:
         units = unit_names(conn, self.province_code)
         names = Names(units["agency"], units["commune"], service.indicators_weighed(conn, options))
         filters = Filters({dim: values for dim, values in scope.model_dump().items() if values})
-        after = None
-        while True:
-            page = service.items(conn, checked, filters, options, names, after=after, limit=PAGE)
-            yield [WorklistItem.model_validate(item) for item in page.items]
-            if page.after is None:
-                return
-            after = page.after
+        # One statement read as it is consumed (one sort of the list, bounded memory), as the exports.
+        for batch in service.batches(conn, checked, filters, options, names, size=PAGE):
+            yield [WorklistItem.model_validate(item) for item in batch]
 
 
 def new_items(
@@ -134,8 +130,22 @@ def new_items(
 ) -> tuple[list[WorklistItem], bool]:
     """The first `max_items` dossiers on the list never listed to the subscription under `kind`, and
     whether more were left; reads the list a page at a time and the marks of that page's codes only."""
+    pages = source.pages(conn, kind, scope, now)
+    try:
+        return _first_new(conn, pages, subscription_id, kind, max_items)
+    finally:
+        pages.close()  # the list's statement ends with the digest, read to its end or not
+
+
+def _first_new(
+    conn: Connection,
+    pages: Generator[list[WorklistItem], None, None],
+    subscription_id: str,
+    kind: str,
+    max_items: int,
+) -> tuple[list[WorklistItem], bool]:
     chosen: list[WorklistItem] = []
-    for page in source.pages(conn, kind, scope, now):
+    for page in pages:
         codes = [i.code for i in page]
         sent = set(
             conn.scalars(
