@@ -235,7 +235,9 @@ class JobRunner:
                 select(_DELIVERIES.c.body, _SUBS.c.url, _SUBS.c.secret)
                 .select_from(_DELIVERIES.join(_SUBS, _SUBS.c.id == _DELIVERIES.c.subscription_id))
                 .where(_DELIVERIES.c.id == delivery_id)
-            ).one()
+            ).first()
+        if row is None:
+            return  # its subscription was deleted meanwhile, and the delivery with it
         body = bytes(row.body)
         try:
             target = parse_target(row.url)
