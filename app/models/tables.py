@@ -16,7 +16,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     false,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,6 +93,48 @@ class Dossier(Base):
         Index("ix_dossiers_idx_end_date", "idx_end_date"),
         Index("ix_dossiers_idx_late_date", "idx_late_date"),
     )
+
+
+# The worklists' period kinds (app.worklists.service): partial indexes that hold only the dossiers a
+# kind can list, so that its counts and pages read those, not every dossier of the period. The queries
+# use these very predicates, so that both stores see that the index applies.
+_dossiers = Dossier.__table__
+WL_UNPAID = and_(_dossiers.c.fee_required.is_(True), _dossiers.c.paid_online.is_(False))
+WL_NO_RESULT = and_(_dossiers.c.digitised_result.is_(False), _dossiers.c.close_date.is_not(None))
+WL_LATE_UNAPOLOGISED = and_(
+    _dossiers.c.apology_issued.is_(False),
+    _dossiers.c.resolved_at > func.coalesce(_dossiers.c.due_at, _dossiers.c.idx_deadline_at),
+)
+Index(
+    "ix_dossiers_wl_unpaid",
+    _dossiers.c.received_date,
+    _dossiers.c.agency_code,
+    _dossiers.c.commune_code,
+    _dossiers.c.fee_required,
+    _dossiers.c.paid_online,
+    sqlite_where=WL_UNPAID,
+    postgresql_where=WL_UNPAID,
+)
+Index(
+    "ix_dossiers_wl_no_result",
+    _dossiers.c.close_date,
+    _dossiers.c.agency_code,
+    _dossiers.c.commune_code,
+    _dossiers.c.procedure_code,
+    _dossiers.c.status,
+    _dossiers.c.digitised_result,
+    sqlite_where=WL_NO_RESULT,
+    postgresql_where=WL_NO_RESULT,
+)
+Index(
+    "ix_dossiers_wl_late",
+    _dossiers.c.close_date,
+    _dossiers.c.agency_code,
+    _dossiers.c.commune_code,
+    _dossiers.c.status,
+    sqlite_where=WL_LATE_UNAPOLOGISED,
+    postgresql_where=WL_LATE_UNAPOLOGISED,
+)
 
 
 # Rollups: one row per (cube, grain, period, dimension keys). A cube keeps a subset of the
