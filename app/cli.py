@@ -1,4 +1,5 @@
-"""The `tthc-metrics` command: serve, migrate, import, demo-data, rollups verify/rebuild, index rederive."""
+"""The `tthc-metrics` command: serve, migrate, import, demo-data, rollups verify/rebuild, index rederive,
+jobs run."""
 
 from __future__ import annotations
 
@@ -113,13 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("rollups", help="verify or rebuild the rollups")
     p.add_argument("action", choices=["verify", "rebuild"])
     p.set_defaults(func=cmd_rollups)
-    from app import cli_backup, cli_import, cli_index, cli_procedures, cli_tokens
+    from app import cli_backup, cli_import, cli_index, cli_jobs, cli_procedures, cli_tokens
 
     cli_import.register(sub)
     cli_index.register(sub)
     cli_tokens.register(sub)
     cli_backup.register(sub)
     cli_procedures.register(sub)
+    cli_jobs.register(sub)
     args = parser.parse_args(argv)
     if (bad := settings_errors()) is not None:
         print(bad, file=sys.stderr)

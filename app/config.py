@@ -103,6 +103,30 @@ class Settings(BaseSettings):
     )
     report_head: str | None = Field(None, max_length=100, validation_alias=AliasChoices("TTHC_REPORT_HEAD"))
 
+    # Early warning (docs/API.md, "Webhooks (early warning)"): the daily digest, its deliveries and
+    # the one job runner that sends them and prunes old rows.
+    webhook_digest_time: str = Field(
+        "07:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        validation_alias=AliasChoices("TTHC_WEBHOOK_DIGEST_TIME"),
+    )  # the local (Vietnam) time of day at which each subscription's digest is queued
+    webhook_allowed_hosts: str = Field("", validation_alias=AliasChoices("TTHC_WEBHOOK_ALLOWED_HOSTS"))
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=20, validation_alias=AliasChoices("TTHC_WEBHOOK_MAX_ATTEMPTS")
+    )
+    webhook_retry_seconds: float = Field(
+        60.0, gt=0, le=86400, validation_alias=AliasChoices("TTHC_WEBHOOK_RETRY_SECONDS")
+    )
+    webhook_timeout: float = Field(10.0, gt=0, le=120, validation_alias=AliasChoices("TTHC_WEBHOOK_TIMEOUT"))
+    webhook_max_items: int = Field(
+        1000, ge=1, le=100_000, validation_alias=AliasChoices("TTHC_WEBHOOK_MAX_ITEMS")
+    )
+    webhook_retention_days: int = Field(
+        90, ge=1, le=36500, validation_alias=AliasChoices("TTHC_WEBHOOK_RETENTION_DAYS")
+    )
+    jobs_in_server: bool = Field(True, validation_alias=AliasChoices("TTHC_JOBS_IN_SERVER"))
+    jobs_interval: float = Field(60.0, gt=0, le=3600, validation_alias=AliasChoices("TTHC_JOBS_INTERVAL"))
+
     # The addresses (comma-separated IPs or networks, `*` for any) whose X-Forwarded-For and
     # X-Forwarded-Proto the server believes: the reverse proxy's.
     forwarded_allow_ips: str = Field(
@@ -132,6 +156,10 @@ class Settings(BaseSettings):
     def feed_config(self) -> FeedConfig:
         """What ingest needs of the feed's quality settings."""
         return FeedConfig(parse_hours(self.feed_quality_hours), self.feed_quality_examples)
+
+    @property
+    def webhook_allowed_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

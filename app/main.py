@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -27,6 +29,7 @@ from app.api.routers import metrics as metrics
 from app.api.routers import procedures as procedures
 from app.api.routers import reference as reference
 from app.api.routers import reports as reports
+from app.api.routers import webhooks as webhooks
 from app.api.routers import worklists as worklists
 from app.api.routers.dashboard import install_dashboard
 from app.api.state import AppState
@@ -41,6 +44,7 @@ from app.metrics.guard import HeavySlots
 from app.migrate import head_revision
 from app.reference.procedures import ProcedureEntryIn
 from app.store.engine import Engines, open_engines
+from app.webhooks.jobs import JobRunner, run_forever
 
 DESCRIPTION = """\
 Administrative-procedure (TTHC) dossier metrics for a Vietnamese province: the one-stop system pushes
@@ -70,9 +74,21 @@ def create_app(
         engines = open_engines(settings, engine)
         state.engines = engines
         watch_pools(engines)
+        # The job runner (digests, deliveries, pruning) in every worker; the lease lets one work.
+        jobs = (
+            asyncio.create_task(
+                run_forever(JobRunner(engines.write, settings, clock), settings.jobs_interval)
+            )
+            if settings.jobs_in_server
+            else None
+        )
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
             engines.dispose()
             process_stopping()
 
@@ -94,6 +110,7 @@ def create_app(
                 "index",
                 "reference",
                 "access",
+                "webhooks",
                 "health",
             )
         ],
@@ -136,6 +153,8 @@ def create_app(
     app.include_router(dvcqg.sectors_router)
     app.include_router(tokens.router)
     app.include_router(feed_quality.router)
+    app.include_router(webhooks.router)
+    webhooks.install_digest_webhook(app)
     app.include_router(health.router)
     app.include_router(monitoring.router)
     install_dashboard(app)

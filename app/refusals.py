@@ -5,18 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, delete, select
 
-from app.models import RefusedRequests
+from app.core.timeutil import local_date
+from app.models import AuditEntry, RefusedRequests
 from app.store.dialect import dialect_of
 from app.store.uow import write_transaction
 
 NO_TOKEN = ""  # the token id under which refusals without a recognised token are counted
 REFUSED_FLUSH_EVERY = 5.0  # seconds between two writes of the refusal counts, at most
 REFUSED = cast(Table, RefusedRequests.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
 
 
 def count_refused(conn: Connection, token_id: str | None, day: date, status: int, n: int = 1) -> None:
@@ -70,3 +72,18 @@ class RefusalCounter:
                 return
         with write_transaction(engine) as conn:
             self.flush(conn)
+
+
+def prune_audit(conn: Connection, now: datetime, retention_days: int, batch: int) -> int:
+    """Delete the refused-request counts older than `retention_days` and up to `batch` audit rows
+    older than that (oldest first, through the index on `at`); returns the audit rows deleted.
+
+    The one rule of the audit trail's retention: writes prune through `app.api.audit.Pruner`, the job
+    runner (app.webhooks.jobs) through its prune hooks.
+    """
+    if retention_days <= 0:
+        return 0
+    cutoff = now - timedelta(days=retention_days)
+    conn.execute(delete(REFUSED).where(REFUSED.c.day < local_date(cutoff)))
+    oldest = select(_AUDIT.c.id).where(_AUDIT.c.at < cutoff).order_by(_AUDIT.c.at).limit(batch)
+    return int(conn.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(oldest))).rowcount)

@@ -50,6 +50,10 @@ TABLES_TO_CLEAR = (
     "report_closing_files",
     "feed_quality_counts",
     "feed_quality_examples",
+    "webhook_subscriptions",
+    "webhook_deliveries",
+    "webhook_sent",
+    "job_leases",
 )
 
 _pg_state: dict[str, Any] = {"server": None, "error": None, "skipped": False}
@@ -182,7 +186,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN)
+    # The job runner stays out of the tests' apps unless a test starts it (tests/test_webhooks.py).
+    return Settings(DATABASE_URL=db_url, TTHC_ADMIN_TOKEN=ADMIN_TOKEN, TTHC_JOBS_IN_SERVER=False)
 
 
 @pytest.fixture

@@ -254,11 +254,14 @@ def test_the_browser_reaches_no_other_host(offline_browser: Any, base_url: str) 
     ]
 
 
-def _operations(base_url: str) -> list[tuple[str, str, str]]:
+def _operations(base_url: str) -> list[tuple[str, str, str, bool]]:
+    """(tag, operation id, summary, whether it is a webhook): the paths, and the webhooks the service
+    calls (the digest), which both pages render too."""
     document = httpx.get(base_url + "/openapi.json").json()
     return [
-        (op["tags"][0], op["operationId"], op["summary"])
-        for ops in document["paths"].values()
+        (op["tags"][0], op["operationId"], op["summary"], group == "webhooks")
+        for group in ("paths", "webhooks")
+        for ops in document.get(group, {}).values()
         for op in ops.values()
     ]
 
@@ -274,7 +277,7 @@ def test_swagger_ui_renders_every_operation_offline(offline_browser: Any, base_u
         " b.querySelector('.opblock-summary-description').textContent])"
     )
     assert sorted(rendered) == sorted(
-        [f"operations-{tag}-{op_id}", summary] for tag, op_id, summary in operations
+        [f"operations-{tag}-{op_id}", summary] for tag, op_id, summary, _ in operations
     )
     assert [
         "operations-metrics-get_metrics",
@@ -306,7 +309,11 @@ def test_redoc_renders_every_operation_offline(offline_browser: Any, base_url: s
         "return [...document.querySelectorAll('[data-section-id^=\"operation/\"]')]"
         ".map(s => [s.dataset.sectionId, s.querySelector('h2').textContent.trim()])"
     )
-    assert sorted(sections) == sorted([f"operation/{op_id}", summary] for _, op_id, summary in operations)
+    # ReDoc marks a webhook's heading with a "Webhook" badge.
+    assert sorted(sections) == sorted(
+        [f"operation/{op_id}", summary + ("  Webhook" if hook else "")]
+        for _, op_id, summary, hook in operations
+    )
     title = driver.find_element("css selector", ".api-info h1").text
     assert title == "tthc-metrics (1.0.0)"
     requests = _requests(driver)

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy import Connection, Engine, Table
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +36,7 @@ from app.api.state import state_of
 from app.core.timeutil import local_date, to_local
 from app.feedquality import store as feedquality
 from app.models import AuditEntry
-from app.refusals import REFUSED, RefusalCounter, count_refused
+from app.refusals import RefusalCounter, count_refused, prune_audit
 from app.store.uow import write_transaction
 
 log = logging.getLogger("tthc.audit")
@@ -76,12 +76,7 @@ class Pruner:
         rows; returns the audit rows gone."""
         if self.feed_quality_days is not None:
             feedquality.prune(conn, now, self.feed_quality_days)
-        if self.retention_days <= 0:
-            return 0
-        cutoff = now - timedelta(days=self.retention_days)
-        conn.execute(delete(REFUSED).where(REFUSED.c.day < local_date(cutoff)))
-        oldest = select(_AUDIT.c.id).where(_AUDIT.c.at < cutoff).order_by(_AUDIT.c.at).limit(PRUNE_BATCH)
-        deleted = conn.execute(delete(_AUDIT).where(_AUDIT.c.id.in_(oldest))).rowcount
+        deleted = prune_audit(conn, now, self.retention_days, PRUNE_BATCH)
         with self._lock:
             self._backlog = deleted >= PRUNE_BATCH
         return int(deleted)

@@ -136,6 +136,7 @@ def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:
             version=app.version,
             description=app.description,
             routes=app.routes,
+            webhooks=app.webhooks.routes,
             tags=app.openapi_tags,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -167,6 +168,10 @@ def install_openapi(app: FastAPI, extra_models: list[type[BaseModel]]) -> None:
                     op["security"] = [{}, {"bearer": []}] if method == "get" else [{"bearer": []}]
                 _add_examples(op, examples)
                 _add_http_400(op)
+        # A webhook is what the service sends: the receiver's answer is any 2xx, never FastAPI's 422.
+        for hook in schema.get("webhooks", {}).values():
+            for op in hook.values():
+                op.get("responses", {}).pop("422", None)
         app.openapi_schema = schema
         return schema
 

@@ -459,3 +459,70 @@ class ReportClosingFile(Base):
     media_type: Mapped[str] = mapped_column(Text)
     filename: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# --- Early warning: webhook subscriptions, their deliveries, and the job runner's lease -------------
+
+
+class WebhookSubscription(Base):
+    """A receiver of the daily digest: where, which lists, which part of the province, and the secret
+    that signs it (kept as given, since it must be read to sign; see docs/API.md)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(Text)
+    kinds: Mapped[str] = mapped_column(Text)  # comma-separated worklist kinds
+    scope: Mapped[str] = mapped_column(Text)  # canonical JSON {agency, commune, sector}: lists or absent
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The local day of the last digest queued (or, for a new subscription, of the last digest time
+    # passed before it was made): the next is queued once the digest time of a later day has passed.
+    last_digest_day: Mapped[date] = mapped_column(Date)
+
+
+class WebhookDelivery(Base):
+    """One digest to one subscription: its exact body, kept until delivered or given up, and its attempts."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # pending only
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    )
+
+
+class WebhookSent(Base):
+    """A dossier listed to a subscription under a kind: never listed there again under that kind."""
+
+    __tablename__ = "webhook_sent"
+
+    subscription_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(Integer)
+
+
+class JobLease(Base):
+    """Who runs the jobs now, until when (SQLite; PostgreSQL takes an advisory lock instead)."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

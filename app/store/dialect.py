@@ -61,6 +61,9 @@ class Dialect:
     # the writers off (a closing, app.reports.closings); None: read in the write transaction itself
     # (SQLite: its one writer's transaction is already a snapshot).
     snapshot_isolation: ClassVar[str | None]
+    # A lease for one runner is a session advisory lock (held while its connection holds it), or,
+    # without such locks, a row with an expiry (app.webhooks.lease).
+    advisory_locks: ClassVar[bool]
 
     def true(self, column: str) -> str:
         """A condition that holds when the boolean `column` is true."""
@@ -166,6 +169,7 @@ class SQLite(Dialect):
     orders_upserts = False
     reads_rows_as_json = True
     snapshot_isolation = None
+    advisory_locks = False
 
     def true(self, column: str) -> str:
         return f"{column} <> 0"
@@ -252,6 +256,7 @@ class PostgreSQL(Dialect):
     orders_upserts = True
     reads_rows_as_json = False
     snapshot_isolation = "REPEATABLE READ"
+    advisory_locks = True
 
     def true(self, column: str) -> str:
         return column
