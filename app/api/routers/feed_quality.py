@@ -21,7 +21,7 @@ from app.core.timeutil import local_date
 from app.dossiers.schemas import AgencyParam, IsoDate
 from app.feedquality.service import Scope, feed_quality
 
-router = APIRouter(tags=["feed quality"])
+router = APIRouter(tags=["feed-quality"])
 
 DEFAULT_DAYS = 30  # the range when `from` is absent: the 30 days ending with `to`
 MAX_DAYS = 366  # the longest range one request reads
