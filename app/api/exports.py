@@ -43,8 +43,9 @@ async def prepared(request: Request, work: Callable[[Connection], Any]) -> Any:
         raise cancelled_problem(exc, timeout) from None
 
 
-def check_xlsx_rows(n: int, limit: int = XLSX_MAX_ROWS) -> None:
-    """The 422 of an XLSX above `limit` rows, naming `format`."""
+def check_xlsx_rows(n: int, limit: int | None = None) -> None:
+    """The 422 of an XLSX above `limit` rows (default XLSX_MAX_ROWS), naming `format`."""
+    limit = XLSX_MAX_ROWS if limit is None else limit
     if n > limit:
         msg = f"the list has {n:,} dossiers, above the XLSX limit of {limit:,} rows"
         raise ValidationFailed(
