@@ -206,6 +206,141 @@ def _feed_quality() -> dict[str, Any]:
     }
 
 
+CLOSING_EXAMPLE: dict[str, Any] = {
+    "id": 7,
+    "period": "2025-Q3",
+    "basis": "reporting",
+    "unit": "agency",
+    "filters": {},
+    "closed_at": "2025-10-01T08:00:00+07:00",
+    "closed_by": "482daf95e7b97ea4",
+    "data_version": 1234,
+    "size": 41230,
+    "files": [
+        {"format": "csv", "dialect": None, "bytes": 3120},
+        {"format": "csv", "dialect": "excel-vi", "bytes": 3118},
+        {"format": "json", "dialect": None, "bytes": 9870},
+        {"format": "xlsx", "dialect": None, "bytes": 25122},
+    ],
+    "superseded_by": None,
+}
+
+
+RESTATEMENT_EXAMPLE: dict[str, Any] = {
+    "closing": CLOSING_EXAMPLE,
+    "period": "2025-Q3",
+    "basis": "reporting",
+    "from": "2025-06-15",
+    "to": "2025-09-14",
+    "unit": "agency",
+    "filters": {},
+    "data_as_of": "2025-10-05T08:00:00+07:00",
+    "figures": [
+        {
+            "row": {"agency": "000.00.07.H41"},
+            "count": "finished_late",
+            "filed": 0,
+            "current": 1,
+            "dossiers_total": 1,
+            "dossiers": ["D-ontime"],
+            "reference": [],
+        }
+    ],
+    "dossiers": [
+        {
+            "code": "D-ontime",
+            "change": "updated",
+            "changes": 1,
+            "first_change_at": "2025-10-05T08:00:00+07:00",
+            "last_change_at": "2025-10-05T08:00:00+07:00",
+            "filed": None,
+            "current": None,
+        }
+    ],
+    "reference": [],
+    "limits": {"dossiers_per_figure": 100, "dossiers_listed": 20000},
+}
+
+
+_KIND_COUNTS = {
+    "due_soon": 3,
+    "overdue": 1,
+    "late_without_apology": 2,
+    "supplement_repeated": 0,
+    "unpaid_online": 4,
+    "no_electronic_result": 7,
+    "awaiting_supplement": 1,
+}
+WORKLIST_PAGE_EXAMPLE: dict[str, Any] = {
+    "kind": "overdue",
+    "as_of": "2026-02-25T09:00:00+07:00",
+    "from": "2026-01-01",
+    "to": "2026-12-31",
+    "due_within": 2,
+    "items": [
+        {
+            "code": "000.00.07.H41-260210-0001",
+            "procedure_code": "1.004227",
+            "procedure_name": "Cấp giấy phép xây dựng",
+            "agency_code": "000.00.07.H41",
+            "agency_name": "Sở Xây dựng",
+            "commune_code": "17329",
+            "commune_name": "Xã Anh Sơn",
+            "sector": "xay_dung",
+            "status": "processing",
+            "received_at": "2026-02-10T08:00:00+07:00",
+            "deadline_at": "2026-02-13T17:00:00+07:00",
+            "deadline_source": "due_at",
+            "resolved_at": None,
+            "clock": "agency",
+            "working_days_left": None,
+            "working_days_late": 3,
+            "supplement_requests": 0,
+            "apology_issued": False,
+            "apology_owed": True,
+            "weighs_on": {"rates": ["on_time", "apology"], "index": ["2.1"]},
+        }
+    ],
+    "next_cursor": None,
+}
+WORKLIST_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "unit": "agency",
+    "as_of": "2026-02-25T09:00:00+07:00",
+    "from": "2026-01-01",
+    "to": "2026-12-31",
+    "due_within": 2,
+    "rows": [{"agency": "000.00.07.H41", "agency_name": "Sở Xây dựng", "counts": _KIND_COUNTS}],
+    "totals": _KIND_COUNTS,
+}
+_WEBHOOK_INFO: dict[str, Any] = {
+    "id": "3f9c2a7e5b1d0c94",
+    "url": "https://motcua.nghean.gov.vn/hooks/tthc",
+    "label": "Bộ phận một cửa Sở Xây dựng",
+    "kinds": ["due_soon", "overdue"],
+    "scope": {"agency": ["000.00.07.H41"]},
+    "created_at": "2026-02-01T08:00:00+07:00",
+    "next_digest_at": "2026-02-26T07:00:00+07:00",
+}
+DELIVERY_PAGE_EXAMPLE: dict[str, Any] = {
+    "items": [
+        {
+            "id": 12,
+            "day": "2026-02-25",
+            "created_at": "2026-02-25T07:00:00+07:00",
+            "status": "delivered",
+            "attempts": 2,
+            "items": 4,
+            "next_attempt_at": None,
+            "last_attempt_at": "2026-02-25T07:01:00+07:00",
+            "last_status_code": 200,
+            "last_error": None,
+            "delivered_at": "2026-02-25T07:01:00+07:00",
+        }
+    ],
+    "next_cursor": None,
+}
+
+
 def success_examples() -> dict[str, Any]:
     """operationId -> an example body of its success response."""
     ingest_report = INGEST_REPORT_EXAMPLE
@@ -215,6 +350,14 @@ def success_examples() -> dict[str, Any]:
     shipped = {"shipped": True, "created_at": None, "created_by": None}
     added = {"shipped": False, "created_at": "2026-06-20T08:00:00+00:00", "created_by": "482daf95e7b97ea4"}
     return {
+        "close_dossier_processing_report": CLOSING_EXAMPLE,
+        "get_worklist": WORKLIST_PAGE_EXAMPLE,
+        "get_worklist_summary": WORKLIST_SUMMARY_EXAMPLE,
+        "list_webhooks": [_WEBHOOK_INFO],
+        "create_webhook": {**_WEBHOOK_INFO, "secret": "whsec_5b1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e"},
+        "list_webhook_deliveries": DELIVERY_PAGE_EXAMPLE,
+        "list_dossier_processing_closings": {"items": [CLOSING_EXAMPLE], "next_before": None},
+        "get_dossier_processing_restatements": RESTATEMENT_EXAMPLE,
         "get_index": INDEX_EXAMPLE,
         "list_index_rule_sets": {"items": [{**RULE_SET_EXAMPLE, **shipped}]},
         "put_index_rule_set": {**RULE_SET_EXAMPLE, **added},
@@ -320,6 +463,9 @@ def success_examples() -> dict[str, Any]:
 
 # Path parameters per operation, so operations without a response body carry an example too.
 PATH_EXAMPLES: dict[str, dict[str, Any]] = {
+    "delete_webhook": {"webhook_id": _WEBHOOK_INFO["id"]},
+    "list_webhook_deliveries": {"webhook_id": _WEBHOOK_INFO["id"]},
+    "get_worklist": {"kind": "overdue"},
     "put_dossier": {"code": EXAMPLE_RECORD["code"]},
     "get_dossier": {"code": EXAMPLE_RECORD["code"]},
     "delete_dossier": {"code": EXAMPLE_RECORD["code"]},

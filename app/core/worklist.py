@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from app.core.calendar import WorkingCalendar
 from app.core.definitions import RATES
@@ -51,15 +51,7 @@ Kind = Literal[
     "no_electronic_result",
     "awaiting_supplement",
 ]
-KINDS: tuple[Kind, ...] = (
-    "due_soon",
-    "overdue",
-    "late_without_apology",
-    "supplement_repeated",
-    "unpaid_online",
-    "no_electronic_result",
-    "awaiting_supplement",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)  # in the order above
 # The kinds judged over the chosen period (the others are states of open dossiers, taken now).
 PERIOD_KINDS: frozenset[str] = frozenset({"late_without_apology", "unpaid_online", "no_electronic_result"})
 # The kinds whose dossiers run late on the agency's clock: an apology is owed before the deadline passes.

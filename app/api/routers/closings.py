@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -101,6 +101,80 @@ class ClosingOut(BaseModel):
     )
 
 
+class Classification(BaseModel):
+    agency: str | None = Field(None, description="its unit key, with unit=agency")
+    commune: str | None = Field(None, description="its unit key, with unit=commune")
+    sector: str | None = Field(None, description="its unit key, with unit=sector")
+    outcome_at_start: str | None = Field(description="at the period's start; null: not received yet")
+    outcome_at_end: str | None = Field(description="at the period's end; null: not received yet")
+    counts: list[str] = Field(description="the report's counts it adds 1 to")
+
+
+class VersionOut(BaseModel):
+    agency_code: str | None
+    commune_code: str | None
+    sector: str | None
+    procedure_code: str | None
+    channel: str | None
+    status: str | None
+    received_at: str | None
+    due_at: str | None
+    resolved_at: str | None
+    finish_class: int | None
+    stored_at: str | None = Field(description="when this version arrived (Vietnam time)")
+    classification: Classification | None = Field(
+        description="how the report counts it; null outside the filters"
+    )
+
+
+class RestatedDossier(BaseModel):
+    code: str
+    change: Literal["created", "updated", "deleted"]
+    changes: int = Field(description="its changes since the closing")
+    first_change_at: str
+    last_change_at: str
+    filed: VersionOut | None = Field(description="the version the closing counted; null: created since")
+    current: VersionOut | None = Field(description="the version stored now; null: deleted since")
+
+
+class RestatedFigure(BaseModel):
+    row: dict[str, str] = Field(description='the row: its unit key, {"level": …} or {"row": "totals"}')
+    count: str
+    filed: int
+    current: int
+    dossiers_total: int
+    dossiers: list[str] = Field(description="the codes of the dossiers that moved it, at most the limit")
+    reference: list[str] = Field(description="the agencies whose change of level moved it")
+
+
+class ReferenceChange(BaseModel):
+    agency: str
+    filed_name: str | None
+    current_name: str | None
+    filed_level: str | None
+    current_level: str | None
+
+
+class RestatementLimits(BaseModel):
+    dossiers_per_figure: int
+    dossiers_listed: int
+
+
+class RestatementOut(BaseModel):
+    closing: ClosingOut
+    period: str
+    basis: Basis
+    from_: str = Field(alias="from")
+    to: str
+    unit: ReportUnit
+    filters: dict[str, list[str]]
+    data_as_of: str | None
+    figures: list[RestatedFigure]
+    dossiers: list[RestatedDossier]
+    reference: list[ReferenceChange]
+    limits: RestatementLimits
+
+
 class ClosingPage(BaseModel):
     items: list[ClosingOut]
     next_before: int | None = Field(description="pass as `before` for the next page; null on the last")
@@ -121,21 +195,23 @@ class ClosingPage(BaseModel):
         f"and both stay listed. At most {MAX_CLOSINGS_PER_PERIOD} closings per period and basis "
         f"(all units and filters); a closing keeps at most {MAX_CLOSING_BYTES} bytes."
     ),
-    responses=problem_responses(
-        400,
-        401,
-        403,
-        409,
-        413,
-        415,
-        422,
-        descriptions={
-            409: "The period has not ended (it runs until today or later), or it has "
-            f"{MAX_CLOSINGS_PER_PERIOD} closings already.",
-            413: "The body is larger than 64 KiB, or the report's files above the bytes a closing keeps.",
-            422: FILTERS_422 + "; or the period does not exist.",
-        },
-    ),
+    responses={
+        **problem_responses(
+            400,
+            401,
+            403,
+            409,
+            413,
+            415,
+            422,
+            descriptions={
+                409: "The period has not ended (it runs until today or later), or it has "
+                f"{MAX_CLOSINGS_PER_PERIOD} closings already.",
+                413: "The body is larger than 64 KiB, or the report's files above the bytes a closing keeps.",
+                422: FILTERS_422 + "; or the period does not exist.",
+            },
+        ),
+    },
 )
 async def post_closing(request: Request, admin: AdminDep, body: ClosingIn) -> ClosingOut:
     state = state_of(request)
@@ -221,6 +297,10 @@ RESTATEMENT_PARAMS = ("unit", "period", "basis", "closing_id", *DIMENSIONS)
         "Only the changes after the closing are read."
     ),
     responses={
+        200: {
+            "description": "The figures that differ, and why",
+            "model": RestatementOut,
+        },
         **problem_responses(
             401,
             403,

@@ -19,7 +19,7 @@ from app.core.errors import ValidationFailed
 from app.core.jsonutil import dumps
 from app.core.periods import year_range
 from app.core.timeutil import local_date
-from app.core.vocabulary import DIMENSIONS
+from app.core.vocabulary import DIMENSIONS, TEXT_PATTERN
 from app.dossiers.schemas import IsoDate
 from app.dossiers.service import bump_data_version
 from app.metrics.guard import Cancel
@@ -415,7 +415,10 @@ def _target_entry_schema(name: str, kind: str) -> dict[str, Any]:
             "threshold": _threshold_schema(kind),
             "comparator": {"anyOf": [{"enum": list(COMPARATORS)}, {"type": "null"}]},
             "source": {
-                "anyOf": [{"type": "string", "maxLength": SOURCE_MAX_CHARS}, {"type": "null"}],
+                "anyOf": [
+                    {"type": "string", "maxLength": SOURCE_MAX_CHARS, "pattern": TEXT_PATTERN},
+                    {"type": "null"},
+                ],
                 "description": "where the threshold comes from; no control characters",
             },
         },
