@@ -227,21 +227,23 @@ def test_pages_and_filters(client: TestClient, anon: TestClient) -> None:
     _problem(anon.get("/v1/procedures?sectr=dat_dai"), 422)
 
 
-def test_the_drill_down_shows_the_catalogues_name_where_the_record_has_none(client: TestClient) -> None:
+def test_the_drill_down_shows_the_catalogues_name_else_the_records(client: TestClient) -> None:
     post(
         client,
         [
             rec("D-1"),  # procedure 1.004227, no name
-            rec("D-2", procedure_name="Tên trong hồ sơ"),
+            rec("D-2", procedure_name="Tên trong hồ sơ"),  # the catalogue's name comes first
             rec("D-3", procedure_code="9.999999"),  # not in the catalogue
+            rec("D-4", procedure_code="9.999999", procedure_name="Tên trong hồ sơ"),
         ],
     )
     assert client.put("/v1/procedures/1.004227", json=BUILD).status_code == 201
     listed = client.get("/v1/dossiers").json()["items"]
     assert [(d["code"], d["procedure_name"]) for d in listed] == [
         ("D-1", "Cấp giấy phép xây dựng"),
-        ("D-2", "Tên trong hồ sơ"),
+        ("D-2", "Cấp giấy phép xây dựng"),
         ("D-3", None),
+        ("D-4", "Tên trong hồ sơ"),
     ]
     assert client.get("/v1/dossiers/D-1").json()["procedure_name"] == "Cấp giấy phép xây dựng"
     assert client.get("/v1/dossiers/D-3").json()["procedure_name"] is None
@@ -250,3 +252,4 @@ def test_the_drill_down_shows_the_catalogues_name_where_the_record_has_none(clie
     assert client.get("/v1/dossiers/D-1").json()["procedure_name"] == "Cấp phép"
     assert client.delete("/v1/procedures/1.004227").status_code == 204
     assert client.get("/v1/dossiers/D-1").json()["procedure_name"] is None
+    assert client.get("/v1/dossiers/D-2").json()["procedure_name"] == "Tên trong hồ sơ"

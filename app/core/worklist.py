@@ -40,7 +40,7 @@ from app.core.calendar import WorkingCalendar
 from app.core.definitions import RATES
 from app.core.index_derive import boundary_day, supplements_of
 from app.core.timeutil import local_date, start_of_day
-from app.core.vocabulary import FINISHED_STATUSES, OPEN_STATUSES
+from app.core.vocabulary import CLOSED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES
 
 Kind = Literal[
     "due_soon",
@@ -231,3 +231,30 @@ def judge(row: Mapping[str, Any], kind: str, now: datetime, calendar: WorkingCal
         late = working_days_late(deadline, row["resolved_at"], calendar)
     owed = kind in APOLOGY_KINDS and not row.get("apology_issued")
     return Judged(deadline, deadline_source(row), clock, left, late, supplement_requests(row), owed)
+
+
+def overdue_or_early(
+    row: Mapping[str, Any], instant: datetime, calendar: WorkingCalendar
+) -> tuple[int | None, int | None]:
+    """(working days overdue, working days early) of a dossier judged at `instant`, against its
+    deadline (`deadline_of`), as the drill-down shows it:
+    - finished by `instant` after its deadline: overdue = the working days after the deadline's day up
+      to the day it was resolved (0: late by less than a working day); early is None;
+    - finished by its deadline: early = the working days after the day it was resolved up to the
+      deadline's day (0: on the deadline's day); overdue is None;
+    - open at `instant` (or finished later) and past its deadline: overdue = the working days after the
+      deadline's day up to the day of `instant`; early is None;
+    - open within its deadline, withdrawn, or without a deadline: both None."""
+    deadline = deadline_of(row)
+    if deadline is None:
+        return None, None
+    resolved: datetime | None = row.get("resolved_at")
+    if resolved is not None and resolved < instant and row["status"] in CLOSED_STATUSES:
+        if row["status"] not in FINISHED_STATUSES:
+            return None, None
+        if resolved > deadline:
+            return working_days_late(deadline, resolved, calendar), None
+        return None, working_days_left(deadline, resolved, calendar)
+    if deadline < instant:
+        return working_days_late(deadline, instant, calendar), None
+    return None, None

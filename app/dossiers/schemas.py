@@ -302,7 +302,33 @@ class DossierOut(BaseModel):
     )
 
 
-class DossierLossOut(DossierOut):
+class DrilldownOut(DossierOut):
+    """A dossier as the drill-down lists it: the stored record, its outcome, the names of its
+    procedure and units, the deadline it is judged against and the working days overdue or early."""
+
+    agency_name: str | None = Field(description="the agency's registered name; null when unregistered")
+    commune_name: str | None = Field(
+        description="the ward's name in the province's list; null without a ward or when not listed"
+    )
+    deadline_at: datetime | None = Field(
+        description="the deadline the working days are counted against: due_at, else the national "
+        "deadline derived from the procedure catalogue; null when neither"
+    )
+    deadline_source: Literal["due_at", "catalogue"] | None = Field(
+        description="where deadline_at comes from; null without one"
+    )
+    working_days_overdue: int | None = Field(
+        description="working days (the working-day calendar) after the deadline's day up to the day the "
+        "dossier was resolved when finished late, or up to the judging instant's day when still open "
+        "past its deadline (0: late by less than a working day); null otherwise"
+    )
+    working_days_early: int | None = Field(
+        description="for a dossier finished by its deadline: the working days after the day it was "
+        "resolved up to the deadline's day (0: resolved on the deadline's day); null otherwise"
+    )
+
+
+class DossierLossOut(DrilldownOut):
     """A dossier listed by the drill-down's `index_loss`, with why it costs the indicator points."""
 
     index_reason: str = Field(
@@ -383,5 +409,5 @@ class PutResult(BaseModel):
 
 class DossierPage(BaseModel):
     # A dossier listed for `index_loss` carries its `index_reason` (the more specific type comes first).
-    items: list[DossierLossOut | DossierOut]
+    items: list[DossierLossOut | DrilldownOut]
     next_cursor: str | None

@@ -12,7 +12,7 @@ import heapq
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, cast
 
 import orjson
@@ -51,7 +51,7 @@ from app.core.feed_rules import (
 )
 from app.core.index_derive import derive
 from app.core.supplements import dump_supplements
-from app.core.timeutil import VN_OFFSET, local_date, utcnow
+from app.core.timeutil import VN_OFFSET, local_date, start_of_day, utcnow
 from app.core.vocabulary import CLOSED_STATUSES, DIMENSION_COLUMNS
 from app.dossiers.history import record_changes, record_staged
 from app.dossiers.outcome import outcome_condition
@@ -60,6 +60,7 @@ from app.dossiers.validation import Errors, Registry, record_code, supplements_o
 from app.feedquality.store import ChunkQuality, record_chunk
 from app.models import DataState, Dossier, Procedure
 from app.models.base import UTCDateTime
+from app.models.tables import DEADLINE
 from app.reference.index_inputs import IndexInputs, current_inputs, inputs_at, lock_reference, reference_revs
 from app.store.dialect import dialect_of
 from app.store.index_rollups import IndexRollupWriter
@@ -611,43 +612,65 @@ def current_registry(
     )
 
 
-def drilldown(
-    session: Session,
+def drilldown_query(
     *,
     instant: datetime,
     filters: Mapping[str, Sequence[str]],
     received: tuple[date | None, date | None],
     outcomes: Sequence[str],
     after: str | None,
-    limit: int,
+    resolved: tuple[date | None, date | None] = (None, None),
+    due: tuple[date | None, date | None] = (None, None),
     conditions: Sequence[Any] = (),
-) -> list[Any]:
-    """The dossiers behind a figure (GET /v1/dossiers): received before `instant`, filtered by the
-    dimensions, the received dates and the outcomes judged at `instant`; by code after `after`."""
+) -> Select[Any]:
+    """The dossiers behind a figure (GET /v1/dossiers), in code order after `after`: received before
+    `instant`, filtered by the dimensions, the received and resolved local dates, the local date of the
+    deadline (due_at, else the catalogue's: app.models.tables.DEADLINE) and the outcomes judged at
+    `instant`. Each bound is inclusive; a None bound is no bound."""
     d = Dossier
     conds: list[Any] = [d.received_at < instant]
     for dim, values in filters.items():
         conds.append(getattr(d, DIMENSION_COLUMNS[dim]).in_(values))
-    start, end = received
-    if start is not None:
-        conds.append(d.received_date >= start)
-    if end is not None:
-        conds.append(d.received_date <= end)
+    for column, (start, end) in ((d.received_date, received), (d.close_date, resolved)):
+        if start is not None:
+            conds.append(column >= start)
+        if end is not None:
+            conds.append(column <= end)
+    # The deadline's local date from..to: the deadline at or after the start of `from`, before the
+    # start of the day after `to` (instants, so that both stores compare them alike).
+    if due[0] is not None:
+        conds.append(start_of_day(due[0]) <= DEADLINE)
+    if due[1] is not None:
+        conds.append(start_of_day(due[1] + timedelta(days=1)) > DEADLINE)
     if outcomes:
         conds.append(or_(*(outcome_condition(o, instant) for o in outcomes)))
     if after is not None:
         conds.append(d.code > after)
     conds.extend(conditions)
-    query = dossier_rows().where(and_(*conds)).order_by(d.code).limit(limit)
-    return list(session.execute(query).all())
+    return dossier_rows().where(and_(*conds)).order_by(d.code)
+
+
+def drilldown(session: Session, *, limit: int, **query: Any) -> list[Any]:
+    """A page of `drilldown_query`: its first `limit` dossiers."""
+    return list(session.execute(drilldown_query(**query).limit(limit)).all())
+
+
+def drilldown_batches(conn: Connection, query: Select[Any], size: int = 2000) -> Iterator[Sequence[Any]]:
+    """Every row of a drill-down query, `size` at a time, from one statement whose rows are fetched as
+    they are consumed (a server-side cursor on PostgreSQL): a bounded memory however long the list."""
+    result = conn.execute(query.execution_options(yield_per=size))
+    try:
+        yield from result.partitions(size)
+    finally:
+        result.close()
 
 
 def dossier_rows() -> Select[Any]:
     """The stored dossiers as the drill-down shows them: every column, `procedure_name` the
-    catalogue's name where the record has none."""
+    catalogue's name, else the record's."""
     procedures = cast(Table, Procedure.__table__)
     columns = [
-        func.coalesce(c, procedures.c.name).label(c.name) if c.name == "procedure_name" else c
+        func.coalesce(procedures.c.name, c).label(c.name) if c.name == "procedure_name" else c
         for c in dossiers_table.columns
     ]
     joined = dossiers_table.outerjoin(procedures, procedures.c.code == dossiers_table.c.procedure_code)

@@ -99,11 +99,14 @@ class Dossier(Base):
 # kind can list, so that its counts and pages read those, not every dossier of the period. The queries
 # use these very predicates, so that both stores see that the index applies.
 _dossiers = Dossier.__table__
+# A dossier's deadline (app.core.worklist.deadline_of): due_at, else the national deadline derived
+# from the catalogue.
+DEADLINE = func.coalesce(_dossiers.c.due_at, _dossiers.c.idx_deadline_at)
 WL_UNPAID = and_(_dossiers.c.fee_required.is_(True), _dossiers.c.paid_online.is_(False))
 WL_NO_RESULT = and_(_dossiers.c.digitised_result.is_(False), _dossiers.c.close_date.is_not(None))
 WL_LATE_UNAPOLOGISED = and_(
     _dossiers.c.apology_issued.is_(False),
-    _dossiers.c.resolved_at > func.coalesce(_dossiers.c.due_at, _dossiers.c.idx_deadline_at),
+    _dossiers.c.resolved_at > DEADLINE,
 )
 Index(
     "ix_dossiers_wl_unpaid",

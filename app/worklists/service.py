@@ -40,7 +40,7 @@ from app.core.calendar import WorkingCalendar
 from app.core.timeutil import to_local
 from app.core.vocabulary import DIMENSION_COLUMNS, FINISHED_STATUSES
 from app.core.worklist import Kind, Window
-from app.models import Dossier, Procedure
+from app.models import Dossier, Procedure, tables
 from app.models.tables import WL_LATE_UNAPOLOGISED, WL_NO_RESULT, WL_UNPAID
 from app.reference.rule_sets import rule_set_in_force
 
@@ -54,7 +54,7 @@ _D = cast(Table, Dossier.__table__)
 _P = cast(Table, Procedure.__table__)
 
 # The worklists' deadline: due_at, else the national deadline derived from the catalogue.
-DEADLINE: ColumnElement[datetime] = func.coalesce(_D.c.due_at, _D.c.idx_deadline_at)
+DEADLINE: ColumnElement[datetime] = tables.DEADLINE
 _OPEN = _D.c.close_date.is_(None)  # open statuses have no resolved_at, so no close date (indexed)
 _AGENCY_CLOCK = _D.c.idx_end_at.is_(None)  # an open dossier with an end is waiting for the applicant
 _NO_APOLOGY = _D.c.apology_issued.is_(False)

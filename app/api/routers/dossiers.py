@@ -5,14 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session
 
+from app.api import exports
 from app.api.auth import AdminDep, IngestDep, ReadDep
 from app.api.bodies import (
     JSON_TYPES,
@@ -36,6 +39,7 @@ from app.api.observability import ObservedTotals
 from app.api.openapi_docs import problem_responses
 from app.api.reads import reject_unknown_params
 from app.api.state import state_of
+from app.core.calendar import WorkingCalendar
 from app.core.errors import (
     BadRequest,
     Conflict,
@@ -45,37 +49,41 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.jsonutil import dumps
-from app.core.supplements import load_supplements
-from app.core.timeutil import end_of_day, local_date, to_local
+from app.core.timeutil import end_of_day, local_date
 from app.core.vocabulary import CODE_PATTERN, Channel, Outcome
-from app.dossiers.outcome import outcome_at
+from app.dossiers.drilldown import dossier_out, drill_item, export_fields, export_line
 from app.dossiers.schemas import (
     EXAMPLE_RECORD,
     AgencyParam,
     CommuneParam,
-    DossierIn,
     DossierLossOut,
     DossierOut,
     DossierPage,
+    DrilldownOut,
     IngestReport,
     IsoDate,
     ProcedureParam,
     PutResult,
     SectorParam,
-    SupplementOut,
 )
 from app.dossiers.service import (
     Verdict,
     delete_dossier,
     dossier_rows,
     drilldown,
+    drilldown_batches,
+    drilldown_query,
     process_chunk,
 )
 from app.dossiers.stream import MAX_LINE_BYTES, ingest_ndjson
 from app.index.counts import IndexPeriod, index_period
 from app.index.losses import loss_condition, reason
+from app.metrics.reads import unit_names
 from app.models import Dossier
 from app.reference.index_inputs import current_inputs
+from app.reports import table
+from app.reports.table import XLSX_MEDIA_TYPE
+from app.store import repository
 
 router = APIRouter(prefix="/v1/dossiers", tags=["dossiers"])
 
@@ -309,29 +317,6 @@ def _single_counts(v: Verdict) -> dict[str, int]:
     return t.counts()
 
 
-# The record's fields served as stored; the instants and the supplement requests are converted.
-_PLAIN_FIELDS = tuple(f for f in DossierIn.model_fields if not f.endswith("_at") and f != "supplements")
-
-
-def dossier_out(row: Any, instant: datetime) -> DossierOut:
-    return DossierOut(
-        **{f: getattr(row, f) for f in _PLAIN_FIELDS},
-        supplements=[
-            SupplementOut(
-                requested_at=to_local(s.requested_at),
-                supplied_at=to_local(s.supplied_at) if s.supplied_at else None,
-            )
-            for s in load_supplements(row.supplements)
-        ],
-        received_at=to_local(row.received_at),
-        due_at=to_local(row.due_at) if row.due_at else None,
-        resolved_at=to_local(row.resolved_at) if row.resolved_at else None,
-        returned_at=to_local(row.returned_at) if row.returned_at else None,
-        updated_at=to_local(row.updated_at),
-        outcome=outcome_at(row, instant),
-    )
-
-
 @router.get(
     "/{code}",
     operation_id="get_dossier",
@@ -380,11 +365,17 @@ LIST_PARAMS = (
     "received_from",
     "received_to",
     "as_of",
+    "resolved_from",
+    "resolved_to",
+    "due_from",
+    "due_to",
     "limit",
     "cursor",
     "index_loss",
     "period",
+    "format",
 )
+ListFormat = Literal["json", "csv", "xlsx"]
 
 
 IndexLoss = Literal["2.1", "3.0", "3.6a", "4.1", "4.2", "4.3", "4.4", "4.5a", "5.4"]
@@ -409,7 +400,16 @@ def _index_loss(
             "index_loss needs period.",
             errors=[{"loc": ["query", "period"], "msg": "required with index_loss", "type": "missing"}],
         )
-    names = ("as_of", "outcome", "received_from", "received_to")
+    names = (
+        "as_of",
+        "outcome",
+        "received_from",
+        "received_to",
+        "resolved_from",
+        "resolved_to",
+        "due_from",
+        "due_to",
+    )
     for name, value in zip(names, others, strict=True):
         if value:
             raise ValidationFailed(
@@ -443,26 +443,76 @@ def _decode_cursor(cursor: str) -> str:
     return code
 
 
+RESOLVED = "finished or withdrawn (the local date of resolved_at)"
+DATE_RANGE_TEXT = (
+    "a local date YYYY-MM-DD, inclusive; absent: no bound. A `{to}` before `{frm}` is a 422 naming `{to}`."
+)
+
+
+def _date_param(what: str, bound: str, frm: str, to: str) -> Any:
+    return Query(
+        description=f"Only dossiers {what} {bound} this date: " + DATE_RANGE_TEXT.format(frm=frm, to=to)
+    )
+
+
+def _check_range(name: str, start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise ValidationFailed(
+            f"{name}_to must not be before {name}_from.",
+            errors=[
+                {
+                    "loc": ["query", f"{name}_to"],
+                    "msg": f"must not be before {name}_from",
+                    "type": "value_error",
+                }
+            ],
+        )
+
+
 @router.get(
     "",
     operation_id="list_dossiers",
-    summary="Drill-down list of dossiers behind a figure",
+    summary="Drill-down list of dossiers behind a figure (JSON pages, CSV or XLSX)",
     description=(
         "The dossiers received by the end of `as_of` (or now) that match every filter given, in "
-        "ascending code, each with its outcome judged at that instant; a page of `limit` dossiers "
-        "and `next_cursor` (null on the last page). The filters are those of GET /v1/metrics plus "
-        "`outcome` and the received dates, so the dossiers behind any figure can be listed. Unknown "
-        "parameters are a 422."
+        "ascending code, each with its outcome judged at that instant, its procedure's name (the "
+        "catalogue's, else the record's), its agency's and ward's names, the deadline it is judged "
+        "against (`due_at`, else the national deadline derived from the catalogue) and the working days "
+        "overdue or early (working-day calendar: weekends, public holidays, the province's days off and "
+        "make-up days); a page of `limit` dossiers and `next_cursor` (null on the last page). The "
+        "filters are those of GET /v1/metrics plus `outcome` and the received, resolved and due dates, "
+        "so the dossiers behind any figure can be listed. `format=csv` streams the whole filtered list "
+        "(any size, one line per dossier, the JSON item's fields as columns); `format=xlsx` sends it as "
+        f"a workbook, refused above {exports.XLSX_MAX_ROWS:,} dossiers; an export takes a heavy-read "
+        "slot and takes neither `limit` nor `cursor`. Unknown parameters are a 422. See docs/API.md."
     ),
     response_model=DossierPage,
-    responses=problem_responses(
-        401,
-        403,
-        422,
-        descriptions={422: "A parameter is malformed, or `cursor` is not one this service issued."},
-    ),
+    responses={
+        200: {
+            "description": "A page of the list, or the whole list as CSV or XLSX",
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(
+            401,
+            403,
+            422,
+            503,
+            descriptions={
+                422: "A parameter is malformed; or `cursor` is not one this service issued; or a `_to` "
+                "date is before its `_from`; or `limit` or `cursor` came with an export; or an XLSX would "
+                f"have more than {exports.XLSX_MAX_ROWS:,} rows (type too_large: ask for CSV, or narrow "
+                "the filters).",
+                503: "Every heavy-read slot stayed busy (an export takes one), or the export's first "
+                "read did not end within the read timeout.",
+            },
+        ),
+    },
 )
-def list_dossiers(
+async def list_dossiers(
     request: Request,
     session: SessionDep,
     _reader: ReadDep,
@@ -494,6 +544,22 @@ def list_dossiers(
             description="Only dossiers received on or before this local date (YYYY-MM-DD); absent: no bound."
         ),
     ] = None,
+    resolved_from: Annotated[
+        IsoDate | None,
+        _date_param("finished or withdrawn (resolved_at)", "on or after", "resolved_from", "resolved_to"),
+    ] = None,
+    resolved_to: Annotated[
+        IsoDate | None,
+        _date_param("finished or withdrawn (resolved_at)", "on or before", "resolved_from", "resolved_to"),
+    ] = None,
+    due_from: Annotated[
+        IsoDate | None,
+        _date_param("whose deadline (`deadline_at`) falls", "on or after", "due_from", "due_to"),
+    ] = None,
+    due_to: Annotated[
+        IsoDate | None,
+        _date_param("whose deadline (`deadline_at`) falls", "on or before", "due_from", "due_to"),
+    ] = None,
     as_of: Annotated[
         IsoDate | None,
         Query(
@@ -502,14 +568,15 @@ def list_dossiers(
         ),
     ] = None,
     limit: Annotated[
-        int, Query(ge=1, le=1000, description="Dossiers on a page, 1 to 1,000; default 100.")
-    ] = 100,
+        int | None,
+        Query(ge=1, le=1000, description="JSON only: dossiers on a page, 1 to 1,000; default 100."),
+    ] = None,
     cursor: Annotated[
         str | None,
         Query(
             max_length=200,
-            description="The `next_cursor` of the previous page, to read the next one (pages are in "
-            "ascending dossier code); absent: the first page. A cursor not issued here is a 422.",
+            description="JSON only: the `next_cursor` of the previous page, to read the next one (pages "
+            "are in ascending dossier code); absent: the first page. A cursor not issued here is a 422.",
         ),
     ] = None,
     index_loss: Annotated[
@@ -518,7 +585,8 @@ def list_dossiers(
             description="Only the dossiers that cost this national-index indicator points in `period`: "
             "the handled dossiers (ended in it, or in processing at its judging instant) that are not "
             "its successes (3.6a: received in it with a fee, not paid online), each with "
-            "`index_reason`. Needs `period`; not with `as_of`, `outcome` or the received dates."
+            "`index_reason`. Needs `period`; not with `as_of`, `outcome`, the received, resolved or "
+            "due dates."
         ),
     ] = None,
     period: Annotated[
@@ -528,11 +596,23 @@ def list_dossiers(
             description="With `index_loss`: the calendar month YYYY-MM, quarter YYYY-Qn or year YYYY.",
         ),
     ] = None,
-) -> DossierPage:
+    format: Annotated[
+        ListFormat,
+        Query(
+            description="json (default): a page; csv (UTF-8 with a byte-order mark, streamed) or xlsx: "
+            "the whole filtered list from its start, as an attachment, one line per dossier, the JSON "
+            "item's fields as columns (booleans có/không, the supplement requests as JSON text)."
+        ),
+    ] = "json",
+) -> Any:
     # A misspelt filter would otherwise widen the list silently.
     reject_unknown_params(request, LIST_PARAMS)
-    now: datetime = state_of(request).clock()
+    state = state_of(request)
+    now: datetime = state.clock()
     instant = end_of_day(as_of) if as_of is not None and as_of < local_date(now) else now
+    _check_range("received", received_from, received_to)
+    _check_range("resolved", resolved_from, resolved_to)
+    _check_range("due", due_from, due_to)
     filters = {
         "agency": agency,
         "commune": commune,
@@ -540,27 +620,98 @@ def list_dossiers(
         "procedure": procedure,
         "channel": channel,
     }
-    loss = _index_loss(index_loss, period, now, as_of, outcome, received_from, received_to)
+    dates = (received_from, received_to, resolved_from, resolved_to, due_from, due_to)
+    loss = _index_loss(index_loss, period, now, as_of, outcome, *dates)
     if loss is not None:
         instant = loss.judged_at
-    rows = drilldown(
-        session,
-        instant=instant,
-        filters={k: v for k, v in filters.items() if v},
-        received=(received_from, received_to),
-        outcomes=sorted(set(outcome or ())),
-        after=_decode_cursor(cursor) if cursor is not None else None,
-        limit=limit + 1,
-        conditions=[loss_condition(index_loss, loss)] if loss is not None and index_loss else [],
-    )
-    items: list[DossierLossOut | DossierOut] = [dossier_out(r, instant) for r in rows[:limit]]
-    if loss is not None and index_loss:
-        calendar = current_inputs(session.connection()).calendar
-        items = [
-            DossierLossOut(
-                **item.__dict__, index_reason=reason(index_loss, row._mapping, loss, calendar) or ""
-            )
-            for item, row in zip(items, rows, strict=False)
-        ]
+    if format != "json":
+        for name, value in (("limit", limit), ("cursor", cursor)):
+            if value is not None:
+                raise ValidationFailed(
+                    f"{name} is only taken with format=json (an export is the whole list).",
+                    errors=[{"loc": ["query", name], "msg": "only with format=json", "type": "value_error"}],
+                )
+    query: dict[str, Any] = {
+        "instant": instant,
+        "filters": {k: v for k, v in filters.items() if v},
+        "received": (received_from, received_to),
+        "resolved": (resolved_from, resolved_to),
+        "due": (due_from, due_to),
+        "outcomes": sorted(set(outcome or ())),
+        "conditions": [loss_condition(index_loss, loss)] if loss is not None and index_loss else [],
+    }
+    lost = index_loss if loss is not None else None
+    if format != "json":
+        return await _export(request, format, query, lost, loss, now)
+    size = 100 if limit is None else limit
+    after = _decode_cursor(cursor) if cursor is not None else None
+    return await run_in_threadpool(_page, request, session, query, after, size, lost, loss)
+
+
+def _context(conn: Connection, request: Request) -> tuple[dict[str, dict[str, str]], WorkingCalendar]:
+    """The unit names (read once per data version) and the working-day calendar of a read."""
+    settings = state_of(request).settings
+    version, _ = repository.data_state(conn)
+    names = unit_names(conn, settings.province_code, version, state_of(request).names_memo)
+    return names, current_inputs(conn).calendar
+
+
+def _reason(
+    indicator: str | None, loss: IndexPeriod | None, calendar: WorkingCalendar
+) -> Callable[[Any], str] | None:
+    if indicator is None or loss is None:
+        return None
+    return lambda row: reason(indicator, row._mapping, loss, calendar) or ""
+
+
+def _page(
+    request: Request,
+    session: Session,
+    query: dict[str, Any],
+    after: str | None,
+    limit: int,
+    indicator: str | None,
+    loss: IndexPeriod | None,
+) -> DossierPage:
+    rows = drilldown(session, after=after, limit=limit + 1, **query)
+    names, calendar = _context(session.connection(), request)
+    why = _reason(indicator, loss, calendar)
+    instant: datetime = query["instant"]
+    items: list[DossierLossOut | DrilldownOut] = [
+        drill_item(r, instant, names, calendar, why) for r in rows[:limit]
+    ]
     next_cursor = _encode_cursor(rows[limit - 1].code) if len(rows) > limit else None
     return DossierPage(items=items, next_cursor=next_cursor)
+
+
+async def _export(
+    request: Request,
+    fmt: str,
+    query: dict[str, Any],
+    indicator: str | None,
+    loss: IndexPeriod | None,
+    now: datetime,
+) -> Response:
+    """The whole filtered list as CSV or XLSX (app.api.exports), from one statement."""
+    statement = drilldown_query(after=None, **query)
+    instant: datetime = query["instant"]
+
+    def prepare(conn: Connection) -> tuple[dict[str, dict[str, str]], WorkingCalendar]:
+        if fmt == "xlsx":
+            n = conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+            exports.check_xlsx_rows(int(n))
+        return _context(conn, request)
+
+    names, calendar = await exports.prepared(request, prepare)
+    why = _reason(indicator, loss, calendar)
+    fields = export_fields(why is not None)
+
+    def rows(conn: Connection) -> Iterator[list[Sequence[Any]]]:
+        for part in drilldown_batches(conn, statement):
+            yield [
+                [table.cell(v) for v in export_line(drill_item(r, instant, names, calendar, why), fields)]
+                for r in part
+            ]
+
+    name = f"ho-so_{now.strftime('%Y%m%d')}.{fmt}"
+    return await exports.send(request, fmt, name, fields, rows, "ho-so")

@@ -6,18 +6,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection
-from starlette.background import BackgroundTask
 
+from app.api import exports
 from app.api.auth import ReadDep
 from app.api.cache import Rendered
 from app.api.deps import AGENCY_FILTER, COMMUNE_FILTER, PROCEDURE_FILTER, SECTOR_FILTER
@@ -32,7 +30,7 @@ from app.core.timeutil import to_local, to_utc
 from app.core.vocabulary import CODE_PATTERN
 from app.core.worklist import Kind, Window
 from app.dossiers.schemas import AgencyParam, CommuneParam, IsoDate, ProcedureParam, SectorParam
-from app.metrics.guard import Cancel, ReadCancelled, cancelled_problem, interruptible
+from app.metrics.guard import Cancel
 from app.metrics.reads import FILTERS_422, MAX_VALUES, READ_503, read_context
 from app.reference.index_inputs import current_inputs
 from app.worklists import render, service
@@ -44,11 +42,8 @@ router = APIRouter(prefix="/v1/worklists", tags=["worklists"])
 FILTER_PARAMS = ("agency", "commune", "sector", "procedure", "from", "to", "due_within")
 LIST_PARAMS = (*FILTER_PARAMS, "format", "limit", "cursor")
 SUMMARY_PARAMS = (*FILTER_PARAMS, "unit")
-# The largest worklist sent as XLSX (a spreadsheet holds 1,048,576 rows); CSV has no limit.
-XLSX_MAX_ROWS = 1_000_000
-# An export's statement runs as long as the client reads (a large CSV takes minutes), up to this.
-EXPORT_TIMEOUT = 3600.0
-_CHUNK = 1 << 20
+# The largest worklist sent as XLSX (app.api.exports); CSV has no limit.
+XLSX_MAX_ROWS = exports.XLSX_MAX_ROWS
 
 WorklistFormat = Literal["json", "csv", "xlsx"]
 SummaryUnit = Literal["agency", "commune"]
@@ -312,105 +307,25 @@ async def get_worklist(
     return await guarded_read(request, plan, render_page)
 
 
-def _on_connection(request: Request, cancel: Cancel, work: Callable[[Connection], Any]) -> Any:
-    with state_of(request).read_engine.connect() as conn, interruptible(conn, cancel):
-        return work(conn)
-
-
-class _Slot:
-    """A heavy-read slot given back once, by whichever of the body's end or the response's end comes first."""
-
-    def __init__(self, request: Request) -> None:
-        self.slots = state_of(request).heavy_slots
-        self.held = False
-
-    async def take(self) -> None:
-        await self.slots.acquire()
-        self.held = True
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            self.slots.release()
-
-
 async def _export(
     request: Request, principal: Principal, kind: Kind, q: WorklistQuery, fmt: str, now: datetime
 ) -> Response:
-    """The whole list as CSV (streamed as it is read) or XLSX (written to a temporary file), under a
-    heavy-read slot, each from one statement (app.worklists.service.batches) under EXPORT_TIMEOUT."""
-    timeout = state_of(request).settings.read_timeout
-    name = f"viec-can-lam_{kind}_{now.strftime('%Y%m%d')}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    """The whole list as CSV or XLSX (app.api.exports), from one statement (app.worklists.service.batches)."""
 
-    def prepare(conn: Connection) -> tuple[Context, int | None]:
+    def prepare(conn: Connection) -> Context:
         _, ctx = _context(conn, request, q, principal, now)
-        n = None
         if fmt == "xlsx":
-            n = service.count(conn, kind, ctx.filters, ctx.options)
-            if n > XLSX_MAX_ROWS:
-                msg = f"the list has {n:,} dossiers, above the XLSX limit of {XLSX_MAX_ROWS:,} rows"
-                raise ValidationFailed(
-                    f"{msg[0].upper()}{msg[1:]}. Ask for format=csv (no limit), or narrow the filters.",
-                    errors=[{"loc": ["query", "format"], "msg": msg, "type": "too_large"}],
-                )
-        return ctx, n
+            exports.check_xlsx_rows(service.count(conn, kind, ctx.filters, ctx.options), XLSX_MAX_ROWS)
+        return ctx
 
-    try:
-        ctx, _ = await run_in_threadpool(_on_connection, request, Cancel(timeout), prepare)
-    except ReadCancelled as exc:
-        raise cancelled_problem(exc, timeout) from None
-    slot = _Slot(request)
-    await slot.take()
-    engine = state_of(request).read_engine
+    ctx: Context = await exports.prepared(request, prepare)
 
-    def batches(conn: Connection) -> Iterator[list[dict[str, Any]]]:
-        return service.batches(conn, kind, ctx.filters, ctx.options, ctx.names)
+    def rows(conn: Connection) -> Iterator[list[Sequence[Any]]]:
+        for part in service.batches(conn, kind, ctx.filters, ctx.options, ctx.names):
+            yield [render.line(i) for i in part]
 
-    if fmt == "xlsx":
-
-        def write(conn: Connection) -> IO[bytes]:
-            return render.xlsx_file((i for part in batches(conn) for i in part), kind)
-
-        try:
-            file = await run_in_threadpool(_on_connection, request, Cancel(EXPORT_TIMEOUT), write)
-        except ReadCancelled as exc:
-            raise cancelled_problem(exc, EXPORT_TIMEOUT) from None
-        finally:
-            slot.release()
-        return StreamingResponse(
-            _file_pieces(file),
-            media_type=render.XLSX_MEDIA_TYPE,
-            headers=headers,
-            background=BackgroundTask(file.close),
-        )
-
-    def body() -> Iterator[bytes]:
-        """Run a step at a time in worker threads (Starlette iterates a sync body so); the connection and
-        the slot are given back when the body ends, fails, or is dropped with the client."""
-        try:
-            cancel = Cancel(EXPORT_TIMEOUT)
-            with engine.connect() as conn, interruptible(conn, cancel):
-                yield render.csv_head()
-                for part in batches(conn):
-                    yield render.csv_rows(part)
-        finally:
-            slot.release()
-
-    return StreamingResponse(
-        body(), media_type=render.CSV_MEDIA_TYPE, headers=headers, background=BackgroundTask(slot.release)
-    )
-
-
-async def _file_pieces(file: IO[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while True:
-            piece = await run_in_threadpool(file.read, _CHUNK)
-            if not piece:
-                return
-            yield piece
-    finally:
-        file.close()
+    name = f"viec-can-lam_{kind}_{now.strftime('%Y%m%d')}.{fmt}"
+    return await exports.send(request, fmt, name, render.HEADINGS, rows, kind)
 
 
 @router.get(
