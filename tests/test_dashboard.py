@@ -1687,6 +1687,16 @@ def test_dashboard_worklists_and_feed_quality_in_a_real_browser(
         json={"label": "integration engineer", "scopes": ["ingest"]},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     ).json()["token"]
+    # A token the service does not know: said, forgotten, asked again.
+    driver.find_element(By.ID, "feed-token").send_keys("not-a-token")
+    driver.find_element(By.CSS_SELECTOR, "#feed-token-form button").click()
+    _until(
+        driver,
+        "return document.getElementById('feed-token-why').textContent"
+        ".startsWith('Mã truy cập không hợp lệ, đã bị thu hồi hoặc hết hạn.')",
+    )
+    assert feed.get_attribute("data-state") == "token"
+    assert driver.execute_script("return sessionStorage.getItem('tthc-feed-token')") is None
     driver.find_element(By.ID, "feed-token").send_keys(ingest)
     driver.find_element(By.CSS_SELECTOR, "#feed-token-form button").click()
     _until(driver, "return document.getElementById('feed').dataset.state === 'ready'")

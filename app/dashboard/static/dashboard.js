@@ -88,9 +88,10 @@
   let token = sessionStorage.getItem("tthc-read-token") || "";
 
   class AuthNeeded extends Error {
-    constructor(message, detail) {
+    constructor(message, detail, status) {
       super(message);
       this.detail = detail || "";
+      this.status = status;
     }
   }
 
@@ -122,7 +123,7 @@
       const why = token
         ? "Mã truy cập không được chấp nhận (không hợp lệ, hết hạn hoặc không có quyền đọc)."
         : "Máy chủ yêu cầu mã truy cập có quyền đọc để xem số liệu.";
-      throw new AuthNeeded(problem.detail ? `${why} (${problem.detail})` : why, problem.detail);
+      throw new AuthNeeded(problem.detail ? `${why} (${problem.detail})` : why, problem.detail, res.status);
     }
     if (!res.ok) {
       const problem = await res.json().catch(() => ({}));
@@ -1858,8 +1859,15 @@
     } catch (err) {
       if (seq !== feed.seq) return;
       if (err instanceof AuthNeeded) {
-        sessionStorage.removeItem(FEED_TOKEN_KEY);
-        askFeedToken(`Mã truy cập không xem được chất lượng dữ liệu (cần quyền đọc, nạp dữ liệu hoặc quản trị). ${err.detail || ""}`.trim());
+        // 401: the token is unknown, revoked or expired: forgotten. 403: it lacks the scope, or the
+        // view's agency is not one of its agencies: kept (another view may suit it), another may be typed.
+        if (err.status === 401) sessionStorage.removeItem(FEED_TOKEN_KEY);
+        const why =
+          err.status === 401
+            ? "Mã truy cập không hợp lệ, đã bị thu hồi hoặc hết hạn."
+            : "Mã truy cập không có quyền xem chất lượng dữ liệu của lựa chọn này (cần quyền đọc, nạp dữ liệu " +
+              "hoặc quản trị; mã chỉ dành cho một số cơ quan chỉ xem được các cơ quan đó).";
+        askFeedToken(err.detail ? `${why} (${err.detail})` : why);
       } else {
         section.dataset.state = "error";
         $("feed-body").replaceChildren(el("p", { class: "error", text: `Không tải được chất lượng dữ liệu: ${err.message}` }));
