@@ -733,8 +733,8 @@ def test_dashboard_opens_on_the_latest_year_with_dossiers(browser: Any, server: 
 def test_dashboard_asks_for_a_token_when_reads_require_one(
     browser: Any, server: Server, tmp_path: Path
 ) -> None:
-    """With TTHC_READ_REQUIRES_TOKEN the page asks for a read token, sends it with every call, and
-    fetches the report files with it too (a plain link could not carry the header)."""
+    """With TTHC_READ_REQUIRES_TOKEN the page asks for a read token, sends it with every call (the
+    feed's quality too), and fetches the report files with it (a plain link could not carry the header)."""
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -758,6 +758,9 @@ def test_dashboard_asks_for_a_token_when_reads_require_one(
         assert {t["rate"]: _number(t["value"]) for t in tiles} == {
             t["rate"]: report["totals"]["rates"][t["rate"]] for t in tiles
         }
+        # The feed's quality needs a token anyway: the read token serves, no form is shown.
+        _until(driver, "return document.getElementById('feed').dataset.state === 'ready'")
+        assert not driver.find_element(By.ID, "feed-token-box").is_displayed()
         downloads = ARTIFACTS / "downloads"
         name = "bao-cao-giai-quyet-ho-so_2025-08_sector.csv"
         (downloads / name).unlink(missing_ok=True)
