@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.core.timeutil import end_of_day
+from app.core.worklist import KINDS
 from app.demo import SECTORS, generate_demo
 from app.demo import _procedures as demo_procedures
 from app.dossiers.schemas import parse_due, parse_timestamp
@@ -107,7 +108,16 @@ def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> No
         "reports/dossier-processing/restatements",
         "scorecard",
         "targets",
+        "worklists",
+        # a worklist: "worklists/" + one of the kinds below
+        "worklists/",
+        # a read, though it always needs a token (read, ingest or admin): the page asks for one
+        "feed-quality",
     }
+    # The kinds the page links to are the API's, in its order.
+    kinds = re.search(r"const WL_KINDS = \[([^\]]*)\]", js)
+    assert kinds is not None
+    assert tuple(re.findall(r'"([a-z_]+)"', kinds[1])) == KINDS
     # Reads only: no method other than GET is ever named.
     assert not re.search(r"method\s*:", js)
 
@@ -141,7 +151,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def _run_server(db_url: str, log: Path, **env: str) -> Iterator[Server]:
+def _run_server(db_url: str, log: Path, app: str = "app.asgi:app", **env: str) -> Iterator[Server]:
     """uvicorn in a subprocess on a free loopback port, on the given database; stopped on exit."""
     port = _free_port()
     environment = {
@@ -152,7 +162,7 @@ def _run_server(db_url: str, log: Path, **env: str) -> Iterator[Server]:
         "TTHC_READ_REQUIRES_TOKEN": "false",
         **env,
     }
-    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*command, "--log-level", "warning"], cwd=ROOT, env=environment, stdout=out, stderr=out
@@ -723,8 +733,8 @@ def test_dashboard_opens_on_the_latest_year_with_dossiers(browser: Any, server: 
 def test_dashboard_asks_for_a_token_when_reads_require_one(
     browser: Any, server: Server, tmp_path: Path
 ) -> None:
-    """With TTHC_READ_REQUIRES_TOKEN the page asks for a read token, sends it with every call, and
-    fetches the report files with it too (a plain link could not carry the header)."""
+    """With TTHC_READ_REQUIRES_TOKEN the page asks for a read token, sends it with every call (the
+    feed's quality too), and fetches the report files with it (a plain link could not carry the header)."""
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -748,6 +758,9 @@ def test_dashboard_asks_for_a_token_when_reads_require_one(
         assert {t["rate"]: _number(t["value"]) for t in tiles} == {
             t["rate"]: report["totals"]["rates"][t["rate"]] for t in tiles
         }
+        # The feed's quality needs a token anyway: the read token serves, no form is shown.
+        _until(driver, "return document.getElementById('feed').dataset.state === 'ready'")
+        assert not driver.find_element(By.ID, "feed-token-box").is_displayed()
         downloads = ARTIFACTS / "downloads"
         name = "bao-cao-giai-quyet-ho-so_2025-08_sector.csv"
         (downloads / name).unlink(missing_ok=True)
@@ -1277,3 +1290,465 @@ def test_dashboard_index_view_in_a_real_browser(browser: Any, index_server: Serv
     ratio, where = driver.execute_script(MIN_CONTRAST)
     assert ratio >= 4.5, where
     _viewport(driver, 1366, 768)
+
+
+# --------------------------------------------------------------------------- what to do today, and the feed
+
+# The worklists are judged now and the feed's quality is counted per local day, so this server runs on
+# a fixed clock (tests/clock_app.py): Friday 3 October 2025, 09:00 in Vietnam. No public holiday falls
+# between 22 September and 20 October 2025; the working days below skip the weekends only.
+WL_NOW = "2025-10-03T09:00:00+07:00"
+WL_A = "000.00.07.H41"  # Sở Xây dựng
+WL_B = "000.00.03.H41"  # Sở Tài chính
+WL_WARD = "17329"  # Xã Anh Sơn
+WL_CATALOGUED = "1.000001"  # 3 working days in the catalogue loaded first, result on paper
+WL_UNPAID = [f"B-UNPAID-{i:02d}" for i in range(1, 28)]  # 27: a second page of the list
+
+
+def _wl(code: str, agency: str, received: str, due: str | None, **over: Any) -> dict[str, Any]:
+    """A record received at 08:00 on `received`, due at 17:00 on `due`, sent at 08:00 today."""
+    return {
+        "code": code,
+        "procedure_code": "1.004227",
+        "procedure_name": "Cấp giấy phép xây dựng",
+        "agency_code": agency,
+        "channel": "in_person",
+        "received_at": f"{received}T08:00:00+07:00",
+        "due_at": None if due is None else f"{due}T17:00:00+07:00",
+        "status": "processing",
+        "updated_at": "2025-10-03T08:00:00+07:00",
+        **over,
+    }
+
+
+def _done(resolved: str, **over: Any) -> dict[str, Any]:
+    return {"status": "resolved", "resolved_at": resolved, **over}
+
+
+def _worklist_records() -> list[dict[str, Any]]:
+    return [
+        # Overdue across a weekend: the working days after Fri 26 Sep up to today: Mon 29, Tue 30, Wed 1,
+        # Thu 2, Fri 3 -> 5 late; no apology: also late without one.
+        _wl("A-OVD-WKND", WL_A, "2025-09-15", "2025-09-26"),
+        # Due yesterday, Thu 2 Oct: Fri 3 -> 1 late; apologised.
+        _wl("A-OVD-SORRY", WL_A, "2025-09-22", "2025-10-02", apology_issued=True),
+        # Due Mon 6 Oct: the working days after today up to Mon 6: Mon 6 -> 1 left (Sat 4, Sun 5 skipped).
+        _wl("A-SOON-MON", WL_A, "2025-09-29", "2025-10-06"),
+        # No due_at: the catalogue's 3 working days from the day after Thu 2 Oct: Fri 3, Mon 6, Tue 7 ->
+        # the end of Tue 7 Oct (8 Oct 00:00); left: Mon 6, Tue 7 -> 2 (due soon with the default 2).
+        _wl(
+            "A-CAT",
+            WL_A,
+            "2025-10-02",
+            None,
+            procedure_code=WL_CATALOGUED,
+            procedure_name=None,
+            received_at="2025-10-02T10:00:00+07:00",
+        ),
+        # Due Wed 8 Oct: Mon 6, Tue 7, Wed 8 -> 3 left: on no list.
+        _wl("A-LATER", WL_A, "2025-09-30", "2025-10-08"),
+        # Its only supplement request unanswered: the applicant's clock, past due yet not overdue.
+        _wl(
+            "A-AWAIT",
+            WL_A,
+            "2025-09-10",
+            "2025-09-26",
+            status="supplement_requested",
+            supplements=[{"requested_at": "2025-09-22T09:00:00+07:00", "supplied_at": None}],
+        ),
+        # Finished late in the period without an apology: after Mon 22 Sep up to Wed 24: Tue 23, Wed 24 -> 2.
+        _wl(
+            "A-LATE-DONE",
+            WL_A,
+            "2025-09-08",
+            "2025-09-22",
+            digitised_result=True,
+            **_done("2025-09-24T10:00:00+07:00"),
+        ),
+        # Two supplement requests, the second unanswered: the agency's clock; due Fri 10 Oct, 5 left.
+        _wl(
+            "B-TWICE",
+            WL_B,
+            "2025-09-01",
+            "2025-10-10",
+            status="supplement_requested",
+            supplements=[
+                {"requested_at": "2025-09-03T09:00:00+07:00", "supplied_at": "2025-09-05T09:00:00+07:00"},
+                {"requested_at": "2025-09-25T09:00:00+07:00", "supplied_at": None},
+            ],
+        ),
+        # Finished on time in the period without an electronic result (its procedure is not catalogued).
+        _wl(
+            "B-NO-ERESULT",
+            WL_B,
+            "2025-09-22",
+            "2025-10-06",
+            commune_code=WL_WARD,
+            **_done("2025-09-30T10:00:00+07:00"),
+        ),
+        # 27 with a fee not paid online, all due Mon 20 Oct: Oct 6-10, 13-17 and 20 -> 11 working days left.
+        *(
+            _wl(code, WL_B, "2025-09-15", "2025-10-20", commune_code=WL_WARD, fee_required=True)
+            for code in WL_UNPAID
+        ),
+    ]
+
+
+def _feed_batch() -> list[dict[str, Any]]:
+    """Three rejected records (two reasons) and two accepted ones with a warning each, none on a list."""
+    return [
+        _wl("X-DUE-1", WL_A, "2025-09-15", "2025-09-12"),  # due before received: rejected
+        _wl("X-DUE-2", WL_A, "2025-09-16", "2025-09-12"),  # the same
+        _wl("X-AGENCY", "NOT-AN-AGENCY", "2025-09-15", "2025-09-26"),  # not a registered agency
+        # Finished without a deadline; resolved on Sunday 28 Sep (both with an electronic result).
+        _wl("W-NODUE", WL_B, "2025-09-15", None, digitised_result=True, **_done("2025-09-29T10:00:00+07:00")),
+        _wl(
+            "W-SUNDAY",
+            WL_B,
+            "2025-09-15",
+            "2025-10-01",
+            digitised_result=True,
+            **_done("2025-09-28T10:00:00+07:00"),
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def worklist_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A small hand-built data set on a server whose clock stands at WL_NOW: a one-procedure catalogue
+    loaded first, the dossiers above, then a batch with rejected records and warnings."""
+    folder = tmp_path_factory.mktemp("dashboard-worklists")
+    url = f"sqlite:///{folder / 'tthc.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        load_seed(session, 40)
+        session.commit()
+    engine.dispose()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    catalogue = [
+        {
+            "code": WL_CATALOGUED,
+            "name": "Cấp phép theo danh mục",
+            "level": "province",
+            "max_duration": {"value": 3, "unit": "working_days"},
+            "paper_result": True,
+        }
+    ]
+    with _run_server(url, folder / "server.log", app="tests.clock_app:app", TEST_CLOCK_NOW=WL_NOW) as srv:
+        r = srv.api.put("/v1/procedures", json=catalogue, headers=admin)
+        assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+        deadline = time.monotonic() + 30
+        while any(j["state"] == "running" for j in srv.api.get("/v1/index/jobs").json()["items"]):
+            assert time.monotonic() < deadline, "the re-derivation job did not finish"
+            time.sleep(0.1)
+        r = srv.api.post("/v1/dossiers", json=_worklist_records(), headers=admin)
+        assert r.status_code == 200 and r.json()["created"] == 36, r.text
+        r = srv.api.post("/v1/dossiers", json=_feed_batch(), headers=admin)
+        assert r.status_code == 200 and (r.json()["created"], r.json()["rejected"]) == (2, 3), r.text
+        yield srv
+
+
+WORKLIST_DATA = """
+const section = document.getElementById('worklists');
+const panel = document.querySelector('.worklist:not([hidden])');
+return {
+  state: section.dataset.state, unit: section.dataset.unit,
+  heads: [...panel.querySelectorAll('thead th')].map(th => th.textContent),
+  rows: [...panel.querySelectorAll('tbody tr, tfoot tr')].map(tr => [
+    tr.querySelector('th').textContent,
+    ...[...tr.querySelectorAll('td')].map(td => {
+      const a = td.querySelector('a.wl-link');
+      return a ? [Number(a.dataset.count), a.dataset.kind] : td.textContent;
+    })]),
+};
+"""
+
+WORKLIST_ROWS = """
+return [...document.querySelectorAll('#wl-table tbody tr')].map(tr =>
+  [...tr.children].map(c => c.textContent));
+"""
+
+FEED_DATA = """
+const section = document.getElementById('feed');
+const rows = (cls) => [...section.querySelectorAll('.' + cls + ' tbody tr')].map(tr =>
+  [...tr.children].map(c => c.textContent));
+return {
+  state: section.dataset.state, summary: section.querySelector('.feed-summary').textContent,
+  rules: rows('feed-rules'), units: rows('feed-units'), days: rows('feed-days'),
+  warnings: rows('feed-warnings'),
+  examples: [...section.querySelectorAll('.feed-examples li')].map(li => li.textContent),
+};
+"""
+
+
+def test_dashboard_worklists_and_feed_quality_in_a_real_browser(
+    browser: Any, worklist_server: Server
+) -> None:
+    """The "Việc cần làm" view: counts per unit and kind (awaiting the applicant apart), each a link to
+    its list shown on the page (names, deadlines, working days across a weekend, apologies owed; the
+    second page by the cursor; the whole list as CSV); and the feed's quality for the integration
+    engineer, read with the ingest token typed into its own form."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    server = worklist_server
+    _viewport(driver, 1366, 768)
+    driver.get(f"{server.base}/dashboard?period=2025&basis=calendar")
+    _wait_ready(driver, "2025")
+    _until(driver, "const d = document.getElementById('worklists').dataset; return d.state !== 'loading'")
+
+    # 1. Counts per agency, by kind; the last column (awaiting the applicant) apart. Sở Xây dựng: due
+    # soon A-SOON-MON, A-CAT; overdue A-OVD-WKND, A-OVD-SORRY; late without apology A-OVD-WKND,
+    # A-LATE-DONE; awaiting A-AWAIT. Sở Tài chính: B-TWICE; the 27 unpaid; B-NO-ERESULT.
+    page = driver.execute_script(WORKLIST_DATA)
+    assert (page["state"], page["unit"]) == ("ready", "agency")
+    assert [h.split("▼")[0].strip() for h in page["heads"]][1:] == [
+        "Sắp đến hạn≤ 2 ngày làm việc",
+        "Quá hạn",
+        "Trễ hạn chưa xin lỗi",
+        "Yêu cầu bổ sung nhiều lần",
+        "Chưa thanh toán trực tuyến",
+        "Chưa có kết quả điện tử",
+        "Chờ người dân bổ sungkhông tính hạn",
+    ]
+    assert page["rows"] == [  # sorted by overdue, most first
+        [
+            "Sở Xây dựng",
+            [2, "due_soon"],
+            [2, "overdue"],
+            [2, "late_without_apology"],
+            "0",
+            "0",
+            "0",
+            [1, "awaiting_supplement"],
+        ],
+        [
+            "Sở Tài chính",
+            "0",
+            "0",
+            "0",
+            [1, "supplement_repeated"],
+            [27, "unpaid_online"],
+            [1, "no_electronic_result"],
+            "0",
+        ],
+        [
+            "Tổng cộng",
+            [2, "due_soon"],
+            [2, "overdue"],
+            [2, "late_without_apology"],
+            [1, "supplement_repeated"],
+            [27, "unpaid_online"],
+            [1, "no_electronic_result"],
+            [1, "awaiting_supplement"],
+        ],
+    ]
+    apart = driver.find_element(By.CSS_SELECTOR, "#wl-panel-agency tbody tr td:last-child")
+    assert "apart" in apart.get_attribute("class").split()
+
+    # 2. A count opens its list: Sở Xây dựng's due-soon dossiers, by deadline.
+    link = driver.find_element(
+        By.CSS_SELECTOR, f'#wl-panel-agency tr[data-code="{WL_A}"] a[data-kind="due_soon"]'
+    )
+    assert link.get_attribute("href") == (
+        f"{server.base}/v1/worklists/due_soon?agency={WL_A}&from=2025-01-01&to=2025-12-31&limit=25"
+    )
+    link.click()
+    wait_list = (
+        "const s = document.getElementById('wl-list');"
+        " return !s.hidden && s.dataset.state === 'ready' && s.dataset.kind === arguments[0]"
+        " && s.dataset.page === arguments[1]"
+    )
+    _until(driver, wait_list, "due_soon", "1")
+    rates = {d["name"]: d["label_vi"] for d in server.api.get("/v1/metrics/definitions").json()["rates"]}
+    weighs = (
+        f"{rates['on_time']}; {rates['on_time_766']}; {rates['apology']}; chỉ số 2.1, 5.4 (Quyết định 766)"
+    )
+    assert driver.execute_script(WORKLIST_ROWS) == [
+        [
+            "A-SOON-MON",
+            "Cấp giấy phép xây dựng",
+            "Sở Xây dựng",
+            "—",
+            "06/10/2025 17:00",
+            "Còn 1 ngày",
+            "Cần xin lỗi",
+            weighs,
+        ],
+        [
+            "A-CAT",
+            "Cấp phép theo danh mục",
+            "Sở Xây dựng",
+            "—",
+            "hết ngày 07/10/2025 (theo danh mục)",
+            "Còn 2 ngày",
+            "Cần xin lỗi",
+            weighs,
+        ],
+    ]
+    assert driver.switch_to.active_element.get_attribute("id") == "wl-list-h"
+    assert driver.find_element(By.ID, "wl-next").get_attribute("disabled") == "true"
+    _sections(driver, "worklists-1366", 1366, 768)
+
+    # The province's overdue dossiers (the totals row): 5 and 1 working days late.
+    driver.find_element(By.CSS_SELECTOR, '#wl-panel-agency tfoot a[data-kind="overdue"]').click()
+    _until(driver, wait_list, "overdue", "1")
+    assert [r[:7] for r in driver.execute_script(WORKLIST_ROWS)] == [
+        [
+            "A-OVD-WKND",
+            "Cấp giấy phép xây dựng",
+            "Sở Xây dựng",
+            "—",
+            "26/09/2025 17:00",
+            "Quá hạn 5 ngày",
+            "Cần xin lỗi",
+        ],
+        [
+            "A-OVD-SORRY",
+            "Cấp giấy phép xây dựng",
+            "Sở Xây dựng",
+            "—",
+            "02/10/2025 17:00",
+            "Quá hạn 1 ngày",
+            "Đã xin lỗi",
+        ],
+    ]
+    # Late without an apology, finished or not: 2 (Tue 23, Wed 24 Sep) and 5 working days late.
+    driver.find_element(By.CSS_SELECTOR, '#wl-panel-agency tfoot a[data-kind="late_without_apology"]').click()
+    _until(driver, wait_list, "late_without_apology", "1")
+    assert [(r[0], r[4], r[5], r[6]) for r in driver.execute_script(WORKLIST_ROWS)] == [
+        ("A-LATE-DONE", "22/09/2025 17:00", "Quá hạn 2 ngày", "Cần xin lỗi"),
+        ("A-OVD-WKND", "26/09/2025 17:00", "Quá hạn 5 ngày", "Cần xin lỗi"),
+    ]
+    # Awaiting the applicant: past its date, yet neither overdue nor counted late.
+    driver.find_element(By.CSS_SELECTOR, '#wl-panel-agency tfoot a[data-kind="awaiting_supplement"]').click()
+    _until(driver, wait_list, "awaiting_supplement", "1")
+    assert [(r[0], r[4], r[5], r[6]) for r in driver.execute_script(WORKLIST_ROWS)] == [
+        ("A-AWAIT", "26/09/2025 17:00", "Chờ người dân bổ sung", "—"),
+    ]
+
+    # 3. Sở Tài chính's 27 unpaid dossiers: 25, then the last 2 by the cursor (all due Mon 20 Oct: 11
+    # working days left), and back; the CSV link gives the whole list.
+    driver.find_element(
+        By.CSS_SELECTOR, f'#wl-panel-agency tr[data-code="{WL_B}"] a[data-kind="unpaid_online"]'
+    ).click()
+    _until(driver, wait_list, "unpaid_online", "1")
+    first = driver.execute_script(WORKLIST_ROWS)
+    assert [r[0] for r in first] == WL_UNPAID[:25]
+    assert {(r[2], r[3], r[4], r[5], r[6]) for r in first} == {
+        ("Sở Tài chính", "Xã Anh Sơn", "20/10/2025 17:00", "Còn 11 ngày", "—")
+    }
+    assert driver.find_element(By.ID, "wl-page").text == "Trang 1: hồ sơ 1–25 / 27"
+    driver.find_element(By.ID, "wl-next").click()
+    _until(driver, wait_list, "unpaid_online", "2")
+    assert [r[0] for r in driver.execute_script(WORKLIST_ROWS)] == WL_UNPAID[25:]
+    assert driver.find_element(By.ID, "wl-page").text == "Trang 2: hồ sơ 26–27 / 27"
+    assert "cursor=" in driver.find_element(By.ID, "wl-json").get_attribute("href")
+    driver.find_element(By.ID, "wl-prev").click()
+    _until(driver, wait_list, "unpaid_online", "1")
+    csv_href = driver.find_element(By.ID, "wl-csv").get_attribute("href")
+    assert (
+        csv_href
+        == f"{server.base}/v1/worklists/unpaid_online?agency={WL_B}&from=2025-01-01&to=2025-12-31&format=csv"
+    )
+    lines = server.api.get(csv_href).content.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Mã hồ sơ", *WL_UNPAID]
+
+    # 4. Per ward: the 28 dossiers of Xã Anh Sơn; those without a ward are counted, not linked.
+    driver.find_element(By.ID, "wl-tab-commune").click()
+    _until(
+        driver,
+        "const d = document.getElementById('worklists').dataset;"
+        " return d.state === 'ready' && d.unit === 'commune'",
+    )
+    page = driver.execute_script(WORKLIST_DATA)
+    assert page["rows"] == [
+        ["Không gắn xã, phường", "2", "2", "2", "1", "0", "0", "1"],
+        ["Xã Anh Sơn", "0", "0", "0", "0", [27, "unpaid_online"], [1, "no_electronic_result"], "0"],
+        [
+            "Tổng cộng",
+            [2, "due_soon"],
+            [2, "overdue"],
+            [2, "late_without_apology"],
+            [1, "supplement_repeated"],
+            [27, "unpaid_online"],
+            [1, "no_electronic_result"],
+            [1, "awaiting_supplement"],
+        ],
+    ]
+
+    # 5. The feed's quality needs a token even though reads are open: the section asks for one and
+    # makes no call until it has it; an ingest token (which could not read the rest) is kept for it alone.
+    feed = driver.find_element(By.ID, "feed")
+    assert feed.get_attribute("data-state") == "token"
+    assert driver.find_element(By.ID, "feed-token-box").is_displayed()
+    calls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert not any("/v1/feed-quality" in c for c in calls)
+    ingest = server.api.post(
+        "/v1/tokens",
+        json={"label": "integration engineer", "scopes": ["ingest"]},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ).json()["token"]
+    # A token the service does not know: said, forgotten, asked again.
+    driver.find_element(By.ID, "feed-token").send_keys("not-a-token")
+    driver.find_element(By.CSS_SELECTOR, "#feed-token-form button").click()
+    _until(
+        driver,
+        "return document.getElementById('feed-token-why').textContent"
+        ".startsWith('Mã truy cập không hợp lệ, đã bị thu hồi hoặc hết hạn.')",
+    )
+    assert feed.get_attribute("data-state") == "token"
+    assert driver.execute_script("return sessionStorage.getItem('tthc-feed-token')") is None
+    driver.find_element(By.ID, "feed-token").send_keys(ingest)
+    driver.find_element(By.CSS_SELECTOR, "#feed-token-form button").click()
+    _until(driver, "return document.getElementById('feed').dataset.state === 'ready'")
+    data = driver.execute_script(FEED_DATA)
+    assert data["summary"].startswith(
+        "Từ 04/09/2025 đến 03/10/2025: 3 bản ghi bị từ chối; 2 cảnh báo trên bản ghi đã nhận"
+    )  # the 30 days ending today
+    # Rejected: X-DUE-1 and X-DUE-2 (due before received), X-AGENCY (no such agency), all today.
+    assert data["rules"] == [
+        ["due_at", "due_at is before received_at", "value_error", "2"],
+        ["agency_code", "agency_code is not a registered agency", "unknown_agency", "1"],
+    ]
+    assert data["units"] == [["Sở Xây dựng", "2"], ["Mã cơ quan chưa đăng ký", "1"]]
+    assert data["days"] == [["03/10/2025", "3"]]
+    # Warnings, apart: of the 4 dossiers finished today (A-LATE-DONE; B-NO-ERESULT, W-NODUE, W-SUNDAY),
+    # W-NODUE has no deadline and W-SUNDAY was resolved on a Sunday: 1 / 4 = 25 % each; Sở Tài chính is
+    # flagged for both (any count; 1 / 3 resolutions > the 10 % threshold).
+    warnings = {r[0]: r[1:] for r in data["warnings"]}
+    assert warnings["Đã giải quyết nhưng không có hạn giải quyết"] == ["due_at", "1", "4", "25,0%", "1"]
+    assert warnings["Giải quyết vào ngày nghỉ (cuối tuần, ngày lễ, ngày nghỉ của tỉnh)"] == [
+        "resolved_at",
+        "1",
+        "4",
+        "25,0%",
+        "1",
+    ]
+    assert len(warnings) == 7 and sum(int(w[1]) for w in warnings.values()) == 2
+    # The latest codes per agency and reason (by agency code: Sở Tài chính, Sở Xây dựng, unknown).
+    w_sunday = "Giải quyết vào ngày nghỉ (cuối tuần, ngày lễ, ngày nghỉ của tỉnh)"
+    assert data["examples"] == [
+        "Sở Tài chính — cảnh báo, trường due_at: Đã giải quyết nhưng không có hạn giải quyết. "
+        "Hồ sơ gần nhất: W-NODUE",
+        f"Sở Tài chính — cảnh báo, trường resolved_at: {w_sunday}. Hồ sơ gần nhất: W-SUNDAY",
+        "Sở Xây dựng — từ chối, trường due_at: due_at is before received_at. "
+        "Hồ sơ gần nhất: X-DUE-2, X-DUE-1",
+        "Mã cơ quan chưa đăng ký — từ chối, trường agency_code: agency_code is not a registered agency. "
+        "Hồ sơ gần nhất: X-AGENCY",
+    ]
+    assert driver.execute_script(
+        "return [sessionStorage.getItem('tthc-feed-token'), sessionStorage.getItem('tthc-read-token')]"
+    ) == [ingest, None]
+    _sections(driver, "feed-1366", 1366, 768)
+    ratio, where = driver.execute_script(MIN_CONTRAST)
+    assert ratio >= 4.5, where
+
+    # Phone width: nothing wider than the screen.
+    _viewport(driver, 390, 844, mobile=True)
+    time.sleep(0.3)
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    _sections(driver, "worklists-390", 390, 844, mobile=True)
+    _viewport(driver, 1366, 768)
+    driver.execute_script("sessionStorage.clear()")

@@ -87,18 +87,26 @@
   let callLog = [];
   let token = sessionStorage.getItem("tthc-read-token") || "";
 
-  class AuthNeeded extends Error {}
+  class AuthNeeded extends Error {
+    constructor(message, detail, status) {
+      super(message);
+      this.detail = detail || "";
+      this.status = status;
+    }
+  }
 
   function apiUrl(path, params) {
     const qs = params ? params.toString() : "";
     return API + path + (qs ? `?${qs}` : "");
   }
 
-  async function getJSON(url) {
+  // `bearer`: a token for this call instead of the page's read token (the feed's quality).
+  async function getJSON(url, bearer) {
     const cached = etags.get(url);
     const headers = { Accept: "application/json" };
     if (cached) headers["If-None-Match"] = cached.etag;
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const auth = bearer === undefined ? token : bearer;
+    if (auth) headers.Authorization = `Bearer ${auth}`;
     const started = performance.now();
     // no-store: the page keeps the tags itself, so it sees the 304 and knows the body is still valid.
     const res = await fetch(url, { headers, cache: "no-store" });
@@ -115,7 +123,7 @@
       const why = token
         ? "Mã truy cập không được chấp nhận (không hợp lệ, hết hạn hoặc không có quyền đọc)."
         : "Máy chủ yêu cầu mã truy cập có quyền đọc để xem số liệu.";
-      throw new AuthNeeded(problem.detail ? `${why} (${problem.detail})` : why);
+      throw new AuthNeeded(problem.detail ? `${why} (${problem.detail})` : why, problem.detail, res.status);
     }
     if (!res.ok) {
       const problem = await res.json().catch(() => ({}));
@@ -352,6 +360,10 @@
       renderClosings(s, closings, byAgency);
       renderCalls();
       closeDrill(false);
+      closeWorklist(false);
+      // The worklists and the feed's quality have their own states (data-state on their sections).
+      loadWorklists(s);
+      loadFeed(s);
       // The index has its own state (data-state on its section): a failure there leaves the rest shown.
       loadIndex(s);
       $("status").textContent = `Đã cập nhật số liệu ${periodName(s)}.`;
@@ -1506,6 +1518,517 @@
     if (focusBack && drill.opener && drill.opener.isConnected) drill.opener.focus();
   }
 
+  // ---------------------------------------------------------------- what to do today (worklists)
+
+  // GET /v1/worklists counts, per unit, the dossiers of every worklist (GET /v1/worklists/{kind}),
+  // judged now with the view's filters; the period kinds (late without apology, unpaid online, no
+  // electronic result) over the view's dates. The page shows the counts as they come and links each
+  // to its list, shown here a page at a time by the API's cursor.
+  const WL_KINDS = [
+    "due_soon",
+    "overdue",
+    "late_without_apology",
+    "supplement_repeated",
+    "unpaid_online",
+    "no_electronic_result",
+    "awaiting_supplement",
+  ];
+  const WL_TEXT = {
+    due_soon: "Sắp đến hạn",
+    overdue: "Quá hạn",
+    late_without_apology: "Trễ hạn chưa xin lỗi",
+    supplement_repeated: "Yêu cầu bổ sung nhiều lần",
+    unpaid_online: "Chưa thanh toán trực tuyến",
+    no_electronic_result: "Chưa có kết quả điện tử",
+    awaiting_supplement: "Chờ người dân bổ sung",
+  };
+  // Listed apart: on the applicant's clock, neither due nor overdue.
+  const WL_APART = "awaiting_supplement";
+  const WL_UNIT_TEXT = { agency: "cơ quan", commune: "xã, phường" };
+
+  const wl = { s: null, seq: 0, docs: new Map(), unit: "agency" };
+
+  function worklistParams(s, dims) {
+    const q = filterParams(s, dims);
+    q.set("from", view.from);
+    q.set("to", view.to);
+    return q;
+  }
+
+  function loadWorklists(s) {
+    wl.s = s;
+    wl.docs = new Map();
+    wl.seq += 1;
+    for (const unit of ["agency", "commune"]) $(`wl-panel-${unit}`).replaceChildren();
+    return showWorklistUnit(wl.unit);
+  }
+
+  async function showWorklistUnit(unit) {
+    wl.unit = unit;
+    const section = $("worklists");
+    if (!wl.s) return;
+    if (wl.docs.has(unit)) {
+      Object.assign(section.dataset, { state: "ready", unit });
+      return;
+    }
+    const seq = wl.seq;
+    const s = wl.s;
+    Object.assign(section.dataset, { state: "loading", unit });
+    section.setAttribute("aria-busy", "true");
+    const q = worklistParams(s);
+    q.set("unit", unit);
+    try {
+      const doc = await getJSON(apiUrl("worklists", q));
+      if (seq !== wl.seq) return;
+      wl.docs.set(unit, doc);
+      renderWorklistCounts(unit, doc, s);
+      $("wl-note").textContent =
+        `Hồ sơ đang giải quyết được đánh giá lúc ${dmyhm(doc.as_of)}, sắp đến hạn là còn không quá ` +
+        `${num(doc.due_within)} ngày làm việc; trễ hạn đã giải quyết, chưa thanh toán trực tuyến và chưa có ` +
+        `kết quả điện tử tính trong kỳ ${dmy(doc.from)} – ${dmy(doc.to)} ${filterText(s)}. Ngày làm việc theo ` +
+        "lịch làm việc (trừ cuối tuần, ngày lễ, ngày nghỉ của tỉnh). Bấm vào một con số để xem danh sách.";
+      if (wl.unit === unit) Object.assign(section.dataset, { state: "ready", unit });
+    } catch (err) {
+      if (seq !== wl.seq) return;
+      $(`wl-panel-${unit}`).replaceChildren(el("p", { class: "error", text: `Không tải được việc cần làm: ${err.message}` }));
+      Object.assign(section.dataset, { state: "error", unit });
+    } finally {
+      if (seq === wl.seq) section.removeAttribute("aria-busy");
+      renderCalls();
+    }
+  }
+
+  function worklistLink(s, unit, code, kind, count, label) {
+    const apart = kind === WL_APART ? " apart" : "";
+    if (unit && code === null) {
+      // The list filters by value; it has no "no ward" filter.
+      return el("td", { class: `num${apart}`, title: "Không lọc được danh sách theo giá trị trống", text: num(count) });
+    }
+    if (!count) return el("td", { class: `num muted${apart}`, text: "0" });
+    const q = worklistParams(s, unit ? { [unit]: code } : {});
+    q.set("limit", String(PAGE_SIZE));
+    const a = el("a", {
+      href: apiUrl("worklists/" + kind, q),
+      class: "wl-link",
+      "data-kind": kind,
+      "data-unit": unit || "",
+      "data-key": code || "",
+      "data-count": count,
+      "data-label": `${WL_TEXT[kind]} — ${label}`,
+      text: num(count),
+    });
+    a.append(srOnly(` hồ sơ ${WL_TEXT[kind].toLowerCase()}, ${label}: xem danh sách`));
+    return el("td", { class: `num${kind === "overdue" || kind === "late_without_apology" ? " overdue" : ""}${apart}` }, a);
+  }
+
+  function renderWorklistCounts(unit, doc, s) {
+    const nameOf = (r) => r[`${unit}_name`] || (r[unit] === null ? "Không gắn xã, phường" : unitName[unit](r[unit]));
+    const columns = [
+      {
+        key: "name",
+        label: unit === "agency" ? "Cơ quan" : "Xã, phường",
+        sortValue: nameOf,
+        cell: (r) => el("th", { scope: "row", class: "name", text: nameOf(r) }),
+      },
+      ...WL_KINDS.map((kind) => ({
+        key: kind,
+        label: WL_TEXT[kind],
+        sub:
+          kind === "due_soon"
+            ? `≤ ${num(doc.due_within)} ngày làm việc`
+            : kind === WL_APART
+              ? "không tính hạn"
+              : null,
+        num: true,
+        sortValue: (r) => r.counts[kind],
+        cell: (r) => worklistLink(s, unit, r[unit], kind, r.counts[kind], nameOf(r)),
+      })),
+    ];
+    const scope = filterText(s).replace(/^\(|\)$/g, "");
+    const footer = el(
+      "tr",
+      { "data-total": "true" },
+      el("th", { scope: "row", class: "name", text: "Tổng cộng" }),
+      ...WL_KINDS.map((kind) => worklistLink(s, null, null, kind, doc.totals[kind], scope)),
+    );
+    const { table, items } = sortableTable({
+      caption: `Việc cần làm theo ${WL_UNIT_TEXT[unit]}`,
+      columns,
+      rows: doc.rows,
+      rowAttrs: (r) => ({ "data-code": r[unit] === null ? "" : r[unit] }),
+      initial: { key: "overdue", dir: -1 },
+      footer,
+    });
+    for (const th of table.tHead.rows[0].cells) if (th.cellIndex === WL_KINDS.length) th.classList.add("apart");
+    const named = doc.rows.filter((r) => r[unit] !== null).length;
+    const note = el(
+      "p",
+      { class: "hint" },
+      named
+        ? `${named} ${WL_UNIT_TEXT[unit]} có việc cần làm${named < doc.rows.length ? " (và hồ sơ không gắn xã, phường)" : ""}. `
+        : doc.rows.length
+          ? "Chỉ hồ sơ không gắn xã, phường có việc cần làm. "
+          : `Không ${WL_UNIT_TEXT[unit]} nào có việc cần làm. `,
+      "Cột cuối, hồ sơ chờ người dân bổ sung theo yêu cầu (lần duy nhất, chưa trả lời), tính riêng: " +
+        "thời gian chờ thuộc về người dân, không tính là sắp đến hạn hay quá hạn.",
+    );
+    const scroll = el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": table.caption.textContent }, table);
+    $(`wl-panel-${unit}`).replaceChildren(note, doc.rows.length > 12 ? searchBox("Tìm đơn vị:", items, nameOf) : "", scroll);
+  }
+
+  const wlList = { href: "", kind: "", label: "", count: 0, cursors: [null], page: 0, seq: 0, opener: null };
+
+  async function openWorklist(link) {
+    wlList.opener = link;
+    wlList.href = link.getAttribute("href");
+    wlList.kind = link.dataset.kind;
+    wlList.label = link.dataset.label;
+    wlList.count = Number(link.dataset.count);
+    wlList.cursors = [null];
+    wlList.page = 0;
+    const section = $("wl-list");
+    section.hidden = false;
+    section.dataset.kind = wlList.kind;
+    section.dataset.expected = String(wlList.count);
+    $("wl-list-h").textContent = `${wlList.label} (${num(wlList.count)} hồ sơ)`;
+    // The whole list as CSV: the same parameters, without the page's.
+    const q = new URLSearchParams(wlList.href.split("?")[1]);
+    q.delete("limit");
+    q.set("format", "csv");
+    $("wl-csv").href = apiUrl("worklists/" + wlList.kind, q);
+    await showWorklistPage();
+    $("wl-list-h").focus();
+    section.scrollIntoView({ block: "start" });
+  }
+
+  // A deadline at local midnight is the end of the day before (as the API judges it): said so.
+  function deadlineText(iso) {
+    if (!iso) return "Không có hạn";
+    if (iso.slice(11, 16) !== "00:00") return dmyhm(iso);
+    const d = new Date(Date.UTC(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)) - 1, Number(iso.slice(8, 10)) - 1));
+    return `hết ngày ${dmy(d.toISOString().slice(0, 10))}`;
+  }
+
+  function workingDaysCell(d) {
+    if (d.clock === "applicant") return el("td", { class: "muted", text: "Chờ người dân bổ sung" });
+    if (d.working_days_late !== null) {
+      const text = d.working_days_late
+        ? `Quá hạn ${num(d.working_days_late)} ngày`
+        : "Quá hạn chưa đến 1 ngày";
+      return el("td", { class: "overdue", "data-late": d.working_days_late, text });
+    }
+    if (d.working_days_left !== null) {
+      const text = d.working_days_left ? `Còn ${num(d.working_days_left)} ngày` : "Đến hạn hôm nay";
+      return el("td", { "data-left": d.working_days_left, text });
+    }
+    return el("td", { class: "muted", text: "—" });
+  }
+
+  function apologyCell(d) {
+    if (d.apology_owed) return el("td", { class: "overdue", text: "Cần xin lỗi" });
+    return el("td", { class: d.apology_issued ? null : "muted", text: d.apology_issued ? "Đã xin lỗi" : "—" });
+  }
+
+  function weighsOnText(w) {
+    const parts = w.rates.map((r) => ref.rates.get(r)?.label_vi ?? r);
+    if (w.index.length) parts.push(`chỉ số ${w.index.join(", ")} (Quyết định 766)`);
+    return parts.length ? parts.join("; ") : "—";
+  }
+
+  async function showWorklistPage() {
+    const seq = ++wlList.seq;
+    const q = new URLSearchParams(wlList.href.split("?")[1]);
+    const cursor = wlList.cursors[wlList.page];
+    if (cursor) q.set("cursor", cursor);
+    const url = apiUrl("worklists/" + wlList.kind, q);
+    const section = $("wl-list");
+    section.dataset.state = "loading";
+    section.setAttribute("aria-busy", "true");
+    try {
+      const page = await getJSON(url);
+      if (seq !== wlList.seq) return;
+      $("wl-table").tBodies[0].replaceChildren(
+        ...page.items.map((d) =>
+          el(
+            "tr",
+            { "data-code": d.code },
+            el("th", { scope: "row", class: "code", text: d.code }),
+            el("td", { text: d.procedure_name || d.procedure_code, title: d.procedure_code }),
+            el("td", { text: d.agency_name || d.agency_code }),
+            el("td", { text: d.commune_code ? d.commune_name || d.commune_code : "—" }),
+            el("td", {
+              class: "date",
+              title: d.deadline_source === "catalogue" ? "Tính theo thời hạn trong danh mục thủ tục" : null,
+              text: deadlineText(d.deadline_at) + (d.deadline_source === "catalogue" ? " (theo danh mục)" : ""),
+            }),
+            workingDaysCell(d),
+            apologyCell(d),
+            el("td", { class: "weighs", text: weighsOnText(d.weighs_on) }),
+          ),
+        ),
+      );
+      if (page.next_cursor) wlList.cursors[wlList.page + 1] = page.next_cursor;
+      else wlList.cursors.length = wlList.page + 1;
+      const first = wlList.page * PAGE_SIZE + 1;
+      const last = wlList.page * PAGE_SIZE + page.items.length;
+      $("wl-page").textContent = page.items.length
+        ? `Trang ${wlList.page + 1}: hồ sơ ${num(first)}–${num(last)} / ${num(wlList.count)}`
+        : "Không có hồ sơ";
+      const focused = document.activeElement;
+      $("wl-prev").disabled = wlList.page === 0;
+      $("wl-next").disabled = !page.next_cursor;
+      if (focused && focused.disabled) {
+        const other = focused === $("wl-next") ? $("wl-prev") : $("wl-next");
+        (other.disabled ? $("wl-list-h") : other).focus();
+      }
+      $("wl-json").href = url;
+      $("wl-list-note").textContent =
+        `Đánh giá lúc ${dmyhm(page.as_of)}, theo hạn giải quyết (sớm nhất trước), rồi mã hồ sơ. ` +
+        "Ngày làm việc: còn lại đến hết ngày hẹn trả, hoặc đã quá hạn sau ngày hẹn trả.";
+      section.dataset.page = String(wlList.page + 1);
+      section.dataset.state = "ready";
+    } catch (err) {
+      if (seq !== wlList.seq) return;
+      section.dataset.state = "error";
+      $("wl-page").textContent = `Không tải được danh sách: ${err.message}`;
+    } finally {
+      section.removeAttribute("aria-busy");
+      renderCalls();
+    }
+  }
+
+  function closeWorklist(focusBack) {
+    $("wl-list").hidden = true;
+    if (focusBack && wlList.opener && wlList.opener.isConnected) wlList.opener.focus();
+  }
+
+  // ---------------------------------------------------------------- the quality of the feed
+
+  // GET /v1/feed-quality always needs a token (read, ingest or admin), even when reads are open: it
+  // names tokens and dossier codes. The page uses the token given here for it (kept for the browser
+  // tab, and sent with this call only: an ingest token may not read the rest), else the read token.
+  const FEED_TOKEN_KEY = "tthc-feed-token";
+  const feed = { seq: 0, s: null };
+  const WARNING_TEXT = {
+    finished_without_deadline: "Đã giải quyết nhưng không có hạn giải quyết",
+    resolved_outside_hours: "Thời điểm giải quyết ngoài giờ làm việc",
+    resolved_on_day_off: "Giải quyết vào ngày nghỉ (cuối tuần, ngày lễ, ngày nghỉ của tỉnh)",
+    deadline_below_legal: "Hạn giải quyết sớm hơn thời hạn theo danh mục",
+    deadline_over_twice_legal: "Hạn giải quyết dài hơn gấp đôi thời hạn theo danh mục",
+    open_over_a_year: "Chưa giải quyết sau hơn một năm kể từ khi tiếp nhận",
+    supplement_without_history: "Chờ bổ sung nhưng không có lịch sử yêu cầu bổ sung",
+  };
+  const BASE_TEXT = { received: "hồ sơ mới nhận", finished: "hồ sơ mới giải quyết xong", resolved: "hồ sơ mới có thời điểm giải quyết" };
+  const feedAgency = (code) => (code === "unknown" ? "Mã cơ quan chưa đăng ký" : unitName.agency(code));
+
+  function feedToken() {
+    return sessionStorage.getItem(FEED_TOKEN_KEY) || token;
+  }
+
+  function askFeedToken(why) {
+    const section = $("feed");
+    section.dataset.state = "token";
+    $("feed-token-why").textContent = why;
+    $("feed-token-box").hidden = false;
+    $("feed-body").replaceChildren();
+  }
+
+  async function loadFeed(s) {
+    feed.s = s;
+    const seq = ++feed.seq;
+    const section = $("feed");
+    const bearer = feedToken();
+    if (!bearer) {
+      askFeedToken(
+        "Xem chất lượng dữ liệu cần mã truy cập có quyền đọc, nạp dữ liệu hoặc quản trị (kể cả khi số liệu " +
+          "được xem tự do), vì trang này nêu mã truy cập và mã hồ sơ. Mã chỉ được giữ trong thẻ trình duyệt này.",
+      );
+      return;
+    }
+    $("feed-token-box").hidden = true;
+    section.dataset.state = "loading";
+    section.setAttribute("aria-busy", "true");
+    // The view's agency filter applies; wards and sectors do not (the counts are kept per agency).
+    const q = new URLSearchParams();
+    if (s.agency) q.set("agency", s.agency);
+    try {
+      const doc = await getJSON(apiUrl("feed-quality", q), bearer);
+      if (seq !== feed.seq) return;
+      renderFeed(doc, s);
+      section.dataset.state = "ready";
+    } catch (err) {
+      if (seq !== feed.seq) return;
+      if (err instanceof AuthNeeded) {
+        // 401: the token is unknown, revoked or expired: forgotten. 403: it lacks the scope, or the
+        // view's agency is not one of its agencies: kept (another view may suit it), another may be typed.
+        if (err.status === 401) sessionStorage.removeItem(FEED_TOKEN_KEY);
+        const why =
+          err.status === 401
+            ? "Mã truy cập không hợp lệ, đã bị thu hồi hoặc hết hạn."
+            : "Mã truy cập không có quyền xem chất lượng dữ liệu của lựa chọn này (cần quyền đọc, nạp dữ liệu " +
+              "hoặc quản trị; mã chỉ dành cho một số cơ quan chỉ xem được các cơ quan đó).";
+        askFeedToken(err.detail ? `${why} (${err.detail})` : why);
+      } else {
+        section.dataset.state = "error";
+        $("feed-body").replaceChildren(el("p", { class: "error", text: `Không tải được chất lượng dữ liệu: ${err.message}` }));
+      }
+    } finally {
+      if (seq === feed.seq) section.removeAttribute("aria-busy");
+      renderCalls();
+    }
+  }
+
+  function smallTable(caption, cls, heads, rows) {
+    const table = el(
+      "table",
+      { class: `data compact ${cls}` },
+      el("caption", { class: "sr-only", text: caption }),
+      el("thead", {}, el("tr", {}, ...heads.map(([text, isNum]) => el("th", { scope: "col", class: isNum ? "num" : null, text })))),
+      el("tbody", {}, ...rows),
+    );
+    return el("div", { class: "scroll tall", tabindex: 0, role: "region", "aria-label": caption }, table);
+  }
+
+  function renderFeed(doc, s) {
+    const rej = doc.rejected;
+    const warned = doc.warnings.reduce((n, w) => n + w.count, 0);
+    const parts = [
+      el(
+        "p",
+        { class: "feed-summary" },
+        `Từ ${dmy(doc.from)} đến ${dmy(doc.to)}${s.agency ? `, ${unitName.agency(s.agency)}` : ""}: `,
+        el("strong", { class: "feed-rejected", text: `${num(rej.total)} bản ghi bị từ chối` }),
+        "; ",
+        el("strong", { class: "feed-warned", text: `${num(warned)} cảnh báo` }),
+        " trên bản ghi đã nhận (tính riêng, không phải lỗi). Lọc theo xã, phường hay lĩnh vực không áp dụng ở đây.",
+      ),
+    ];
+    if (doc.truncated.length) {
+      parts.push(el("p", { class: "hint", text: `Danh sách bị cắt bớt vì quá dài: ${doc.truncated.join(", ")}.` }));
+    }
+    parts.push(
+      el("h3", { text: "Bản ghi bị từ chối theo lý do" }),
+      rej.by_rule.length
+        ? smallTable(
+            "Bản ghi bị từ chối theo lý do",
+            "feed-rules",
+            [["Trường"], ["Quy tắc"], ["Loại lỗi"], ["Số bản ghi", true]],
+            rej.by_rule.map((r) =>
+              el(
+                "tr",
+                { "data-field": r.field, "data-rule": r.rule, "data-type": r.type, "data-count": r.count },
+                el("td", { class: "code", text: r.field || "(cả bản ghi)" }),
+                el("td", { text: r.rule }),
+                el("td", { class: "code", text: r.type }),
+                el("td", { class: "num", text: num(r.count) }),
+              ),
+            ),
+          )
+        : el("p", { class: "hint", text: "Không có bản ghi nào bị từ chối." }),
+    );
+    if (rej.total) {
+      parts.push(
+        el(
+          "div",
+          { class: "feed-grid" },
+          el(
+            "div",
+            {},
+            el("h3", { text: "Theo cơ quan" }),
+            smallTable(
+              "Bản ghi bị từ chối theo cơ quan",
+              "feed-units",
+              [["Cơ quan"], ["Số bản ghi", true]],
+              rej.by_unit.map((u) =>
+                el(
+                  "tr",
+                  { "data-agency": u.agency_code, "data-count": u.count },
+                  el("th", { scope: "row", class: "name", text: feedAgency(u.agency_code) }),
+                  el("td", { class: "num", text: num(u.count) }),
+                ),
+              ),
+            ),
+          ),
+          el(
+            "div",
+            {},
+            el("h3", { text: "Theo ngày nhận" }),
+            smallTable(
+              "Bản ghi bị từ chối theo ngày",
+              "feed-days",
+              [["Ngày"], ["Số bản ghi", true]],
+              rej.by_day.map((d) =>
+                el(
+                  "tr",
+                  { "data-day": d.day, "data-count": d.count },
+                  el("th", { scope: "row", class: "date", text: dmy(d.day) }),
+                  el("td", { class: "num", text: num(d.count) }),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    parts.push(
+      el("h3", { text: "Cảnh báo trên bản ghi đã nhận" }),
+      el(
+        "p",
+        { class: "hint" },
+        "Bản ghi vẫn được nhận; mỗi hồ sơ tính một lần cho mỗi cảnh báo. Cảnh báo về thời điểm giải quyết chỉ " +
+          "lưu ý một cơ quan khi tỷ lệ vượt ngưỡng.",
+      ),
+      smallTable(
+        "Cảnh báo trên bản ghi đã nhận",
+        "feed-warnings",
+        [["Cảnh báo"], ["Trường"], ["Số hồ sơ", true], ["Trên tổng", true], ["Tỷ lệ", true], ["Cơ quan cần lưu ý", true]],
+        doc.warnings.map((w) =>
+          el(
+            "tr",
+            { "data-rule": w.rule, "data-count": w.count, class: w.count ? null : "idle" },
+            el("th", { scope: "row", title: w.description, text: WARNING_TEXT[w.rule] || w.rule }),
+            el("td", { class: "code", text: w.field }),
+            el("td", { class: w.count ? "num" : "num muted", text: num(w.count) }),
+            el("td", { class: "num", title: BASE_TEXT[w.base] || w.base, text: num(w.base_count) }),
+            el("td", { class: "num", text: w.share === null ? "—" : pct(w.share) }),
+            el("td", {
+              class: w.flagged_units ? "num overdue" : "num muted",
+              title: w.by_unit.filter((u) => u.flagged).map((u) => feedAgency(u.agency_code)).join(", ") || null,
+              text: num(w.flagged_units),
+            }),
+          ),
+        ),
+      ),
+      el("h3", { text: "Ví dụ gần nhất" }),
+    );
+    if (!doc.examples.length) {
+      parts.push(el("p", { class: "hint", text: "Chưa có ví dụ nào trong khoảng này." }));
+    } else {
+      parts.push(
+        el(
+          "ul",
+          { class: "feed-examples" },
+          ...doc.examples.map((g) =>
+            el(
+              "li",
+              { "data-agency": g.agency_code, "data-kind": g.kind, "data-field": g.field, "data-rule": g.rule },
+              el("strong", { text: feedAgency(g.agency_code) }),
+              ` — ${g.kind === "rejected" ? "từ chối" : "cảnh báo"}, `,
+              g.field ? "trường " : "cả bản ghi",
+              g.field ? el("span", { class: "code", text: g.field }) : "",
+              `: ${g.kind === "warning" ? WARNING_TEXT[g.rule] || g.rule : g.rule}. Hồ sơ gần nhất: `,
+              ...joined(
+                g.codes.map((c) => el("span", { class: "code", title: `nhận lúc ${dmyhm(c.seen_at)}`, text: c.code })),
+                ", ",
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    $("feed-body").replaceChildren(...parts);
+  }
+
   // ---------------------------------------------------------------- downloads
 
   function renderDownloads(s) {
@@ -1858,6 +2381,7 @@
     }
     if (focus) tab.focus();
     if (tab.dataset.indexUnit) showIndexUnit(tab.dataset.indexUnit);
+    if (tab.dataset.wlUnit) showWorklistUnit(tab.dataset.wlUnit);
   }
 
   function setupTabs(tablist) {
@@ -1908,6 +2432,12 @@
         openDrill(link);
         return;
       }
+      const work = e.target.closest("a.wl-link");
+      if (work) {
+        e.preventDefault();
+        openWorklist(work);
+        return;
+      }
       // A figure's dossier: its row in the list below, without a history entry (Back keeps the view).
       const moved = e.target.closest("a.restated-link");
       if (moved) {
@@ -1922,7 +2452,7 @@
         row.scrollIntoView({ block: "center" });
         return;
       }
-      const dl = e.target.closest("a.download");
+      const dl = e.target.closest("a.download, a.wl-download");
       if (dl && token) {
         e.preventDefault();
         downloadWithToken(dl).catch((err) => {
@@ -1940,6 +2470,21 @@
       showDrillPage();
     });
     $("drill-close").addEventListener("click", () => closeDrill(true));
+    $("wl-next").addEventListener("click", () => {
+      wlList.page += 1;
+      showWorklistPage();
+    });
+    $("wl-prev").addEventListener("click", () => {
+      wlList.page = Math.max(0, wlList.page - 1);
+      showWorklistPage();
+    });
+    $("wl-close").addEventListener("click", () => closeWorklist(true));
+    $("feed-token-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      sessionStorage.setItem(FEED_TOKEN_KEY, $("feed-token").value.trim());
+      $("feed-token").value = "";
+      if (feed.s) loadFeed(feed.s);
+    });
     start();
   });
 
