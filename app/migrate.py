@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -22,5 +23,8 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@cache
 def head_revision() -> str:
+    """The newest revision of the migrations shipped (read once a process: the files do not change
+    under a running process)."""
     return ScriptDirectory.from_config(alembic_config("")).get_current_head() or ""
