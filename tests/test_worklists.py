@@ -20,7 +20,7 @@ from typing import Any
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, event, func, select
 
 from app.api.routers import worklists as worklists_router
 from app.core.calendar import WorkingCalendar
@@ -28,7 +28,15 @@ from app.core.worklist import KINDS, Kind, Window, kinds_of
 from app.models import Dossier, Procedure
 from app.models.tables import WL_LATE_UNAPOLOGISED
 from app.worklists.render import COLUMNS
-from app.worklists.service import Filters, Names, Options, batches, indicators_weighed, kind_condition
+from app.worklists.service import (
+    Filters,
+    Names,
+    Options,
+    batches,
+    indicators_weighed,
+    kind_condition,
+    summary,
+)
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import new_token, post, with_token
@@ -576,6 +584,46 @@ def test_the_period_kinds_read_their_partial_indexes(engine: Engine, kind: Kind,
         else:
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
     assert index in plan, plan
+
+
+@pytest.mark.parametrize("unit", ["agency", "commune"])
+def test_the_summary_counts_the_period_kinds_in_their_indexes_order(engine: Engine, unit: str) -> None:
+    # Each period kind is counted per (date, agency[, commune]) while its partial index is read in that
+    # order, then those groups are added up per unit: no temporary B-tree of every listed dossier (at
+    # 10M dossiers that sort was most of the summary's time, docs/PERFORMANCE.md). SQLite shows it in
+    # the plan: the grouped count is a co-routine reading the index with nothing sorted inside it.
+    # PostgreSQL (seq scans off, as above) reads the same three partial indexes.
+    o = Options(NOW, Window(date(2026, 1, 1), date(2026, 12, 31)), 2, CALENDAR)
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        statements.append((statement, parameters))
+
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        event.listen(conn, "before_cursor_execute", capture)
+        summary(conn, unit, Filters(), o)
+        event.remove(conn, "before_cursor_execute", capture)
+        plans = [
+            [
+                tuple(r)
+                for r in conn.exec_driver_sql(
+                    ("EXPLAIN " if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN ") + s, p
+                )
+            ]
+            for s, p in statements
+        ]
+    texts = [" ".join(str(r[-1]) for r in plan) for plan in plans]
+    for index in ("ix_dossiers_wl_late", "ix_dossiers_wl_unpaid", "ix_dossiers_wl_no_result"):
+        read = [i for i, text in enumerate(texts) if index in text]
+        assert len(read) == 1, texts
+        if engine.dialect.name == "sqlite":
+            plan = plans[read[0]]  # rows (id, parent, notused, detail)
+            inner = [r[0] for r in plan if str(r[3]).startswith("CO-ROUTINE")]
+            assert len(inner) == 1, plan
+            inside = [str(r[3]) for r in plan if r[1] == inner[0]]
+            assert any(index in d for d in inside) and not any("TEMP B-TREE" in d for d in inside), plan
 
 
 def test_exports_read_the_list_in_batches_in_list_order(loaded: TestClient, engine: Engine) -> None:
