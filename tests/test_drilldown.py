@@ -102,24 +102,30 @@ def test_as_of_today_or_later_judges_now(dataset: TestClient) -> None:
     assert listing(dataset, as_of="2025-12-31") == now
 
 
-@pytest.mark.parametrize(
-    ("params", "codes"),
-    [
-        ({"agency": "UBND-17329"}, ["ONLINE"]),
-        ({"agency": ["UBND-17329", "000.00.03.H41"]}, ["ONLINE"]),
-        ({"commune": "17329"}, ["ONLINE"]),
-        ({"sector": "dat_dai"}, ["ONLINE"]),
-        ({"procedure": "2.000123"}, ["ONLINE"]),
-        ({"channel": "online"}, ["ONLINE"]),
-        (
-            {"channel": ["in_person", "postal"], "received_from": "2025-09-01"},
-            ["DUE-THIS-MORNING", "PENDING"],
-        ),
-        ({"received_from": "2025-07-02", "received_to": "2025-07-02"}, ["OVERDUE"]),
-    ],
-)
-def test_filters_narrow_the_list(dataset: TestClient, params: dict[str, Any], codes: list[str]) -> None:
-    assert [c for c, _ in listing(dataset, **params)] == codes
+# Each case: (its name, the filters, the codes listed, in code order).
+FILTERS: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("agency", {"agency": "UBND-17329"}, ["ONLINE"]),
+    ("agency repeated", {"agency": ["UBND-17329", "000.00.03.H41"]}, ["ONLINE"]),
+    ("commune", {"commune": "17329"}, ["ONLINE"]),
+    ("sector", {"sector": "dat_dai"}, ["ONLINE"]),
+    ("procedure", {"procedure": "2.000123"}, ["ONLINE"]),
+    ("channel", {"channel": "online"}, ["ONLINE"]),
+    (
+        "channel repeated and received_from",
+        {"channel": ["in_person", "postal"], "received_from": "2025-09-01"},
+        ["DUE-THIS-MORNING", "PENDING"],
+    ),
+    ("one day received", {"received_from": "2025-07-02", "received_to": "2025-07-02"}, ["OVERDUE"]),
+]
+
+
+def test_filters_narrow_the_list(dataset: TestClient) -> None:
+    # The dataset is written once for the whole table; every failing case is reported at once.
+    failures: list[tuple[Any, ...]] = []
+    for name, params, codes in FILTERS:
+        if (got := [c for c, _ in listing(dataset, **params)]) != codes:
+            failures.append((name, got, codes))
+    assert not failures, failures
 
 
 def test_pages_follow_the_cursor_to_the_end(dataset: TestClient) -> None:
@@ -159,25 +165,29 @@ def test_a_dossier_written_between_pages_is_not_lost_or_repeated(dataset: TestCl
     ]
 
 
-@pytest.mark.parametrize(
-    ("params", "loc"),
-    [
-        ({"cursor": "!!!"}, ["query", "cursor"]),
-        ({"limit": 0}, ["query", "limit"]),
-        ({"limit": 1001}, ["query", "limit"]),
-        ({"outcome": "lost"}, ["query", "outcome", 0]),
-        ({"channel": "fax"}, ["query", "channel", 0]),
-        ({"as_of": "2025-13-01"}, ["query", "as_of"]),
-        ({"recieved_from": "2025-07-01"}, ["query", "recieved_from"]),
-    ],
-)
-def test_a_bad_parameter_is_422_naming_it(
-    dataset: TestClient, params: dict[str, Any], loc: list[Any]
-) -> None:
-    r = dataset.get("/v1/dossiers", params=params)
-    assert r.status_code == 422
-    assert r.headers["content-type"] == "application/problem+json"
-    assert [e["loc"] for e in r.json()["errors"]] == [loc]
+# Each case: (its name, the query, the location of the single error).
+BAD_PARAMETERS: list[tuple[str, dict[str, Any], list[Any]]] = [
+    ("a bad cursor", {"cursor": "!!!"}, ["query", "cursor"]),
+    ("limit 0", {"limit": 0}, ["query", "limit"]),
+    ("limit above 1000", {"limit": 1001}, ["query", "limit"]),
+    ("unknown outcome", {"outcome": "lost"}, ["query", "outcome", 0]),
+    ("unknown channel", {"channel": "fax"}, ["query", "channel", 0]),
+    ("no such month", {"as_of": "2025-13-01"}, ["query", "as_of"]),
+    ("a misspelt parameter", {"recieved_from": "2025-07-01"}, ["query", "recieved_from"]),
+]
+
+
+def test_a_bad_parameter_is_422_naming_it(dataset: TestClient) -> None:
+    # The dataset is written once for the whole table; every failing case is reported at once.
+    failures: list[tuple[Any, ...]] = []
+    for name, params, loc in BAD_PARAMETERS:
+        r = dataset.get("/v1/dossiers", params=params)
+        got = (r.status_code, r.headers["content-type"])
+        if got != (422, "application/problem+json"):
+            failures.append((name, got, r.text))
+        elif (locs := [e["loc"] for e in r.json()["errors"]]) != [loc]:
+            failures.append((name, locs, loc))
+    assert not failures, failures
 
 
 def test_get_of_an_unknown_code_is_404(client: TestClient) -> None:
@@ -368,56 +378,85 @@ def test_as_of_judges_the_working_days_at_the_end_of_that_day(tet: TestClient) -
     )
 
 
-@pytest.mark.parametrize(
-    ("params", "codes"),
-    [
-        # resolved on 10, 11, 12 and 25 Feb (withdrawn dossiers have a resolved_at too), not 20 Jan
-        (
-            {"resolved_from": "2026-02-01", "resolved_to": "2026-02-28"},
-            ["C-EARLY-TET", "D-LATE-DAYOFF", "E-SAME-DAY", "G-WITHDRAWN"],
-        ),
-        ({"resolved_to": "2026-01-31"}, ["F-LATE-JAN"]),
-        (
-            {"resolved_from": "2026-02-12", "resolved_to": "2026-02-12"},
-            ["C-EARLY-TET"],
-        ),  # both bounds inclusive
-        # the deadline's local date: 13 Feb 17:00 (A, D) and 13 Feb 00:00 (B, the catalogue's)
-        ({"due_from": "2026-02-13", "due_to": "2026-02-13"}, ["A-TET-OPEN", "B-CAT-OPEN", "D-LATE-DAYOFF"]),
-        ({"due_to": "2026-02-11"}, ["E-SAME-DAY", "F-LATE-JAN"]),
-        ({"due_from": "2026-02-23"}, ["C-EARLY-TET", "G-WITHDRAWN", "H-WARD"]),  # I has no deadline
-        (
-            {"due_from": "2026-02-13", "resolved_from": "2026-02-01"},
-            ["C-EARLY-TET", "D-LATE-DAYOFF", "G-WITHDRAWN"],
-        ),
-    ],
-)
-def test_resolved_and_due_ranges_filter_the_list(
-    tet: TestClient, params: dict[str, Any], codes: list[str]
-) -> None:
-    assert [i["code"] for i in pages(tet, **params)] == codes
+# Each case: (its name, the ranges, the codes listed, in code order).
+RANGES: list[tuple[str, dict[str, Any], list[str]]] = [
+    # resolved on 10, 11, 12 and 25 Feb (withdrawn dossiers have a resolved_at too), not 20 Jan
+    (
+        "resolved in February",
+        {"resolved_from": "2026-02-01", "resolved_to": "2026-02-28"},
+        ["C-EARLY-TET", "D-LATE-DAYOFF", "E-SAME-DAY", "G-WITHDRAWN"],
+    ),
+    ("resolved up to January", {"resolved_to": "2026-01-31"}, ["F-LATE-JAN"]),
+    (  # both bounds inclusive
+        "resolved on one day",
+        {"resolved_from": "2026-02-12", "resolved_to": "2026-02-12"},
+        ["C-EARLY-TET"],
+    ),
+    # the deadline's local date: 13 Feb 17:00 (A, D) and 13 Feb 00:00 (B, the catalogue's)
+    (
+        "due on one day",
+        {"due_from": "2026-02-13", "due_to": "2026-02-13"},
+        ["A-TET-OPEN", "B-CAT-OPEN", "D-LATE-DAYOFF"],
+    ),
+    ("due up to 11 Feb", {"due_to": "2026-02-11"}, ["E-SAME-DAY", "F-LATE-JAN"]),
+    (
+        "due from 23 Feb",
+        {"due_from": "2026-02-23"},
+        ["C-EARLY-TET", "G-WITHDRAWN", "H-WARD"],
+    ),  # I has no deadline
+    (
+        "due and resolved",
+        {"due_from": "2026-02-13", "resolved_from": "2026-02-01"},
+        ["C-EARLY-TET", "D-LATE-DAYOFF", "G-WITHDRAWN"],
+    ),
+]
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"resolved_from": "2026-02-02", "resolved_to": "2026-02-01"}, "resolved_to"),
-        ({"due_from": "2026-02-02", "due_to": "2026-02-01"}, "due_to"),
-        ({"received_from": "2026-02-02", "received_to": "2026-02-01"}, "received_to"),
-        ({"resolved_from": "2026-02-30"}, "resolved_from"),
-        ({"due_to": "1899-12-31"}, "due_to"),  # before the figures' first day, as received_from/to
-        ({"format": "pdf"}, "format"),
-        ({"format": "csv", "limit": 10}, "limit"),
-        ({"format": "xlsx", "cursor": "RA"}, "cursor"),
-        ({"index_loss": "2.1", "period": "2026", "resolved_from": "2026-01-01"}, "resolved_from"),
-    ],
-)
-def test_bad_ranges_and_exports_are_422_naming_the_field(
-    tet: TestClient, params: dict[str, Any], field: str
-) -> None:
-    r = tet.get("/v1/dossiers", params=params)
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert [e["loc"] for e in r.json()["errors"]] == [["query", field]]
+def test_resolved_and_due_ranges_filter_the_list(tet: TestClient) -> None:
+    # The dataset is written once for the whole table; every failing case is reported at once.
+    failures: list[tuple[Any, ...]] = []
+    for name, params, codes in RANGES:
+        if (got := [i["code"] for i in pages(tet, **params)]) != codes:
+            failures.append((name, got, codes))
+    assert not failures, failures
+
+
+# Each case: (its name, the query, the field the single error names).
+BAD_RANGES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "resolved_to before resolved_from",
+        {"resolved_from": "2026-02-02", "resolved_to": "2026-02-01"},
+        "resolved_to",
+    ),
+    ("due_to before due_from", {"due_from": "2026-02-02", "due_to": "2026-02-01"}, "due_to"),
+    (
+        "received_to before received_from",
+        {"received_from": "2026-02-02", "received_to": "2026-02-01"},
+        "received_to",
+    ),
+    ("no such day", {"resolved_from": "2026-02-30"}, "resolved_from"),
+    ("before the figures' first day", {"due_to": "1899-12-31"}, "due_to"),  # as received_from/to
+    ("unknown format", {"format": "pdf"}, "format"),
+    ("a limit with csv", {"format": "csv", "limit": 10}, "limit"),
+    ("a cursor with xlsx", {"format": "xlsx", "cursor": "RA"}, "cursor"),
+    (
+        "a range with the index losses",
+        {"index_loss": "2.1", "period": "2026", "resolved_from": "2026-01-01"},
+        "resolved_from",
+    ),
+]
+
+
+def test_bad_ranges_and_exports_are_422_naming_the_field(tet: TestClient) -> None:
+    # The dataset is written once for the whole table; every failing case is reported at once.
+    failures: list[tuple[Any, ...]] = []
+    for name, params, field in BAD_RANGES:
+        r = tet.get("/v1/dossiers", params=params)
+        if r.status_code != 422 or not r.headers["content-type"].startswith("application/problem+json"):
+            failures.append((name, r.status_code, r.headers["content-type"], r.text))
+        elif (locs := [e["loc"] for e in r.json()["errors"]]) != [["query", field]]:
+            failures.append((name, locs, field))
+    assert not failures, failures
 
 
 def _json_cell(value: Any) -> str:

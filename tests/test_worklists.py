@@ -516,37 +516,47 @@ def test_an_xlsx_above_the_limit_is_refused(loaded: TestClient, monkeypatch: pyt
     assert loaded.get("/v1/worklists/overdue", params={"format": "csv"}).status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("path", "params", "loc"),
-    [
-        ("/v1/worklists/late", {}, ["path", "kind"]),
-        ("/v1/worklists/overdue", {"due_within": "-1"}, ["query", "due_within"]),
-        ("/v1/worklists/overdue", {"due_within": "61"}, ["query", "due_within"]),
-        ("/v1/worklists/overdue", {"limit": "1001"}, ["query", "limit"]),
-        ("/v1/worklists/overdue", {"limit": "0"}, ["query", "limit"]),
-        ("/v1/worklists/overdue", {"from": "2026-01-01"}, ["query", "to"]),
-        ("/v1/worklists/overdue", {"to": "2026-01-01"}, ["query", "from"]),
-        ("/v1/worklists/overdue", {"from": "2026-02-01", "to": "2026-01-01"}, ["query", "to"]),
-        ("/v1/worklists/overdue", {"from": "2025-01-01", "to": "2026-01-02"}, ["query", "to"]),
-        ("/v1/worklists/overdue", {"from": "2026-13-01", "to": "2026-12-31"}, ["query", "from"]),
-        ("/v1/worklists/overdue", {"cursor": "not-a-cursor"}, ["query", "cursor"]),
-        ("/v1/worklists/overdue", {"format": "csv", "limit": "10"}, ["query", "limit"]),
-        ("/v1/worklists/overdue", {"format": "pdf"}, ["query", "format"]),
-        ("/v1/worklists/overdue", {"agency": "NO.SUCH"}, ["query", "agency"]),
-        ("/v1/worklists/overdue", {"commune": "99999"}, ["query", "commune"]),
-        ("/v1/worklists/overdue", {"sector": "Đất"}, ["query", "sector"]),
-        ("/v1/worklists/overdue", {"agenc": AGENCY}, ["query", "agenc"]),
-        ("/v1/worklists", {"unit": "sector"}, ["query", "unit"]),
-        ("/v1/worklists", {"limit": "5"}, ["query", "limit"]),
-    ],
-)
-def test_bad_parameters_are_problems_naming_the_field(
-    client: TestClient, path: str, params: dict[str, str], loc: list[str]
-) -> None:
-    r = client.get(path, params=params)
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    assert [e["loc"][:2] for e in r.json()["errors"]] == [loc]  # a repeatable one adds its position
+# Each case: (its name, the path, the query, the field the single error names). A repeatable parameter
+# adds its position to the error's location; only the first two parts are compared.
+BAD_PARAMETERS: list[tuple[str, str, dict[str, str], list[str]]] = [
+    ("unknown kind", "/v1/worklists/late", {}, ["path", "kind"]),
+    ("due_within below 0", "/v1/worklists/overdue", {"due_within": "-1"}, ["query", "due_within"]),
+    ("due_within above 60", "/v1/worklists/overdue", {"due_within": "61"}, ["query", "due_within"]),
+    ("limit above 1000", "/v1/worklists/overdue", {"limit": "1001"}, ["query", "limit"]),
+    ("limit 0", "/v1/worklists/overdue", {"limit": "0"}, ["query", "limit"]),
+    ("from without to", "/v1/worklists/overdue", {"from": "2026-01-01"}, ["query", "to"]),
+    ("to without from", "/v1/worklists/overdue", {"to": "2026-01-01"}, ["query", "from"]),
+    ("to before from", "/v1/worklists/overdue", {"from": "2026-02-01", "to": "2026-01-01"}, ["query", "to"]),
+    (
+        "a period over a year",
+        "/v1/worklists/overdue",
+        {"from": "2025-01-01", "to": "2026-01-02"},
+        ["query", "to"],
+    ),
+    ("no such month", "/v1/worklists/overdue", {"from": "2026-13-01", "to": "2026-12-31"}, ["query", "from"]),
+    ("a bad cursor", "/v1/worklists/overdue", {"cursor": "not-a-cursor"}, ["query", "cursor"]),
+    ("a limit with csv", "/v1/worklists/overdue", {"format": "csv", "limit": "10"}, ["query", "limit"]),
+    ("unknown format", "/v1/worklists/overdue", {"format": "pdf"}, ["query", "format"]),
+    ("unknown agency", "/v1/worklists/overdue", {"agency": "NO.SUCH"}, ["query", "agency"]),
+    ("unknown commune", "/v1/worklists/overdue", {"commune": "99999"}, ["query", "commune"]),
+    ("unknown sector", "/v1/worklists/overdue", {"sector": "Đất"}, ["query", "sector"]),
+    ("a misspelt parameter", "/v1/worklists/overdue", {"agenc": AGENCY}, ["query", "agenc"]),
+    ("the summary by sector", "/v1/worklists", {"unit": "sector"}, ["query", "unit"]),
+    ("a limit on the summary", "/v1/worklists", {"limit": "5"}, ["query", "limit"]),
+]
+
+
+def test_bad_parameters_are_problems_naming_the_field(client: TestClient) -> None:
+    # One app and one database for the whole table; every failing case is reported at once.
+    failures: list[tuple[Any, ...]] = []
+    for name, path, params, loc in BAD_PARAMETERS:
+        r = client.get(path, params=params)
+        got = (r.status_code, r.headers["content-type"])
+        if got != (422, "application/problem+json"):
+            failures.append((name, got, r.text))
+        elif (locs := [e["loc"][:2] for e in r.json()["errors"]]) != [loc]:
+            failures.append((name, locs, loc))
+    assert not failures, failures
 
 
 def test_a_cursor_of_another_list_is_refused(loaded: TestClient) -> None:
