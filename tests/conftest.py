@@ -166,7 +166,9 @@ def reset_database(engine: Engine) -> None:
             load_sector_seed(session)
             session.commit()
         with engine.connect() as conn:
-            _seed_rows[key] = [[dict(r._mapping) for r in conn.execute(select(t.__table__))] for t in _SEED_TABLES]
+            _seed_rows[key] = [
+                [dict(r._mapping) for r in conn.execute(select(t.__table__))] for t in _SEED_TABLES
+            ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
