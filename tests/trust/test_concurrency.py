@@ -13,13 +13,11 @@ import multiprocessing
 import random
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import text
 
 from app.dossiers.schemas import parse_timestamp
@@ -27,6 +25,7 @@ from app.store import rollups
 from app.store.engine import make_engine
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts
+from tests.trust.concurrent_writer import Tally, write
 from tests.trust.live import ADMIN_TOKEN, FULL, Database, LiveServer, start_server
 
 CODES = 1000 if FULL else 400
@@ -83,55 +82,6 @@ def writer_plans(rng: random.Random) -> list[list[tuple[int, int]]]:
     return plans
 
 
-class Tally:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.results: Counter[str] = Counter()
-        self.statuses: Counter[tuple[str, int]] = Counter()
-        self.unexpected: list[str] = []
-
-    def status(self, what: str, code: int, ok: set[int], body: str) -> None:
-        with self.lock:
-            self.statuses[(what, code)] += 1
-            if code not in ok:
-                self.unexpected.append(f"{what} {code}: {body[:300]}")
-
-
-Outcome = tuple[Counter[str], Counter[tuple[str, int]], list[str]]
-
-
-def write(url: str, plan: list[tuple[int, int]], seed: int) -> Outcome:
-    """One writer process: send its plan, return the verdicts and statuses it got."""
-    rng = random.Random(seed)
-    tally = Tally()
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120) as http:
-        i = 0
-        while i < len(plan):
-            if rng.random() < 0.25:
-                code_no, v = plan[i]
-                rec = version(code_no, v)
-                r = http.put(f"/v1/dossiers/{rec['code']}", json=rec)
-                tally.status("PUT", r.status_code, {200, 201}, r.text)
-                if r.status_code in (200, 201):
-                    with tally.lock:
-                        tally.results[r.json()["result"]] += 1
-                i += 1
-                continue
-            size = rng.randint(1, 40)
-            batch = [version(c, v) for c, v in plan[i : i + size]]
-            r = http.post("/v1/dossiers", json=batch)
-            tally.status("POST", r.status_code, {200}, r.text)
-            if r.status_code == 200:
-                report = r.json()
-                with tally.lock:
-                    for key in ("created", "updated", "unchanged", "stale", "rejected"):
-                        tally.results[key] += report[key]
-                    if report["errors"]:
-                        tally.unexpected.append(f"rejected records: {report['errors'][:3]}")
-            i += size
-    return tally.results, tally.statuses, tally.unexpected
-
-
 def read(server: LiveServer, stop: threading.Event, seed: int, tally: Tally) -> None:
     rng = random.Random(seed)
     with server.client(token=None) as http:
@@ -166,7 +116,11 @@ def test_concurrent_overlapping_writers_keep_the_newest_version(live_db: Databas
             ThreadPoolExecutor(READERS) as threads,
         ):
             readers = [threads.submit(read, server, stop, SEED + 100 + i, tally) for i in range(READERS)]
-            sent_by = [writers.submit(write, server.url, plan, SEED + i) for i, plan in enumerate(plans)]
+            # The records are built here: a writer process imports nothing of the app (concurrent_writer).
+            sent_by = [
+                writers.submit(write, server.url, ADMIN_TOKEN, [version(c, v) for c, v in plan], SEED + i)
+                for i, plan in enumerate(plans)
+            ]
             for writer in sent_by:
                 results, statuses, unexpected = writer.result()
                 tally.results.update(results)
