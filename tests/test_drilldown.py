@@ -22,6 +22,7 @@ from app.models import Dossier
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, open_rec, rec
 from tests.ingesting import post
+from tests.test_worklists import f, o, t
 
 # The clock stands at 2025-10-01 08:00 Vietnam time.
 DATASET = [
@@ -204,7 +205,6 @@ def test_get_of_an_unknown_code_is_404(client: TestClient) -> None:
 # The clock stands at Wed 25 Feb 2026 09:00 Vietnam time.
 
 NOW_2026 = datetime(2026, 2, 25, 2, 0, tzinfo=UTC)  # 09:00 local
-U = "2026-02-25T08:00:00+07:00"  # every record's updated_at
 P_CAT = "1.000001"  # 3 working days in the catalogue
 P_UNKNOWN = "9.999999"  # not in the catalogue
 CATALOGUE = [
@@ -216,18 +216,6 @@ CATALOGUE = [
     }
 ]
 DAY_OFF = [{"day": "2026-02-24", "working": False, "note": "Nghỉ theo quyết định của UBND tỉnh"}]
-
-
-def t(day: str, hm: str = "08:00") -> str:
-    return f"{day}T{hm}:00+07:00"
-
-
-def o(code: str, **over: Any) -> dict[str, Any]:
-    return open_rec(code, **{"updated_at": U, **over})
-
-
-def f(code: str, **over: Any) -> dict[str, Any]:
-    return rec(code, **{"updated_at": U, **over})
 
 
 DATASET_2026 = [
