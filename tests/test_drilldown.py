@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, Table, insert, select
 
 from app.api import exports
+from app.api.openapi_examples import success_examples
 from app.core.communes import communes_of
+from app.dossiers.schemas import EXAMPLE_RECORD
 from app.models import Dossier
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, open_rec, rec
@@ -189,6 +191,16 @@ def test_a_bad_parameter_is_422_naming_it(dataset: TestClient) -> None:
         elif (locs := [e["loc"] for e in r.json()["errors"]]) != [loc]:
             failures.append((name, locs, loc))
     assert not failures, failures
+
+
+def test_the_documented_example_is_what_the_list_answers_for_the_example_record(client: TestClient) -> None:
+    # The OpenAPI example of GET /v1/dossiers is the example record as the drill-down lists it: the
+    # seeded agency's and ward's names, resolved Fri 25 Jul 2025 against due_at Mon 28 Jul -> 1 working
+    # day early.
+    assert post(client, [EXAMPLE_RECORD])["created"] == 1
+    r = client.get("/v1/dossiers")
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] == success_examples()["list_dossiers"]["items"]
 
 
 def test_get_of_an_unknown_code_is_404(client: TestClient) -> None:

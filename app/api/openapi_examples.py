@@ -55,6 +55,17 @@ FIGURES: dict[str, Any] = {"counts": COUNTS_EXAMPLE, "rates": rates(COUNTS_EXAMP
 DATA_AS_OF = "2025-10-01T08:00:00+07:00"
 
 DOSSIER_OUT: dict[str, Any] = {**EXAMPLE_RECORD, "outcome": "early"}
+# The drill-down's listing of the same dossier: resolved Friday 25 July, deadline Monday 28 July, so
+# one working day early (the weekend between does not count).
+DRILLDOWN_OUT: dict[str, Any] = {
+    **DOSSIER_OUT,
+    "agency_name": AGENCY_NAME,
+    "commune_name": "Xã Anh Sơn",
+    "deadline_at": EXAMPLE_RECORD["due_at"],
+    "deadline_source": "due_at",
+    "working_days_overdue": None,
+    "working_days_early": 1,
+}
 
 _TARGET_VALUES = {
     "on_time": (0.95, 95, 100, True),
@@ -367,7 +378,7 @@ def success_examples() -> dict[str, Any]:
         "list_index_jobs": {"items": [JOB_EXAMPLE]},
         "get_index_job": JOB_EXAMPLE,
         "ingest_dossiers": ingest_report,
-        "list_dossiers": {"items": [DOSSIER_OUT], "next_cursor": "MDAwLjAwLjA3Lkg0MC0yNTA3MTQtMDAwMQ"},
+        "list_dossiers": {"items": [DRILLDOWN_OUT], "next_cursor": "MDAwLjAwLjA3Lkg0MC0yNTA3MTQtMDAwMQ"},
         "put_dossier": {"result": "updated", "dossier": DOSSIER_OUT},
         "get_dossier": DOSSIER_OUT,
         "get_metrics": {
