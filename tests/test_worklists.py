@@ -589,10 +589,23 @@ def test_the_period_kinds_read_their_partial_indexes(engine: Engine, kind: Kind,
     with engine.connect() as conn:
         sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET enable_seqscan = off")
+            # On a near-empty table PostgreSQL's costs may tie the partial index with the close date's
+            # index (which one wins depended on the statistics earlier tests left). So, in this
+            # transaction only (rolled back below), the table's other secondary indexes are dropped:
+            # the partial index is then chosen exactly when the query's predicate implies its own,
+            # else the plan is a scan of the primary key or of the table.
+            others = conn.exec_driver_sql(
+                "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indrelid = 'dossiers'::regclass AND NOT x.indisprimary AND i.relname <> %(keep)s",
+                {"keep": index},
+            ).scalars()
+            for name in list(others):
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = " ".join(str(r[0]) for r in conn.exec_driver_sql("EXPLAIN " + sql))
         else:
             plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        conn.rollback()
     assert index in plan, plan
 
 
