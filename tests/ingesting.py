@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,17 @@ def post(client: TestClient, records: list[Any]) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     report: dict[str, Any] = r.json()
     return report
+
+
+def wait_for_index_jobs(client: TestClient) -> None:
+    """Wait (up to 20 s) until no re-derivation job of the national index is running; each must be done."""
+    for _ in range(1000):
+        jobs = client.get("/v1/index/jobs").json()["items"]
+        if all(j["state"] != "running" for j in jobs):
+            assert all(j["state"] == "done" for j in jobs), jobs
+            return
+        time.sleep(0.02)
+    raise AssertionError("the re-derivation job did not end")
 
 
 def ndjson(lines: Iterable[Any]) -> bytes:

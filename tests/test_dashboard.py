@@ -191,10 +191,8 @@ def _run_server(db_url: str, log: Path, app: str = "app.asgi:app", **env: str) -
             proc.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The real server on a migrated and seeded SQLite file, the demo year ingested through the API."""
-    folder = tmp_path_factory.mktemp("dashboard")
+def _seeded_database(folder: Path) -> str:
+    """A SQLite file in `folder`, migrated, its agency registry seeded for province 40 (Nghệ An): its URL."""
     url = f"sqlite:///{folder / 'tthc.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -202,6 +200,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         load_seed(session, 40)
         session.commit()
     engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real server on a migrated and seeded SQLite file, the demo year ingested through the API."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = _seeded_database(folder)
     with _run_server(url, folder / "server.log") as srv:
         r = srv.api.post("/v1/dossiers", json=records(), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert r.status_code == 200
@@ -1033,13 +1039,7 @@ def index_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own (the catalogue changes what the drill-down shows): the same demo year, and
     a catalogue of its procedures loaded first, so ingest derives every dossier against it."""
     folder = tmp_path_factory.mktemp("dashboard-index")
-    url = f"sqlite:///{folder / 'tthc.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        load_seed(session, 40)
-        session.commit()
-    engine.dispose()
+    url = _seeded_database(folder)
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with _run_server(url, folder / "server.log") as srv:
         r = srv.api.put("/v1/procedures", json=_catalogue(), headers=admin)
@@ -1418,13 +1418,7 @@ def worklist_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     """A small hand-built data set on a server whose clock stands at WL_NOW: a one-procedure catalogue
     loaded first, the dossiers above, then a batch with rejected records and warnings."""
     folder = tmp_path_factory.mktemp("dashboard-worklists")
-    url = f"sqlite:///{folder / 'tthc.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        load_seed(session, 40)
-        session.commit()
-    engine.dispose()
+    url = _seeded_database(folder)
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     catalogue = [
         {

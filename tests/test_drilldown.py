@@ -23,7 +23,7 @@ from app.dossiers.schemas import EXAMPLE_RECORD
 from app.models import Dossier
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, open_rec, rec
-from tests.ingesting import post
+from tests.ingesting import post, wait_for_index_jobs
 from tests.test_worklists import f, o, t
 
 # The clock stands at 2025-10-01 08:00 Vietnam time.
@@ -298,22 +298,12 @@ DATASET_2026 = [
 ]
 
 
-def _wait_for_jobs(client: TestClient) -> None:
-    for _ in range(400):
-        jobs = client.get("/v1/index/jobs").json()["items"]
-        if all(j["state"] != "running" for j in jobs):
-            assert all(j["state"] == "done" for j in jobs), jobs
-            return
-        time.sleep(0.05)
-    raise AssertionError("the re-derivation job did not end")
-
-
 @pytest.fixture
 def tet(client: TestClient, clock: Clock) -> TestClient:
     clock.now = NOW_2026
     assert client.put("/v1/calendar/2026", json=DAY_OFF).status_code == 200
     assert client.put("/v1/procedures", json=CATALOGUE).status_code == 200
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     assert post(client, DATASET_2026)["created"] == len(DATASET_2026)
     return client
 

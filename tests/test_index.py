@@ -11,7 +11,6 @@ Friday 5 September a day off.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from app.index.schemas import IndexResponse
 from app.store import index_rollups, rollups
 from app.store.uow import write_transaction
 from tests.factory import OTHER_AGENCY, rec
-from tests.ingesting import post
+from tests.ingesting import post, wait_for_index_jobs
 
 A = "000.00.07.H41"  # Sở Xây dựng
 B = OTHER_AGENCY  # Sở Tài chính
@@ -246,16 +245,6 @@ RECORDS: list[dict[str, Any]] = [
 ]
 
 
-def _wait_for_jobs(client: TestClient) -> None:
-    for _ in range(400):
-        jobs = client.get("/v1/index/jobs").json()["items"]
-        if all(j["state"] != "running" for j in jobs):
-            assert all(j["state"] == "done" for j in jobs), jobs
-            return
-        time.sleep(0.05)
-    raise AssertionError("the re-derivation job did not end")
-
-
 @pytest.fixture
 def loaded(client: TestClient) -> TestClient:
     r = client.put(
@@ -268,7 +257,7 @@ def loaded(client: TestClient) -> TestClient:
     assert r.status_code == 200, r.text
     r = client.put("/v1/procedures", json=CATALOGUE)
     assert r.status_code == 200 and r.json()["created"] == 2, r.text
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     report = post(client, RECORDS)
     assert report["created"] == len(RECORDS), report
     return client
@@ -506,7 +495,7 @@ def test_a_period_in_progress_judges_at_now(client: TestClient, clock: Any) -> N
     """Q3 2025 on 25 September at 20:00: open dossiers are judged now, to the minute."""
     clock.now = datetime(2025, 9, 25, 13, 0, tzinfo=UTC)  # 20:00 local
     assert client.put("/v1/procedures", json=CATALOGUE).status_code == 200
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     sep22, sep20 = _t("09-22"), _t("09-20")
     records = [
         # due today at 17:00, still open at 20:00: late now.
@@ -546,7 +535,7 @@ def test_a_rederivation_job_runs_alone_and_reports_its_progress(loaded: TestClie
     assert r.status_code == 202, r.text
     job = r.json()
     assert r.headers["Location"] == f"/v1/index/jobs/{job['id']}"
-    _wait_for_jobs(loaded)
+    wait_for_index_jobs(loaded)
     done = loaded.get(f"/v1/index/jobs/{job['id']}").json()
     # Every stored dossier seen; none changed, since nothing changed since they were derived.
     assert (done["state"], done["total"], done["done"], done["changed"]) == ("done", 18, 18, 0)

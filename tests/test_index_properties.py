@@ -30,7 +30,6 @@ runs many more with a fresh seed.
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -45,6 +44,7 @@ from app.models import Agency
 from app.store import index_rollups
 from app.store.uow import write_transaction
 from tests.conftest import Clock, reset_database
+from tests.ingesting import wait_for_index_jobs
 from tests.trust.live import FULL
 
 LOCAL = timezone(timedelta(hours=7))  # Vietnam: UTC+7, no daylight saving
@@ -580,21 +580,11 @@ def naive_counts(
 # --- the app ------------------------------------------------------------------------------------------
 
 
-def _wait_for_jobs(client: TestClient) -> None:
-    for _ in range(600):
-        jobs = client.get("/v1/index/jobs").json()["items"]
-        if all(j["state"] != "running" for j in jobs):
-            assert all(j["state"] == "done" for j in jobs), jobs
-            return
-        _time.sleep(0.02)
-    raise AssertionError("the re-derivation job did not end")
-
-
 def _put_calendar(client: TestClient, calendar: Calendar) -> None:
     body = [{"day": d.isoformat(), "working": w} for d, w in calendar.exceptions]
     r = client.put("/v1/calendar/2025", json=body)
     assert r.status_code == 200, r.text
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
 
 
 def _units(engine: Engine) -> dict[str, tuple[str, str | None, set[str]]]:
@@ -656,7 +646,7 @@ def test_every_index_count_equals_a_naive_count_of_the_dossiers(
     client: TestClient, engine: Engine, clock: Clock, world: World
 ) -> None:
     reset_database(engine)
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     clock.now = world.now.astimezone(UTC)
     note(f"now {world.now.isoformat()}, calendar {world.calendar.exceptions}")
     note(f"catalogue {world.catalogue}")
@@ -666,7 +656,7 @@ def test_every_index_count_equals_a_naive_count_of_the_dossiers(
     _put_calendar(client, world.calendar)
     r = client.put("/v1/procedures", json=[{"code": c, **e.body()} for c, e in world.catalogue.items()])
     assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     if world.dossiers:
         r = client.post("/v1/dossiers", json=[d.record(world.now) for d in world.dossiers])
         assert r.status_code == 200, r.text

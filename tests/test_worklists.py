@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -39,7 +38,7 @@ from app.worklists.service import (
 )
 from tests.conftest import Clock
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, OTHER_AGENCY, open_rec, rec
-from tests.ingesting import new_token, post, with_token
+from tests.ingesting import new_token, post, wait_for_index_jobs, with_token
 
 NOW = datetime(2026, 2, 25, 2, 0, tzinfo=UTC)  # 09:00 local
 U = "2026-02-25T08:00:00+07:00"  # every record's updated_at
@@ -186,22 +185,12 @@ DATASET = [
 ]
 
 
-def _wait_for_jobs(client: TestClient) -> None:
-    for _ in range(400):
-        jobs = client.get("/v1/index/jobs").json()["items"]
-        if all(j["state"] != "running" for j in jobs):
-            assert all(j["state"] == "done" for j in jobs), jobs
-            return
-        time.sleep(0.05)
-    raise AssertionError("the re-derivation job did not end")
-
-
 @pytest.fixture
 def setup(client: TestClient, clock: Clock) -> TestClient:
     clock.now = NOW
     assert client.put("/v1/calendar/2026", json=DAY_OFF).status_code == 200
     assert client.put("/v1/procedures", json=CATALOGUE).status_code == 200
-    _wait_for_jobs(client)
+    wait_for_index_jobs(client)
     return client
 
 
