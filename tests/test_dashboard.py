@@ -114,10 +114,10 @@ def test_dashboard_calls_only_the_public_read_api(page_client: TestClient) -> No
         # a read, though it always needs a token (read, ingest or admin): the page asks for one
         "feed-quality",
     }
-    # The kinds the page links to are the API's, in its order.
-    kinds = re.search(r"const WL_KINDS = \[([^\]]*)\]", js)
-    assert kinds is not None
-    assert tuple(re.findall(r'"([a-z_]+)"', kinds[1])) == KINDS
+    # The page takes the kinds and their order from the API's totals; it has a label for each of them.
+    labels = re.search(r"const WL_TEXT = \{([^}]*)\}", js)
+    assert labels is not None
+    assert tuple(re.findall(r"^\s*([a-z_]+):", labels[1], re.M)) == KINDS
     # Reads only: no method other than GET is ever named.
     assert not re.search(r"method\s*:", js)
 

@@ -1524,15 +1524,6 @@
   // judged now with the view's filters; the period kinds (late without apology, unpaid online, no
   // electronic result) over the view's dates. The page shows the counts as they come and links each
   // to its list, shown here a page at a time by the API's cursor.
-  const WL_KINDS = [
-    "due_soon",
-    "overdue",
-    "late_without_apology",
-    "supplement_repeated",
-    "unpaid_online",
-    "no_electronic_result",
-    "awaiting_supplement",
-  ];
   const WL_TEXT = {
     due_soon: "Sắp đến hạn",
     overdue: "Quá hạn",
@@ -1622,6 +1613,8 @@
   }
 
   function renderWorklistCounts(unit, doc, s) {
+    // The kinds in the API's order (app.core.worklist.KINDS), read from the totals it sends.
+    const kinds = Object.keys(doc.totals);
     const nameOf = (r) => r[`${unit}_name`] || (r[unit] === null ? "Không gắn xã, phường" : unitName[unit](r[unit]));
     const columns = [
       {
@@ -1630,7 +1623,7 @@
         sortValue: nameOf,
         cell: (r) => el("th", { scope: "row", class: "name", text: nameOf(r) }),
       },
-      ...WL_KINDS.map((kind) => ({
+      ...kinds.map((kind) => ({
         key: kind,
         label: WL_TEXT[kind],
         sub:
@@ -1649,7 +1642,7 @@
       "tr",
       { "data-total": "true" },
       el("th", { scope: "row", class: "name", text: "Tổng cộng" }),
-      ...WL_KINDS.map((kind) => worklistLink(s, null, null, kind, doc.totals[kind], scope)),
+      ...kinds.map((kind) => worklistLink(s, null, null, kind, doc.totals[kind], scope)),
     );
     const { table, items } = sortableTable({
       caption: `Việc cần làm theo ${WL_UNIT_TEXT[unit]}`,
@@ -1659,7 +1652,7 @@
       initial: { key: "overdue", dir: -1 },
       footer,
     });
-    for (const th of table.tHead.rows[0].cells) if (th.cellIndex === WL_KINDS.length) th.classList.add("apart");
+    for (const th of table.tHead.rows[0].cells) if (th.cellIndex === kinds.length) th.classList.add("apart");
     const named = doc.rows.filter((r) => r[unit] !== null).length;
     const note = el(
       "p",
