@@ -382,12 +382,14 @@ RANGES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"resolved_from": "2026-02-12", "resolved_to": "2026-02-12"},
         ["C-EARLY-TET"],
     ),
-    # the deadline's local date: 13 Feb 17:00 (A, D) and 13 Feb 00:00 (B, the catalogue's)
+    # the deadline's day: 13 Feb 17:00 (A, D) is on 13 Feb; 13 Feb 00:00 (B, the catalogue's "end of
+    # 12 Feb") is on 12 Feb, the day the worklists and working days count it on
     (
         "due on one day",
         {"due_from": "2026-02-13", "due_to": "2026-02-13"},
-        ["A-TET-OPEN", "B-CAT-OPEN", "D-LATE-DAYOFF"],
+        ["A-TET-OPEN", "D-LATE-DAYOFF"],
     ),
+    ("due at the end of a day", {"due_from": "2026-02-12", "due_to": "2026-02-12"}, ["B-CAT-OPEN"]),
     ("due up to 11 Feb", {"due_to": "2026-02-11"}, ["E-SAME-DAY", "F-LATE-JAN"]),
     (
         "due from 23 Feb",

@@ -636,12 +636,13 @@ def drilldown_query(
             conds.append(column >= start)
         if end is not None:
             conds.append(column <= end)
-    # The deadline's local date from..to: the deadline at or after the start of `from`, before the
-    # start of the day after `to` (instants, so that both stores compare them alike).
+    # The deadline's day from..to, its day as everywhere (app.core.counters.deadline_day): a deadline at
+    # 00:00 is the end of the day before. So after the start of `from`, and no later than the start of
+    # the day after `to` (instants, so that both stores compare them alike).
     if due[0] is not None:
-        conds.append(start_of_day(due[0]) <= DEADLINE)
+        conds.append(start_of_day(due[0]) < DEADLINE)
     if due[1] is not None:
-        conds.append(start_of_day(due[1] + timedelta(days=1)) > DEADLINE)
+        conds.append(start_of_day(due[1] + timedelta(days=1)) >= DEADLINE)
     if outcomes:
         conds.append(or_(*(outcome_condition(o, instant) for o in outcomes)))
     if after is not None:

@@ -554,11 +554,21 @@ async def list_dossiers(
     ] = None,
     due_from: Annotated[
         IsoDate | None,
-        _date_param("whose deadline (`deadline_at`) falls", "on or after", "due_from", "due_to"),
+        _date_param(
+            "whose deadline (`deadline_at`; at 00:00, the end of the day before) falls",
+            "on or after",
+            "due_from",
+            "due_to",
+        ),
     ] = None,
     due_to: Annotated[
         IsoDate | None,
-        _date_param("whose deadline (`deadline_at`) falls", "on or before", "due_from", "due_to"),
+        _date_param(
+            "whose deadline (`deadline_at`; at 00:00, the end of the day before) falls",
+            "on or before",
+            "due_from",
+            "due_to",
+        ),
     ] = None,
     as_of: Annotated[
         IsoDate | None,
