@@ -312,3 +312,35 @@ def test_the_work_of_a_read_stops_when_its_client_leaves() -> None:
     # Stopped within a look of the watcher (every 0.25 s) after the client left, not after 6 s.
     assert time.monotonic() - started < 1.5
     assert len(steps) < 150
+
+
+def test_exports_and_the_worklist_summary_take_a_heavy_slot_and_pages_do_not(
+    engine: Engine, clock: Clock
+) -> None:
+    # Issue 17's heavy reads: the worklist summary and every CSV/XLSX export (worklists and drill-down)
+    # wait for a slot, then shed with 503; a JSON page (at most 1,000 dossiers) never waits.
+    with app_client(engine, clock, TTHC_HEAVY_READ_WAIT=0.05) as client:
+        post(client, dataset())
+        slots = state_of(client.app).heavy_slots
+        heavy = [
+            "/v1/worklists",
+            "/v1/worklists?unit=commune",
+            "/v1/worklists/overdue?format=csv",
+            "/v1/worklists/late_without_apology?format=xlsx",
+            "/v1/dossiers?format=csv",
+            "/v1/dossiers?format=xlsx",
+        ]
+        pages = ["/v1/worklists/overdue", "/v1/worklists/unpaid_online?limit=5", "/v1/dossiers?limit=5"]
+        assert slots._take()  # another heavy read is under way
+        try:
+            for url in heavy:
+                r = client.get(url)
+                assert (r.status_code, r.headers["content-type"]) == (503, PROBLEM), url
+                assert r.headers["retry-after"] == "2", url
+            for url in pages:
+                assert client.get(url).status_code == 200, url
+        finally:
+            slots.release()
+        for url in heavy:
+            assert client.get(url).status_code == 200, url
+        assert slots.busy == 0  # each export gave its slot back when its body was sent
