@@ -151,8 +151,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def _run_server(db_url: str, log: Path, app: str = "app.asgi:app", **env: str) -> Iterator[Server]:
-    """uvicorn in a subprocess on a free loopback port, on the given database; stopped on exit."""
+def _run_server(
+    db_url: str, log: Path, app: str = "app.asgi:app", workers: int = 1, **env: str
+) -> Iterator[Server]:
+    """uvicorn in a subprocess on a free loopback port, on the given database, with `workers` worker
+    processes; stopped on exit."""
     port = _free_port()
     environment = {
         **os.environ,
@@ -163,6 +166,8 @@ def _run_server(db_url: str, log: Path, app: str = "app.asgi:app", **env: str) -
         **env,
     }
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [*command, "--log-level", "warning"], cwd=ROOT, env=environment, stdout=out, stderr=out

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from app.webhooks.lease import hold_lease
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import new_token, with_token
+from tests.test_dashboard import _run_server
 
 DAY_OFF = "2025-10-01"
 
@@ -360,6 +362,42 @@ def test_two_server_workers_serving_send_the_digest_once(
         assert [d["day"] for d in receiver.digests()] == ["2025-10-02"]
         assert len(receiver.attempts) == 1
         assert [d["status"] for d in deliveries(first, webhook_id)] == ["delivered"]
+
+
+def test_two_worker_processes_of_a_real_server_send_the_digest_once(
+    client: TestClient, receiver: Receiver, db_url: str, tmp_path: Path
+) -> None:
+    # The subscription and its dossier are written on 1 Oct by the tests' app; then `uvicorn --workers 2`
+    # serves the same database, each worker process with its own job runner ticking every 50 ms and
+    # its clock fixed at Thu 2 Oct 07:30, after the digest's 07:00: one process takes the lease and
+    # sends the day's digest once; the other never sends it.
+    ingest(client, [overdue("A-1", "2025-09-29T17:00:00+07:00")])
+    webhook_id = subscribe(client, receiver)
+    with _run_server(
+        db_url,
+        tmp_path / "server.log",
+        "tests.clock_app:app",
+        workers=2,
+        TEST_CLOCK_NOW="2025-10-02T07:30:00+07:00",
+        TTHC_JOBS_IN_SERVER="true",
+        TTHC_JOBS_INTERVAL="0.05",
+        TTHC_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+        TTHC_WEBHOOK_DIGEST_TIME="07:00",
+    ) as server:
+        deadline = time.monotonic() + 30
+        while not receiver.accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # twenty more ticks of each worker process
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        r = server.api.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=admin)
+        assert r.status_code == 200, r.text
+        assert [(d["day"], d["status"], d["attempts"]) for d in r.json()["items"]] == [
+            ("2025-10-02", "delivered", 1)
+        ]
+    assert [d["day"] for d in receiver.digests()] == ["2025-10-02"]
+    digest = receiver.digests()[0]
+    assert [(x["kind"], [i["code"] for i in x["items"]]) for x in digest["lists"]] == [("overdue", ["A-1"])]
+    assert len(receiver.attempts) == 1
 
 
 def test_the_lease_keeps_a_second_runner_out_until_released(
