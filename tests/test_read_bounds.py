@@ -317,8 +317,8 @@ def test_the_work_of_a_read_stops_when_its_client_leaves() -> None:
 def test_exports_and_the_worklist_summary_take_a_heavy_slot_and_pages_do_not(
     engine: Engine, clock: Clock
 ) -> None:
-    # Issue 17's heavy reads: the worklist summary and every CSV/XLSX export (worklists and drill-down)
-    # wait for a slot, then shed with 503; a JSON page (at most 1,000 dossiers) never waits.
+    # Issue 17's heavy reads: the worklist summary, every CSV/XLSX export (worklists and drill-down) and
+    # a JSON page of a period kind wait for a slot, then shed with 503; the other JSON pages never wait.
     with app_client(engine, clock, TTHC_HEAVY_READ_WAIT=0.05) as client:
         post(client, dataset())
         slots = state_of(client.app).heavy_slots
@@ -327,10 +327,20 @@ def test_exports_and_the_worklist_summary_take_a_heavy_slot_and_pages_do_not(
             "/v1/worklists?unit=commune",
             "/v1/worklists/overdue?format=csv",
             "/v1/worklists/late_without_apology?format=xlsx",
+            # a page of a period kind sorts the period's candidates: heavy
+            "/v1/worklists/unpaid_online?limit=5",
+            "/v1/worklists/no_electronic_result",
+            "/v1/worklists/late_without_apology",
             "/v1/dossiers?format=csv",
             "/v1/dossiers?format=xlsx",
         ]
-        pages = ["/v1/worklists/overdue", "/v1/worklists/unpaid_online?limit=5", "/v1/dossiers?limit=5"]
+        pages = [
+            "/v1/worklists/overdue",
+            "/v1/worklists/due_soon",
+            "/v1/worklists/supplement_repeated",
+            "/v1/worklists/awaiting_supplement?limit=5",
+            "/v1/dossiers?limit=5",
+        ]
         assert slots._take()  # another heavy read is under way
         try:
             for url in heavy:

@@ -243,7 +243,9 @@ KindParam = Annotated[Kind, Path(description="The worklist. " + _KIND_TEXT)]
                 422: FILTERS_422 + "; or `cursor` was not issued for this list; or `limit` or `cursor` "
                 "came with an export; or the period is malformed; or an XLSX would have more than "
                 f"{XLSX_MAX_ROWS:,} rows (type too_large: ask for CSV, or narrow the filters).",
-                503: READ_503 + " Or every heavy-read slot stayed busy (an export takes one).",
+                503: READ_503 + " Or every heavy-read slot stayed busy (an export takes one, and so "
+                "does a JSON page of a period kind: late_without_apology, unpaid_online, "
+                "no_electronic_result).",
             },
         ),
     },
@@ -291,7 +293,10 @@ async def get_worklist(
 
     def plan(conn: Connection) -> ReadPlan[Context]:
         version, ctx = _context(conn, request, q, principal, now)
-        return ReadPlan(version, cacheable=False, heavy=False, context=ctx)
+        # A page of a period kind sorts the period's candidates by deadline (about 9 s for
+        # unpaid_online over a year at 10M dossiers, docs/PERFORMANCE.md): a heavy read. A page of the
+        # open dossiers' kinds reads the small open share and waits for no slot.
+        return ReadPlan(version, cacheable=False, heavy=kind in worklist.PERIOD_KINDS, context=ctx)
 
     def render_page(conn: Connection, cancel: Cancel, p: ReadPlan[Context]) -> Rendered:
         c = p.context
