@@ -15,6 +15,7 @@ from app.config import Settings
 from app.feedquality.store import prune
 from app.main import create_app
 from tests.conftest import ADMIN_TOKEN, Clock
+from tests.dvcqg_factory import URL, envelope, portal
 from tests.factory import AGENCY, OTHER_AGENCY, rec
 from tests.ingesting import NDJSON, ndjson, post
 
@@ -311,6 +312,115 @@ def test_warnings_on_accepted_records_and_their_shares(engine: Engine, db_url: s
         doc = _fq(c, **{"from": "2025-10-20"})
         assert _warnings(doc)["open_over_a_year"] == (1, 0, None, True)
         assert _fq(c, **{"from": "2025-09-21"})["warnings"][5]["count"] == 2
+
+
+# A portal record's reasons: the mapping's name the portal's fields (as the reply does), a mapped
+# record's validation errors the contract's.
+PORTAL_TIME = (
+    "NgayTiepNhan",
+    "must be a date and time as yyyyMMddHHmmss (Vietnam local time)",
+    "datetime_from_date_parsing",
+)
+PORTAL_CHANNEL = ("KenhThucHien", "must be 1 (in person), 2 (online) or 3 (postal)", "enum")
+PORTAL_PRICE = ("DanhSachLePhi.*.Gia", "must be a price (a number of 0 or more)", "decimal_parsing")
+NOT_AN_OBJECT = ("", "a record must be a JSON object", "model_type")
+
+
+def test_portal_records_the_mapping_refuses_count_with_the_others(client: TestClient, clock: Clock) -> None:
+    batch = [
+        portal("M-1", NgayTiepNhan="not-a-date"),  # the mapping refuses it
+        portal("C-1", NgayHenTra="20250601080000"),  # mapped; validation refuses it (due before received)
+        portal("OK-1"),
+        "MaHoSo",  # not an object: no code
+        portal("M-2", KenhThucHien="7", DanhSachLePhi=[{"Gia": "miễn phí"}]),  # two reasons
+        portal("M 3", NgayTiepNhan="2025-13-45"),  # a code that cannot be read: counted, no example
+        portal("M-0", NgayTiepNhan="yesterday"),
+        portal("OK-2"),
+        portal("S-1", TrangThaiHoSo="1"),  # never received: skipped, not a rejection
+    ]
+    r = client.post(URL, json=envelope(batch))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["received"], report["created"], report["rejected"], report["skipped"]) == (9, 2, 6, 1)
+    assert [e["index"] for e in report["errors"]] == [0, 1, 3, 4, 5, 6]
+    # The bad records cost the good ones nothing.
+    assert client.get("/v1/dossiers/OK-1").status_code == 200
+    assert client.get("/v1/dossiers/OK-2").status_code == 200
+
+    doc = _fq(client)
+    # As many records as the reply rejected, under the envelope's (registered) agency and the token.
+    assert doc["rejected"]["total"] == 6
+    assert doc["rejected"]["by_unit"] == [{"agency_code": A, "count": 6}]
+    assert doc["rejected"]["by_day"] == [{"day": "2025-10-01", "count": 6}]
+    assert doc["rejected"]["by_token"] == [{"token_id": "env-admin", "count": 6}]
+    # M-1, M 3, M-0 the time; C-1 due_at; the non-object; M-2 its channel and its price.
+    assert _rules(doc) == {
+        PORTAL_TIME: 3,
+        DUE_BEFORE: 1,
+        NOT_AN_OBJECT: 1,
+        PORTAL_CHANNEL: 1,
+        PORTAL_PRICE: 1,
+    }
+
+    def examples(d: dict[str, Any]) -> dict[tuple[str, str, str], list[str]]:
+        return {
+            (g["field"], g["rule"], g["type"]): [x["code"] for x in g["codes"]]
+            for g in d["examples"]
+            if g["kind"] == "rejected"
+        }
+
+    # One instant: by code descending; `M 3` and the non-object have no code to show.
+    assert examples(doc) == {
+        PORTAL_TIME: ["M-1", "M-0"],
+        DUE_BEFORE: ["C-1"],
+        PORTAL_CHANNEL: ["M-2"],
+        PORTAL_PRICE: ["M-2"],
+    }
+
+    # A minute later a chunk of nothing but an unmappable record: counted too, M-0 now the latest.
+    clock.now += timedelta(minutes=1)
+    r = client.post(URL, json=envelope([portal("M-0", NgayTiepNhan="yesterday")]))
+    assert r.status_code == 200 and r.json()["rejected"] == 1 and r.json()["created"] == 0
+    doc = _fq(client)
+    assert doc["rejected"]["total"] == 7
+    assert _rules(doc)[PORTAL_TIME] == 4
+    assert examples(doc)[PORTAL_TIME] == ["M-0", "M-1"]
+
+
+def _resolved_at(code: str, at: str) -> dict[str, Any]:
+    """Received Monday 2025-09-08 08:00, resolved at `at` (local) on Tuesday 2025-09-09, a working day;
+    P2 has no legal deadline, and the due date is set: no other warning."""
+    return _closed(code, _t("2025-09-08"), f"2025-09-09T{at}+07:00", _t("2025-09-15", "17:00"))
+
+
+def test_the_working_hours_start_is_inside_and_a_minute_before_is_not(client: TestClient) -> None:
+    # The default hours, 07:30-17:00: 07:29 and 07:29:59 are outside, 07:30 inside.
+    records = [_resolved_at("H1", "07:29:00"), _resolved_at("H2", "07:29:59"), _resolved_at("H3", "07:30:00")]
+    assert post(client, records)["created"] == 3
+    doc = _fq(client)
+    warned = _warnings(doc)
+    assert warned["resolved_outside_hours"] == (2, 3, 0.6667, True)
+    assert all(warned[w][0] == 0 for w in warned if w != "resolved_outside_hours")
+    examples = {g["rule"]: [x["code"] for x in g["codes"]] for g in doc["examples"] if g["kind"] == "warning"}
+    assert examples == {"resolved_outside_hours": ["H2", "H1"]}
+
+
+def test_the_working_hours_are_a_setting(engine: Engine, db_url: str, clock: Clock) -> None:
+    for c in _app(engine, db_url, clock, TTHC_FEED_QUALITY_HOURS="08:00-16:30"):
+        # 07:45 and 16:45 are inside the default 07:30-17:00 but outside 08:00-16:30, whose ends
+        # (08:00, 16:30) are inside.
+        records = [
+            _resolved_at("K1", "07:45:00"),
+            _resolved_at("K2", "16:45:00"),
+            _resolved_at("K3", "08:00:00"),
+            _resolved_at("K4", "16:30:00"),
+        ]
+        assert post(c, records)["created"] == 4
+        doc = _fq(c)
+        assert _warnings(doc)["resolved_outside_hours"] == (2, 4, 0.5, True)
+        [group] = [g for g in doc["examples"] if g["kind"] == "warning"]
+        assert group["rule"] == "resolved_outside_hours"
+        assert [x["code"] for x in group["codes"]] == ["K2", "K1"]
 
 
 def test_a_rejected_record_never_counts_a_warning(client: TestClient) -> None:

@@ -418,13 +418,20 @@ def write_chunk(
     *,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
+    known_fields: Collection[str] | None = None,
 ) -> list[Verdict]:
-    """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock)."""
+    """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock).
+
+    Every rejected verdict of the chunk, those rejected before validation included (a format's own
+    mapping), is counted for the feed's quality in that transaction; `known_fields` are the names
+    its errors' locations may keep (default KNOWN_FIELDS, the record schema's).
+    """
     valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
     feed = prepared.registry.feed if prepared.registry is not None else FeedConfig()
+    names = KNOWN_FIELDS if known_fields is None else known_fields
     if not valid:
         if verdicts:
-            rejected = _rejections(verdicts, feed)
+            rejected = _rejections(verdicts, feed, names)
             run_write(engine, lambda conn: record_chunk(conn, rejected, principal.token_id, now))
         return verdicts
 
@@ -433,7 +440,7 @@ def write_chunk(
         if prepared.dialect != conn.dialect.name:
             valid = [(v, row, None) for v, row, _ in valid]
         accepted = _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs, feed)
-        quality = _rejections(verdicts, feed)
+        quality = _rejections(verdicts, feed, names)
         for agency, code, found in accepted:
             for kind, mark in mark_names(found):
                 name = RULES_BY_CODE[mark].field if kind == WARNING else ""
@@ -452,12 +459,12 @@ def write_chunk(
 KNOWN_FIELDS = frozenset(DossierIn.model_fields) | frozenset(SupplementIn.model_fields)
 
 
-def _rejections(verdicts: Sequence[Verdict], feed: FeedConfig) -> ChunkQuality:
+def _rejections(verdicts: Sequence[Verdict], feed: FeedConfig, known_fields: Collection[str]) -> ChunkQuality:
     """The feed's quality counts of a chunk's rejected records."""
     quality = ChunkQuality(feed.examples)
     for v in verdicts:
         if v.result is None and v.errors:
-            quality.reject(v.agency, v.code, v.errors, KNOWN_FIELDS)
+            quality.reject(v.agency, v.code, v.errors, known_fields)
     return quality
 
 

@@ -55,6 +55,11 @@ LIST_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "DanhSachGiayToKetQua": ("DuongDanTepTinKetQua",),
     "DanhSachHoSoBoSung": ("NgayBoSung", "NgayTiepNhanBoSung"),
 }
+# Every name a mapping error's location may carry (the envelope's madonvi among them): the feed's
+# quality counts a rejected portal record's reasons under these, as the reply names them.
+PORTAL_NAMES: Final = frozenset(
+    {*SCALAR_FIELDS, *LIST_FIELDS, *(name for names in LIST_FIELDS.values() for name in names), "madonvi"}
+)
 # The applicant's personal data: never read. Listed for the documentation; `keep_known` drops these
 # and every other field it does not know (addresses, proxies' details, ...) by never copying them.
 PERSONAL_FIELDS: Final = (

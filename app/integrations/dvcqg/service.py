@@ -11,9 +11,11 @@ from typing import Any, Final
 from sqlalchemy import Engine
 
 from app.core.access import Principal
+from app.core.feed_rules import agency_key
 from app.core.supplements import load_supplements, supplement_errors
 from app.core.vocabulary import FINISHED_STATUSES
 from app.dossiers.service import (
+    KNOWN_FIELDS,
     UNREADABLE_RECORD,
     Result,
     Verdict,
@@ -23,9 +25,19 @@ from app.dossiers.service import (
     write_chunk,
 )
 from app.dossiers.validation import Registry
-from app.integrations.dvcqg.mapping import Mapped, MappingContext, map_record, translate_errors
+from app.integrations.dvcqg.mapping import (
+    PORTAL_NAMES,
+    Mapped,
+    MappingContext,
+    map_record,
+    translate_errors,
+)
 
 log = logging.getLogger("tthc.ingest")
+
+# The names a portal record's errors may keep in the feed's quality: the contract's (a mapped record's
+# validation errors, counted before they are translated) and the portal's (the mapping's own).
+FEED_FIELDS: Final = KNOWN_FIELDS | PORTAL_NAMES
 
 # How far a dossier has progressed. The open statuses share a rank: the format carries no date for
 # a move between them (received → supplement requested → back to processing), so a same-time record
@@ -103,12 +115,15 @@ def ingest_portal_chunk(
     principal: Principal,
     registry: Registry,
 ) -> ChunkOutcome:
-    """Map one chunk of portal records and upsert the mappable ones in one transaction."""
+    """Map one chunk of portal records and upsert the mappable ones in one transaction, which also
+    counts every rejected record of the chunk for the feed's quality, the unmappable ones included."""
     out = ChunkOutcome()
     records: list[tuple[int, Any]] = []
+    unmapped: list[Verdict] = []
     sources: dict[int, dict[str, str]] = {}
     warnings: dict[int, list[dict[str, Any]]] = {}
     keep: dict[int, frozenset[str]] = {}
+    agency = agency_key(ctx.agency_code, registry.agencies)  # for the feed's quality
     for index, raw in items:
         try:
             mapped = map_record(raw, ctx)
@@ -119,20 +134,26 @@ def ingest_portal_chunk(
         if mapped.skipped_status is not None:
             out.skipped.append({"index": index, "code": mapped.code, "status": mapped.skipped_status})
         elif mapped.record is None:
-            out.verdicts.append(Verdict(index, mapped.code, None, capped(mapped.errors)))
+            # Its errors name the portal's fields already; counted under the request's agency.
+            unmapped.append(Verdict(index, mapped.code, None, capped(mapped.errors), agency))
         else:
             records.append((index, mapped.record))
             sources[index] = mapped.sources
             warnings[index] = mapped.warnings
             keep[index] = mapped.keep_stored
-    if records:
+    if records or unmapped:
         prepared = prepare_chunk(records, registry, engine.dialect.name)
+        prepared.verdicts = sorted([*prepared.verdicts, *unmapped], key=lambda v: v.index)
         hook = _CarryOver({id(row): keep[v.index] for v, row, _ in prepared.valid})
-        for v in write_chunk(engine, prepared, principal, judge=portal_judge, prepare=hook):
+        verdicts = write_chunk(
+            engine, prepared, principal, judge=portal_judge, prepare=hook, known_fields=FEED_FIELDS
+        )
+        for v in verdicts:
+            if v.index not in sources:
+                continue  # not mapped: its errors are the mapping's, in the portal's names
             if v.result is None:
                 v.errors = translate_errors(v.errors, sources[v.index])
             elif warnings[v.index]:
                 out.warnings.append({"index": v.index, "code": v.code, "warnings": warnings[v.index]})
-            out.verdicts.append(v)
-    out.verdicts.sort(key=lambda v: v.index)
+        out.verdicts = verdicts  # in index order
     return out
