@@ -324,6 +324,8 @@ PORTAL_TIME = (
 PORTAL_CHANNEL = ("KenhThucHien", "must be 1 (in person), 2 (online) or 3 (postal)", "enum")
 PORTAL_PRICE = ("DanhSachLePhi.*.Gia", "must be a price (a number of 0 or more)", "decimal_parsing")
 NOT_AN_OBJECT = ("", "a record must be a JSON object", "model_type")
+# A mapped record the validation refuses: the reply's names, the portal's (the schema says due_at).
+PORTAL_DUE_BEFORE = ("NgayHenTra", "NgayHenTra is before NgayTiepNhan", "value_error")
 
 
 def test_portal_records_the_mapping_refuses_count_with_the_others(client: TestClient, clock: Clock) -> None:
@@ -343,6 +345,10 @@ def test_portal_records_the_mapping_refuses_count_with_the_others(client: TestCl
     report = r.json()
     assert (report["received"], report["created"], report["rejected"], report["skipped"]) == (9, 2, 6, 1)
     assert [e["index"] for e in report["errors"]] == [0, 1, 3, 4, 5, 6]
+    # The reply names C-1's reason as the feed's quality counts it.
+    assert [(e["loc"], e["msg"], e["type"]) for e in report["errors"][1]["errors"]] == [
+        ([PORTAL_DUE_BEFORE[0]], PORTAL_DUE_BEFORE[1], PORTAL_DUE_BEFORE[2])
+    ]
     # The bad records cost the good ones nothing.
     assert client.get("/v1/dossiers/OK-1").status_code == 200
     assert client.get("/v1/dossiers/OK-2").status_code == 200
@@ -353,10 +359,10 @@ def test_portal_records_the_mapping_refuses_count_with_the_others(client: TestCl
     assert doc["rejected"]["by_unit"] == [{"agency_code": A, "count": 6}]
     assert doc["rejected"]["by_day"] == [{"day": "2025-10-01", "count": 6}]
     assert doc["rejected"]["by_token"] == [{"token_id": "env-admin", "count": 6}]
-    # M-1, M 3, M-0 the time; C-1 due_at; the non-object; M-2 its channel and its price.
+    # M-1, M 3, M-0 the time; C-1 its NgayHenTra; the non-object; M-2 its channel and its price.
     assert _rules(doc) == {
         PORTAL_TIME: 3,
-        DUE_BEFORE: 1,
+        PORTAL_DUE_BEFORE: 1,
         NOT_AN_OBJECT: 1,
         PORTAL_CHANNEL: 1,
         PORTAL_PRICE: 1,
@@ -372,7 +378,7 @@ def test_portal_records_the_mapping_refuses_count_with_the_others(client: TestCl
     # One instant: by code descending; `M 3` and the non-object have no code to show.
     assert examples(doc) == {
         PORTAL_TIME: ["M-1", "M-0"],
-        DUE_BEFORE: ["C-1"],
+        PORTAL_DUE_BEFORE: ["C-1"],
         PORTAL_CHANNEL: ["M-2"],
         PORTAL_PRICE: ["M-2"],
     }

@@ -35,8 +35,9 @@ from app.integrations.dvcqg.mapping import (
 
 log = logging.getLogger("tthc.ingest")
 
-# The names a portal record's errors may keep in the feed's quality: the contract's (a mapped record's
-# validation errors, counted before they are translated) and the portal's (the mapping's own).
+# The names a portal record's errors may keep in the feed's quality: the portal's (the mapping's own
+# errors, and the validation's translated as the reply gives them) and the contract's (a field the
+# portal format does not carry, e.g. a registry check of a derived field).
 FEED_FIELDS: Final = KNOWN_FIELDS | PORTAL_NAMES
 
 # How far a dossier has progressed. The open statuses share a rank: the format carries no date for
@@ -143,6 +144,9 @@ def ingest_portal_chunk(
             keep[index] = mapped.keep_stored
     if records or unmapped:
         prepared = prepare_chunk(records, registry, engine.dialect.name)
+        # A mapped record the validation refuses is counted, as it is answered, in the portal's names.
+        for v in prepared.verdicts:
+            v.errors = translate_errors(v.errors, sources[v.index])
         prepared.verdicts = sorted([*prepared.verdicts, *unmapped], key=lambda v: v.index)
         hook = _CarryOver({id(row): keep[v.index] for v, row, _ in prepared.valid})
         verdicts = write_chunk(
@@ -151,7 +155,7 @@ def ingest_portal_chunk(
         for v in verdicts:
             if v.index not in sources:
                 continue  # not mapped: its errors are the mapping's, in the portal's names
-            if v.result is None:
+            if v.result is None:  # the writer's own refusals too (translating twice changes nothing)
                 v.errors = translate_errors(v.errors, sources[v.index])
             elif warnings[v.index]:
                 out.warnings.append({"index": v.index, "code": v.code, "warnings": warnings[v.index]})
