@@ -16,7 +16,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,15 +24,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from app.cli import main as cli_main
 from app.config import Settings, get_settings
 from app.main import create_app
-from app.models import AuditEntry, WebhookDelivery, WebhookSent
+from app.models import AuditEntry, FeedQualityCount, FeedQualityExample, WebhookDelivery, WebhookSent
 from app.store.engine import make_engine
+from app.webhooks.digest import DigestScope, WorklistSource
 from app.webhooks.jobs import PRUNE_HOOKS, JobRunner
 from app.webhooks.lease import hold_lease
+from app.worklists.schemas import WorklistItem
 from tests.conftest import ADMIN_TOKEN, Clock
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import new_token, with_token
@@ -309,6 +311,94 @@ def test_each_dossier_is_listed_once_and_a_long_list_continues_the_next_day(
     assert [d["items"] for d in deliveries(client, webhook_id)] == [0, 2, 3]
 
 
+def test_subscriptions_scoped_by_commune_sector_or_procedure_get_exactly_their_dossiers(
+    client: TestClient, receiver: Receiver, runner: JobRunner, clock: Clock
+) -> None:
+    other_commune = "17380"  # Xã Yên Xuân
+    ingest(
+        client,
+        [
+            overdue("A-1", "2025-09-26T17:00:00+07:00", commune_code=COMMUNE, sector="xay_dung"),
+            overdue(
+                "B-2",
+                "2025-09-29T17:00:00+07:00",
+                agency_code=OTHER_AGENCY,
+                commune_code=other_commune,
+                sector="dat_dai",
+            ),
+            overdue(
+                "C-3",
+                "2025-09-30T17:00:00+07:00",
+                agency_code=OTHER_AGENCY,
+                commune_code=COMMUNE,
+                sector="dat_dai",
+            ),
+            overdue("D-4", "2025-09-25T17:00:00+07:00", sector="xay_dung"),  # no ward
+            overdue(
+                "E-5", "2025-09-24T17:00:00+07:00", commune_code=other_commune, procedure_code="2.000001"
+            ),
+        ],
+    )
+    scopes: dict[str, dict[str, list[str]]] = {
+        "/commune": {"commune": [COMMUNE]},
+        "/sector": {"sector": ["dat_dai"]},
+        "/ward-and-sector": {"commune": [other_commune], "sector": ["dat_dai", "xay_dung"]},
+        "/procedure": {"procedure": ["2.000001"]},
+    }
+    for path, scope in scopes.items():
+        subscribe(client, receiver, path, scope=scope)
+    clock.now = at("2025-10-02 07:30")
+    assert runner.tick().delivered == 4
+    # Overdue on 2 Oct 07:30 all five, in deadline order E (24 Sep), D, A, B, C (30 Sep); each
+    # subscription gets those its scope names, whatever their agency.
+    got = {}
+    for path in scopes:
+        [digest] = receiver.digests(path)
+        [lst] = digest["lists"]
+        got[path] = [i["code"] for i in lst["items"]]
+    assert got == {
+        "/commune": ["A-1", "C-3"],  # D-4 has no ward, B-2 and E-5 are Yên Xuân's
+        "/sector": ["B-2", "C-3"],
+        "/ward-and-sector": ["B-2"],  # E-5 is Yên Xuân's, but has no sector
+        "/procedure": ["E-5"],  # the others are 1.004227
+    }
+
+
+def test_the_digest_comes_at_the_digest_time_set(
+    receiver: Receiver, engine: Engine, db_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTHC_WEBHOOK_DIGEST_TIME", "18:30")
+    evening = Settings(
+        DATABASE_URL=db_url,
+        TTHC_ADMIN_TOKEN=ADMIN_TOKEN,
+        TTHC_WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
+        TTHC_JOBS_IN_SERVER=False,
+    )
+    assert evening.webhook_digest_time == "18:30"
+    runner = JobRunner(engine, evening, clock)
+    with TestClient(create_app(evening, engine=engine, clock=clock)) as c:
+        c.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        ingest(c, [overdue("A-1", "2025-09-29T17:00:00+07:00")])
+        # Made at 08:00 on 1 Oct, before that day's 18:30: the first digest is that evening's.
+        webhook_id = subscribe(c, receiver)
+        assert c.get("/v1/webhooks").json()[0]["next_digest_at"] == "2025-10-01T18:30:00+07:00"
+        for now, queued in (
+            ("2025-10-01 18:29", 0),
+            ("2025-10-01 18:30", 1),
+            ("2025-10-02 07:30", 0),  # past 07:00, the default time: nothing
+            ("2025-10-02 18:29", 0),
+            ("2025-10-02 18:30", 1),
+        ):
+            clock.now = at(now)
+            assert runner.tick().queued == queued, now
+        assert c.get("/v1/webhooks").json()[0]["next_digest_at"] == "2025-10-03T18:30:00+07:00"
+        assert [d["day"] for d in deliveries(c, webhook_id)] == ["2025-10-02", "2025-10-01"]
+    assert [(d["day"], d["generated_at"]) for d in receiver.digests()] == [
+        ("2025-10-01", "2025-10-01T18:30:00+07:00"),
+        ("2025-10-02", "2025-10-02T18:30:00+07:00"),
+    ]
+
+
 # --- one runner, whatever the workers ----------------------------------------------------------------
 
 
@@ -426,6 +516,102 @@ def test_a_lease_row_left_by_a_dead_runner_expires_on_sqlite(
     assert runner.tick().ran is True
 
 
+class PausedSource:
+    """The worklists, paused before a list is read until `go` is set (`reading` says it got there)."""
+
+    def __init__(self, province_code: int) -> None:
+        self.inner = WorklistSource(province_code)
+        self.kinds = self.inner.kinds
+        self.reading = threading.Event()
+        self.go = threading.Event()
+        self.read_only: list[str] = []  # PostgreSQL: transaction_read_only of the lists' transaction
+
+    def pages(
+        self, conn: Connection, kind: str, scope: DigestScope, now: datetime
+    ) -> Generator[list[WorklistItem], None, None]:
+        if conn.dialect.name == "postgresql":
+            self.read_only.append(str(conn.exec_driver_sql("SHOW transaction_read_only").scalar()))
+        self.reading.set()
+        assert self.go.wait(30)
+        yield from self.inner.pages(conn, kind, scope, now)
+
+
+def test_an_ingest_goes_on_while_a_digest_reads_its_lists(
+    client: TestClient, receiver: Receiver, engine: Engine, settings: Settings, clock: Clock, db_url: str
+) -> None:
+    ingest(client, [overdue("A-1", "2025-09-29T17:00:00+07:00")])
+    webhook_id = subscribe(client, receiver)
+    source = PausedSource(settings.province_code)
+    runner = JobRunner(engine, settings, clock, source=source)
+    clock.now = at("2025-10-02 07:30")
+    reports: list[Any] = []
+    ingested = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            ingest(client, [overdue("B-2", "2025-09-26T17:00:00+07:00")])
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        else:
+            ingested.set()
+
+    ticking = threading.Thread(target=lambda: reports.append(runner.tick()))
+    writer = threading.Thread(target=write)
+    ticking.start()
+    try:
+        assert source.reading.wait(10)
+        # The digest's list is being read. On SQLite a write transaction would hold every other writer
+        # off until it ended (BEGIN IMMEDIATE): the ingest would wait for `go`.
+        writer.start()
+        assert ingested.wait(10), errors
+    finally:
+        source.go.set()
+        ticking.join()
+        if writer.ident is not None:  # started
+            writer.join()
+    if db_url.startswith("postgresql"):
+        assert source.read_only == ["on"]
+    [report] = reports
+    assert (report.queued, report.delivered) == (1, 1)
+    # The lists were read in a snapshot taken before the ingest: B-2 comes the next day.
+    clock.now = at("2025-10-03 07:30")
+    assert JobRunner(engine, settings, clock).tick().delivered == 1
+    assert [(d["day"], [i["code"] for i in d["lists"][0]["items"]]) for d in receiver.digests()] == [
+        ("2025-10-02", ["A-1"]),
+        ("2025-10-03", ["B-2"]),
+    ]
+    assert [d["items"] for d in deliveries(client, webhook_id)] == [1, 1]
+
+
+def test_a_dossier_sent_since_the_lists_were_read_is_not_listed_again(
+    client: TestClient, receiver: Receiver, engine: Engine, settings: Settings, clock: Clock
+) -> None:
+    ingest(client, [overdue("A-1", "2025-09-29T17:00:00+07:00")])
+    webhook_id = subscribe(client, receiver)
+    source = PausedSource(settings.province_code)
+    late = JobRunner(engine, settings, clock, source=source)
+    queued: list[int] = []
+    reading = threading.Thread(target=lambda: queued.append(late.queue_digests(at("2025-10-03 07:30"))))
+    reading.start()
+    try:
+        assert source.reading.wait(10)
+        # Meanwhile a runner whose clock lags (2 Oct) queues its digest, listing A-1.
+        assert JobRunner(engine, settings, clock).queue_digests(at("2025-10-02 07:30")) == 1
+    finally:
+        source.go.set()
+        reading.join()
+    # The 3 Oct digest read A-1 as new; its write transaction found it sent and dropped it.
+    assert queued == [1]
+    assert [(d["day"], d["items"]) for d in deliveries(client, webhook_id)] == [
+        ("2025-10-03", 0),
+        ("2025-10-02", 1),
+    ]
+    with engine.connect() as conn:
+        sent = conn.execute(select(WebhookSent.code, WebhookSent.delivery_id)).all()
+    assert [(code, delivery) for code, delivery in sent] == [("A-1", deliveries(client, webhook_id)[1]["id"])]
+
+
 # --- retries, catch-up, restarts ---------------------------------------------------------------------
 
 
@@ -538,9 +724,37 @@ def test_what_is_queued_is_sent_by_a_new_runner_after_a_restart(
 def test_the_runner_prunes_the_audit_trail_and_old_deliveries(
     client: TestClient, receiver: Receiver, engine: Engine, settings: Settings, clock: Clock
 ) -> None:
-    assert [name for name, _ in PRUNE_HOOKS][:2] == ["audit", "webhook_deliveries"]
+    assert [name for name, _ in PRUNE_HOOKS] == ["audit", "webhook_deliveries", "feed_quality"]
     webhook_id = subscribe(client, receiver)  # one audit row, at 1 Oct 08:00
+    quality_days = ["2025-09-28", "2025-09-29", "2025-09-30", "2025-10-01"]
     with engine.begin() as conn:
+        for day in quality_days:
+            conn.execute(
+                insert(FeedQualityCount).values(
+                    day=datetime.fromisoformat(day).date(),
+                    token_id="",
+                    agency_code=AGENCY,
+                    kind="warning",
+                    field="due_at",
+                    rule="missing",
+                    type="",
+                    count=1,
+                )
+            )
+        for day in quality_days[1:3]:
+            conn.execute(
+                insert(FeedQualityExample).values(
+                    agency_code=AGENCY,
+                    kind="warning",
+                    field="due_at",
+                    rule="missing",
+                    type="",
+                    code=f"X-{day}",
+                    token_id="",
+                    day=datetime.fromisoformat(day).date(),
+                    seen_at=at(f"{day} 09:00"),
+                )
+            )
         for days in (40, 31, 29):
             conn.execute(
                 insert(AuditEntry).values(
@@ -552,13 +766,26 @@ def test_the_runner_prunes_the_audit_trail_and_old_deliveries(
                     duration_ms=1.0,
                 )
             )
-    kept = settings.model_copy(update={"audit_retention_days": 30, "webhook_retention_days": 2})
+    kept = settings.model_copy(
+        update={"audit_retention_days": 30, "webhook_retention_days": 2, "feed_quality_days": 3}
+    )
     runner = JobRunner(engine, kept, clock)
     clock.now = at("2025-10-02 07:30")
     report = runner.tick()
     # Older than 30 days before 2 Oct 07:30: the rows of 40 and 31 days before 1 Oct 08:00.
     assert report.pruned["audit"] == 2
     assert report.pruned["webhook_deliveries"] == 0  # the digest just delivered
+    # The feed's quality: 2 Oct and the two days before it kept (30 Sep on); gone the counts of 28 and
+    # 29 Sep and the example of 29 Sep.
+    assert report.pruned["feed_quality"] == 3
+
+    def quality() -> tuple[list[str], list[str]]:
+        with engine.connect() as conn:
+            counts = conn.execute(select(FeedQualityCount.day).order_by(FeedQualityCount.day)).scalars()
+            examples = conn.execute(select(FeedQualityExample.day).order_by(FeedQualityExample.day)).scalars()
+            return [d.isoformat() for d in counts], [d.isoformat() for d in examples]
+
+    assert quality() == (["2025-09-30", "2025-10-01"], ["2025-09-30"])
     with engine.connect() as conn:
         paths = conn.execute(select(AuditEntry.path).order_by(AuditEntry.at, AuditEntry.id)).scalars().all()
     assert paths == [
@@ -567,7 +794,10 @@ def test_the_runner_prunes_the_audit_trail_and_old_deliveries(
         "/v1/webhooks",
     ]
     clock.now = at("2025-10-03 07:30")
-    assert runner.tick().pruned["webhook_deliveries"] == 0  # the 2 Oct one is a day old
+    report = runner.tick()
+    assert report.pruned["webhook_deliveries"] == 0  # the 2 Oct one is a day old
+    assert report.pruned["feed_quality"] == 2  # 1 Oct on kept: 30 Sep's count and example gone
+    assert quality() == (["2025-10-01"], [])
     clock.now = at("2025-10-04 07:31")  # the 2 Oct delivery (07:30) is now more than two days old
     report = runner.tick()
     assert report.pruned["webhook_deliveries"] == 1

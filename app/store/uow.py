@@ -7,7 +7,8 @@ upgrade), commit once when the block ends, roll back when it raises. Nothing els
 begins or commits a transaction (a test checks).
 
 Reads get a `ReadSession` on the read engine (a replica when DATABASE_READ_URL is set), or a plain
-connection from it for the SQL of figures; a read never commits.
+connection from it for the SQL of figures; a read never commits. A long read that must see one state
+of the database without holding the writers off takes `read_snapshot`.
 """
 
 from __future__ import annotations
@@ -96,3 +97,20 @@ def snapshot_read(engine: Engine, beside: Connection) -> Iterator[Connection]:
         return
     with engine.connect().execution_options(isolation_level=isolation) as snap, snap.begin():
         yield snap
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read-only transaction that sees one state of the database from its first statement to its
+    end and takes no write lock, so writers go on meanwhile: SQLite's deferred BEGIN (in WAL mode a
+    reader keeps its snapshot while writers commit), PostgreSQL's repeatable read, read only. Rolled
+    back at the end: a read never commits."""
+    with engine.connect() as conn:
+        isolation = dialect_of(conn).snapshot_isolation
+        if isolation is not None:
+            conn.execution_options(isolation_level=isolation, postgresql_readonly=True)
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()

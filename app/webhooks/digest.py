@@ -4,7 +4,8 @@ A source yields, for one worklist kind, a scope and an instant, the dossiers on 
 order (deadline, then code), page by page. The digest keeps, per kind, the first `max_items` dossiers
 that were never listed to the subscription under that kind (`webhook_sent`), marks them listed in the
 same transaction that queues the delivery, and says whether more were left for the next day
-(`truncated`).
+(`truncated`). The lists are read in a read-only snapshot (`new_items`); the write transaction that
+queues the delivery drops what was marked sent since (`still_new`) before marking the rest.
 """
 
 from __future__ import annotations
@@ -146,14 +147,7 @@ def _first_new(
 ) -> tuple[list[WorklistItem], bool]:
     chosen: list[WorklistItem] = []
     for page in pages:
-        codes = [i.code for i in page]
-        sent = set(
-            conn.scalars(
-                select(_SENT.c.code).where(
-                    _SENT.c.subscription_id == subscription_id, _SENT.c.kind == kind, _SENT.c.code.in_(codes)
-                )
-            )
-        )
+        sent = _sent_among(conn, subscription_id, kind, [i.code for i in page])
         for item in page:
             if item.code in sent:
                 continue
@@ -161,3 +155,25 @@ def _first_new(
                 return chosen, True
             chosen.append(item)
     return chosen, False
+
+
+def still_new(
+    conn: Connection, subscription_id: str, kind: str, items: list[WorklistItem]
+) -> list[WorklistItem]:
+    """`items` (read in a snapshot by `new_items`) less those listed to the subscription under `kind`
+    since; run in the transaction that marks the rest sent, so that none is ever listed twice."""
+    sent: set[str] = set()
+    for start in range(0, len(items), PAGE):
+        sent |= _sent_among(conn, subscription_id, kind, [i.code for i in items[start : start + PAGE]])
+    return [i for i in items if i.code not in sent]
+
+
+def _sent_among(conn: Connection, subscription_id: str, kind: str, codes: list[str]) -> set[str]:
+    """Which of `codes` were listed to the subscription under `kind`."""
+    return set(
+        conn.scalars(
+            select(_SENT.c.code).where(
+                _SENT.c.subscription_id == subscription_id, _SENT.c.kind == kind, _SENT.c.code.in_(codes)
+            )
+        )
+    )

@@ -6,11 +6,13 @@ return at once. Each piece is also conditional in the database, so even two runn
 believed they held the lease would not repeat it:
 
 - **Digests.** A subscription's digest for local day D is queued once the digest time
-  (TTHC_WEBHOOK_DIGEST_TIME) of D has passed: the transaction moves its `last_digest_day` to D only
-  if it was before D, and in the same transaction stores the delivery (the body, exact bytes) and
-  marks its dossiers sent (`webhook_sent`). A runner that was down for days queues one digest, for
-  the latest day, not one per missed day. Everything queued is in the database: a restarted or
-  another runner sends it.
+  (TTHC_WEBHOOK_DIGEST_TIME) of D has passed. Its lists are read first, in a read-only snapshot
+  (`read_snapshot`): at 10M dossiers one list takes seconds, and on SQLite a write transaction would
+  make every ingest wait for them. Then one short write transaction moves its `last_digest_day` to D
+  only if it was before D, drops the dossiers marked sent since the snapshot (`still_new`), stores
+  the delivery (the body, exact bytes) and marks its dossiers sent (`webhook_sent`). A runner that
+  was down for days queues one digest, for the latest day, not one per missed day. Everything queued
+  is in the database: a restarted or another runner sends it.
 - **Deliveries.** A pending delivery whose `next_attempt_at` has come is claimed by moving its
   attempt count on (only if still at the count read) and its next attempt to now + backoff, then
   POSTed, signed with the time of the attempt. 2xx: delivered. Anything else: retried at
@@ -43,9 +45,17 @@ from app.core.worklist import Kind
 from app.feedquality import store as feedquality_store
 from app.models import WebhookDelivery, WebhookSent, WebhookSubscription
 from app.refusals import prune_audit
-from app.store.uow import write_transaction
+from app.store.uow import read_snapshot, write_transaction
 from app.webhooks import sender
-from app.webhooks.digest import Digest, DigestList, DigestScope, DigestSource, WorklistSource, new_items
+from app.webhooks.digest import (
+    Digest,
+    DigestList,
+    DigestScope,
+    DigestSource,
+    WorklistSource,
+    new_items,
+    still_new,
+)
 from app.webhooks.lease import Lease, hold_lease
 from app.webhooks.service import digest_day, digest_time
 from app.webhooks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, signature
@@ -158,17 +168,22 @@ class JobRunner:
             )
         queued = 0
         for sid in due:
+            with read_snapshot(self.engine) as conn:
+                digest = self._read_digest(conn, sid, day, now)
+            if digest is None:
+                continue
             with write_transaction(self.engine) as conn:
-                queued += self._queue_one(conn, sid, day, now)
+                queued += self._queue_one(conn, digest, now)
         return queued
 
-    def _queue_one(self, conn: Connection, sid: str, day: date, now: datetime) -> int:
-        moved = conn.execute(
-            update(_SUBS).where(_SUBS.c.id == sid, _SUBS.c.last_digest_day < day).values(last_digest_day=day)
-        ).rowcount
-        if moved != 1:
-            return 0  # deleted, or queued by another runner meanwhile
-        sub = conn.execute(select(_SUBS.c.kinds, _SUBS.c.scope).where(_SUBS.c.id == sid)).one()
+    def _read_digest(self, conn: Connection, sid: str, day: date, now: datetime) -> Digest | None:
+        """The subscription's digest for `day` as the snapshot `conn` sees it: its lists' dossiers not
+        yet listed to it; None if it is gone or its digest of `day` is queued already."""
+        sub = conn.execute(
+            select(_SUBS.c.kinds, _SUBS.c.scope).where(_SUBS.c.id == sid, _SUBS.c.last_digest_day < day)
+        ).first()
+        if sub is None:
+            return None
         scope = DigestScope.model_validate(loads(sub.scope))
         lists = []
         for kind in sub.kinds.split(","):
@@ -179,9 +194,22 @@ class JobRunner:
                 conn, self.source, sid, kind, scope, now, self.settings.webhook_max_items
             )
             lists.append(DigestList(kind=cast(Kind, kind), items=items, truncated=truncated))
-        digest = Digest(subscription_id=sid, day=day, generated_at=to_local(now), scope=scope, lists=lists)
+        return Digest(subscription_id=sid, day=day, generated_at=to_local(now), scope=scope, lists=lists)
+
+    def _queue_one(self, conn: Connection, digest: Digest, now: datetime) -> int:
+        """Queue `digest` (read in a snapshot) in the write transaction `conn`, if its day is still due."""
+        sid, day = digest.subscription_id, digest.day
+        moved = conn.execute(
+            update(_SUBS).where(_SUBS.c.id == sid, _SUBS.c.last_digest_day < day).values(last_digest_day=day)
+        ).rowcount
+        if moved != 1:
+            return 0  # deleted, or queued by another runner since the snapshot
+        # Dossiers marked sent since the snapshot (by another runner's digest of an earlier day, whose
+        # clock lagged) are dropped here, in the transaction that writes the marks.
+        for x in digest.lists:
+            x.items = still_new(conn, sid, x.kind, x.items)
         body = dumps(digest.model_dump(mode="json", exclude_none=False))
-        count = sum(len(x.items) for x in lists)
+        count = sum(len(x.items) for x in digest.lists)
         delivery_id = conn.execute(
             _DELIVERIES.insert()
             .values(
@@ -198,7 +226,7 @@ class JobRunner:
         ).scalar_one()
         marks = [
             {"subscription_id": sid, "kind": x.kind, "code": i.code, "delivery_id": delivery_id}
-            for x in lists
+            for x in digest.lists
             for i in x.items
         ]
         for start in range(0, len(marks), 1000):
