@@ -19,7 +19,7 @@ from tests.test_drilldown import _large_export, _seed_copies, _stream
 
 
 def test_a_100k_csv_export_streams_with_bounded_memory(client: TestClient, engine: Engine) -> None:
-    # Measured (each store alone): +39 MiB of resident growth on SQLite (its page cache filling), +12 MiB
+    # Measured: +39 to +47 MiB of resident growth on SQLite (its page cache, most likely), +12 MiB alone
     # on PostgreSQL, for a 43 MB body; the whole list held as Python objects would take ~500 MB.
     _large_export(client, engine, 100_000, 96 * 2**20)
 
@@ -129,7 +129,7 @@ def test_a_100k_xlsx_export_is_whole_with_bounded_memory(client: TestClient, eng
     assert picked[50_002] == _row("BULK-050000")
     assert picked[n + 1] == _row("BULK-099999")
     assert picked[n + 2] == _row("BULK-TEMPLATE")
-    # Measured (each store alone): +44 MiB on SQLite, most of it its page cache (at most 64 MiB a
+    # Measured (each store alone): +44 MiB on SQLite, most likely its page cache (at most 64 MiB a
     # connection), +9 MiB on PostgreSQL; openpyxl's write-only mode keeps the rows in a file, the shared
     # strings (each distinct text once: here every code) in memory. With the rows held whole before
     # writing (tried): +127 and +92 MiB.
