@@ -1,6 +1,7 @@
-"""GET /v1/worklists/{kind} and GET /v1/worklists: every list across Tết 2026 and a province's day off,
-paging while the data changes, CSV and XLSX equal to the JSON, filters, a reader limited to one agency,
-bad parameters. The rule per dossier (app.core.worklist) is checked against the SQL on every dossier.
+"""GET /v1/worklists/{kind} and GET /v1/worklists: every list across Tết 2026 and a province's day off, the
+working days with a province's make-up Saturday (March 2026), paging while the data changes, CSV and XLSX
+equal to the JSON, filters, a reader limited to one agency, bad parameters. The rule per dossier
+(app.core.worklist) is checked against the SQL on every dossier.
 
 The calendar of these tests (app.core.calendar for 2026, plus one day off the province declares):
   Fri 13 Feb 2026 is the last working day before Tết; Mon 16 - Fri 20 Feb are Tết holidays
@@ -287,6 +288,87 @@ def test_items_carry_names_deadlines_working_days_and_the_figures_they_weigh_on(
     noe = {i["code"]: i for i in every_item(loaded, "no_electronic_result")}
     assert noe["NOE-UNCAT"]["procedure_name"] == '=1+2 cấp phép, "tạm"'  # the record's: not catalogued
     assert noe["NOE-PAPER"]["weighs_on"] == {"rates": ["result_digitisation"], "index": ["4.1", "4.2"]}
+
+
+# A make-up working day: Saturday 14 March 2026 worked by the province's decision (PUT /v1/calendar/2026).
+# Weekdays: Wed 11, Thu 12, Fri 13, Sat 14, (Sun 15), Mon 16, Tue 17 March. No public holiday near.
+MAKE_UP = {"day": "2026-03-14", "working": True, "note": "Làm bù theo quyết định của UBND tỉnh"}
+FRI_13 = datetime(2026, 3, 13, 2, 0, tzinfo=UTC)  # 09:00 local
+TUE_17 = datetime(2026, 3, 17, 2, 0, tzinfo=UTC)  # 09:00 local
+MAKE_UP_DATASET = [
+    o("MU-FRI", received_at=t("2026-03-02"), due_at=t("2026-03-13", "17:00"), updated_at=t("2026-03-12")),
+    o("MU-MON", received_at=t("2026-03-09"), due_at=t("2026-03-16", "17:00"), updated_at=t("2026-03-12")),
+    o("MU-TUE", received_at=t("2026-03-09"), due_at=t("2026-03-17", "17:00"), updated_at=t("2026-03-12")),
+    # No due_at: the catalogue's 3 working days from Thu 12 March (below).
+    o(
+        "MU-CAT",
+        procedure_code=P_PAPER,
+        received_at=t("2026-03-12", "10:00"),
+        due_at=None,
+        updated_at=t("2026-03-12"),
+    ),
+]
+
+
+def test_a_make_up_saturday_is_a_working_day_of_every_count(setup: TestClient, clock: Clock) -> None:
+    def left(**params: Any) -> list[tuple[str, int]]:
+        return [(i["code"], i["working_days_left"]) for i in every_item(setup, "due_soon", **params)]
+
+    def late() -> list[tuple[str, int]]:
+        return [(i["code"], i["working_days_late"]) for i in every_item(setup, "overdue")]
+
+    def drilled() -> list[tuple[str, str, int | None]]:
+        r = setup.get("/v1/dossiers")
+        assert r.status_code == 200, r.text
+        return [(i["code"], i["deadline_at"], i["working_days_overdue"]) for i in r.json()["items"]]
+
+    clock.now = FRI_13
+    assert post(setup, MAKE_UP_DATASET)["created"] == 4
+
+    # Without the make-up day (Sat 14 off, as every Saturday).
+    # MU-CAT's deadline: 3 working days after Thu 12: Fri 13 (1), Mon 16 (2), Tue 17 (3) -> the end of
+    # Tue 17 (18 Mar 00:00).
+    # Fri 13 09:00, due_soon (2 working days: the horizon is the start of the 3rd working day after Fri
+    # 13, Wed 18): MU-FRI due today -> 0; MU-MON: Mon 16 -> 1; MU-TUE: Mon 16, Tue 17 -> 2; MU-CAT: Mon
+    # 16, Tue 17 -> 2.
+    assert left() == [("MU-FRI", 0), ("MU-MON", 1), ("MU-TUE", 2), ("MU-CAT", 2)]
+    # Tue 17 09:00, overdue: MU-FRI after Fri 13: Mon 16, Tue 17 -> 2; MU-MON after Mon 16: Tue 17 -> 1.
+    # MU-TUE (today 17:00) and MU-CAT (the end of today) are due today: 0 left.
+    clock.now = TUE_17
+    assert late() == [("MU-FRI", 2), ("MU-MON", 1)]
+    assert left() == [("MU-TUE", 0), ("MU-CAT", 0)]
+    # The drill-down at Tue 17 09:00 (code order): the same working days overdue.
+    assert drilled() == [
+        ("MU-CAT", "2026-03-18T00:00:00+07:00", None),
+        ("MU-FRI", "2026-03-13T17:00:00+07:00", 2),
+        ("MU-MON", "2026-03-16T17:00:00+07:00", 1),
+        ("MU-TUE", "2026-03-17T17:00:00+07:00", None),
+    ]
+
+    # The province makes Sat 14 a working day; the stored dossiers are derived again.
+    assert setup.put("/v1/calendar/2026", json=[*DAY_OFF, MAKE_UP]).status_code == 200
+    wait_for_index_jobs(setup)
+
+    # MU-CAT's deadline: Fri 13 (1), Sat 14 (2), Mon 16 (3) -> the end of Mon 16 (17 Mar 00:00): one
+    # working day, and one day, earlier.
+    # Tue 17 09:00, overdue: MU-FRI after Fri 13: Sat 14, Mon 16, Tue 17 -> 3; MU-MON after Mon 16: Tue 17
+    # -> 1 (the Saturday is before its deadline); MU-CAT, past due since 00:00, after Mon 16: Tue 17 -> 1.
+    assert late() == [("MU-FRI", 3), ("MU-MON", 1), ("MU-CAT", 1)]
+    assert left() == [("MU-TUE", 0)]
+    assert drilled() == [
+        ("MU-CAT", "2026-03-17T00:00:00+07:00", 1),
+        ("MU-FRI", "2026-03-13T17:00:00+07:00", 3),
+        ("MU-MON", "2026-03-16T17:00:00+07:00", 1),
+        ("MU-TUE", "2026-03-17T17:00:00+07:00", None),
+    ]
+    [cat] = [i for i in every_item(setup, "overdue") if i["code"] == "MU-CAT"]
+    assert (cat["deadline_at"], cat["deadline_source"]) == ("2026-03-17T00:00:00+07:00", "catalogue")
+    # Fri 13 09:00, due_soon (the horizon is now the start of Tue 17: Sat 14, Mon 16, Tue 17): MU-FRI
+    # -> 0; MU-MON: Sat 14, Mon 16 -> 2; MU-CAT: Sat 14, Mon 16 -> 2; MU-TUE: Sat 14, Mon 16, Tue 17 -> 3,
+    # listed only within 3.
+    clock.now = FRI_13
+    assert left() == [("MU-FRI", 0), ("MU-MON", 2), ("MU-CAT", 2)]
+    assert left(due_within=3) == [("MU-FRI", 0), ("MU-MON", 2), ("MU-CAT", 2), ("MU-TUE", 3)]
 
 
 def test_the_per_dossier_rule_and_the_queries_agree_on_every_dossier(
