@@ -412,6 +412,40 @@ def test_the_drilldown_names_what_cost_the_points(loaded: TestClient) -> None:
     assert "index_reason" not in loaded.get("/v1/dossiers", params={"agency": A}).json()["items"][0]
 
 
+def test_the_drilldown_lists_each_digital_indicators_losses_with_the_catalogues_paper_result(
+    loaded: TestClient,
+) -> None:
+    # Department A's dossiers handled in Q3: D01-D13, D15, D16 (D14 ended in June; D17 is B's; D18 a
+    # commune's). D01 alone has every digitisation flag and is full-online; D03 is full-online (online
+    # without a level); D09's procedure P2 is not in the catalogue (not in 4.1/4.2's denominators). P1
+    # has a paper result in the catalogue: its reasons say so, from the catalogue, whatever the record's
+    # flags; P3 (D12) has none.
+    def losses(indicator: str) -> dict[str, str]:
+        r = loaded.get("/v1/dossiers", params={"index_loss": indicator, "period": "2025-Q3", "agency": A})
+        assert r.status_code == 200, r.text
+        return {d["code"]: d["index_reason"] for d in r.json()["items"]}
+
+    p1 = ["D02", "D03", "D04", "D05", "D06", "D07", "D08", "D10", "D11", "D13", "D15", "D16"]
+    assert losses("4.1") == {
+        **dict.fromkeys(p1, "no electronic result, paper result required"),
+        "D12": "no electronic result",
+    }
+    # 4.2: digitised at intake, and the electronic result where the procedure has a paper result. D02
+    # was digitised at intake; D12 was, and P3 needs no result.
+    assert losses("4.2") == {
+        "D02": "no electronic result",
+        **dict.fromkeys(p1[1:], "not digitised at intake; no electronic result"),
+    }
+    # 3.0: P1 is eligible for full-online service; D01 and D03 were full-online. P2 and P3 are not
+    # eligible, so D09 and D12 are outside its denominator.
+    assert losses("3.0") == dict.fromkeys(["D02", *p1[2:]], "not full-online")
+    # 4.3, 4.4, 4.5a: every handled dossier but D01.
+    handled = sorted(["D09", "D12", *p1])
+    assert losses("4.3") == dict.fromkeys(handled, "no reuse of digitised data")
+    assert losses("4.4") == dict.fromkeys(handled, "not from the personal data store")
+    assert losses("4.5a") == dict.fromkeys(handled, "no population data")
+
+
 def test_a_catalogue_change_re_derives_the_stored_figures(loaded: TestClient, engine: Engine) -> None:
     # P3 becomes 4 working days: D12's deadline moves to 24:00 of 19 September → on time.
     entry = {**CATALOGUE[1], "max_duration": {"value": 4, "unit": "working_days"}}

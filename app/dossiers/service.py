@@ -675,11 +675,12 @@ def drilldown_batches(conn: Connection, query: Select[Any], size: int = 2000) ->
 
 def dossier_rows() -> Select[Any]:
     """The stored dossiers as the drill-down shows them: every column, `procedure_name` the
-    catalogue's name, else the record's."""
+    catalogue's name, else the record's; and `paper_result`, the catalogue's (null when the procedure
+    is not in it), which an index loss's reason reads (app.core.index_derive.index_reason)."""
     procedures = cast(Table, Procedure.__table__)
     columns = [
         func.coalesce(procedures.c.name, c).label(c.name) if c.name == "procedure_name" else c
         for c in dossiers_table.columns
     ]
     joined = dossiers_table.outerjoin(procedures, procedures.c.code == dossiers_table.c.procedure_code)
-    return select(*columns).select_from(joined)
+    return select(*columns, procedures.c.paper_result.label("paper_result")).select_from(joined)
