@@ -17,7 +17,7 @@ from app.core.communes import communes_of
 from app.dossiers.service import Verdict, process_chunk
 from app.dossiers.validation import Registry
 from app.models import Agency, Dossier
-from app.store import rollups
+from app.store import index_rollups, rollups
 from app.store.dialect import LOCK_BUCKETS, dialect_of
 from tests.factory import open_rec, rec
 
@@ -94,6 +94,7 @@ def test_two_concurrent_writers_leave_the_newest_version_of_every_code(engine: E
             select(Dossier.code, Dossier.updated_at, Dossier.agency_code, Dossier.sector)
         ).all()
         assert rollups.verify(conn) == (0, [])
+        assert index_rollups.verify(conn) == (0, [])
     assert {r.code: (r.updated_at.isoformat(), r.agency_code, r.sector) for r in rows} == {
         c: (n["updated_at"], n["agency_code"], n["sector"]) for c, n in newest.items()
     }

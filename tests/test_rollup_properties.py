@@ -20,7 +20,7 @@ from app.core.timeutil import VN_TZ, end_of_day, local_date
 from app.dossiers.service import delete_dossier, process_chunk
 from app.dossiers.validation import Registry
 from app.models import Agency, Dossier
-from app.store import rollups
+from app.store import index_rollups, rollups
 
 NOW = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)  # the clock fixture's default
 ADMIN = Principal(ADMIN_TOKEN_ID, frozenset(SCOPES), None)
@@ -197,6 +197,7 @@ def reset(engine: Engine) -> None:
     with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
         conn.execute(text("DELETE FROM dossiers"))
         conn.execute(text("DELETE FROM rollups"))
+        conn.execute(text("DELETE FROM index_rollups"))
         # Moving the version on keeps the app from serving a response cached in an earlier example.
         conn.execute(text("UPDATE data_state SET version = version + 1"))
 
@@ -233,6 +234,7 @@ def test_rollups_and_metrics_match_the_stored_dossiers_after_any_writes(
 
     with engine.connect() as conn, conn.begin():
         assert rollups.verify(conn) == (0, [])
+        assert index_rollups.verify(conn) == (0, [])
         rows = conn.execute(select(Dossier.code, Dossier.updated_at)).all()
     assert {code: u for code, u in rows} == {c: updated_at(v) for c, (v, _) in model.items()}
 

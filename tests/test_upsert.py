@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from app.dossiers.service import dossiers_table, stored_rows
-from app.store import rollups
+from app.store import index_rollups, rollups
 from tests.conftest import Clock
 from tests.factory import AGENCY, OTHER_AGENCY, open_rec, rec
 from tests.ingesting import (
@@ -43,6 +43,7 @@ def tally(**nonzero: int) -> dict[str, int]:
 def rollups_clean(engine: Engine) -> None:
     with engine.connect() as conn, conn.begin():
         assert rollups.verify(conn) == (0, [])
+        assert index_rollups.verify(conn) == (0, [])
 
 
 # --- one record at a time -------------------------------------------------------------------------

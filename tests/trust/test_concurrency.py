@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import text
 
 from app.dossiers.schemas import parse_timestamp
-from app.store import rollups
+from app.store import index_rollups, rollups
 from app.store.engine import make_engine
 from tests.factory import AGENCY, COMMUNE, OTHER_AGENCY
 from tests.naive import naive_counts
@@ -152,9 +152,11 @@ def test_concurrent_overlapping_writers_keep_the_newest_version(live_db: Databas
                 for r in conn.execute(text("SELECT code, status, agency_code, updated_at FROM dossiers"))
             }
             differences, rows = rollups.verify(conn)
+            index_differences, index_rows = index_rollups.verify(conn)
     finally:
         engine.dispose()
     assert differences == 0, rows
+    assert index_differences == 0, index_rows
     assert len(stored) == CODES
     for rec in newest:
         status, agency, updated = stored[rec["code"]]

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from app.store import rollups
+from app.store import index_rollups, rollups
 from app.store.engine import make_engine
 from tests.trust.fuzz import run_schemathesis
 from tests.trust.live import ADMIN_TOKEN, LiveServer
@@ -53,9 +53,11 @@ def test_every_operation_passes_every_check(live: LiveServer, tmp_path: Path) ->
     try:
         with engine.connect() as conn:
             differences, rows = rollups.verify(conn)
+            index_differences, index_rows = index_rollups.verify(conn)
             stored = conn.execute(text("SELECT count(*) FROM dossiers")).scalar_one()
     finally:
         engine.dispose()
     assert differences == 0, rows
+    assert index_differences == 0, index_rows
     print(f"schemathesis: {examples} examples an operation, {run.cases} cases, phases (s, passed) {phases}")
     print(f"{stored} dossiers stored")

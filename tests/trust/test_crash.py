@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Engine, text
 
 from app.demo import generate_demo, write_ndjson
-from app.store import rollups
+from app.store import index_rollups, rollups
 from app.store.engine import make_engine
 from tests.naive import naive_counts
 from tests.trust.live import ADMIN_TOKEN, FULL, Database, LiveServer, start_server
@@ -61,7 +61,9 @@ def count(engine: Engine) -> int:
 def verify(engine: Engine) -> None:
     with engine.connect() as conn:
         differences, rows = rollups.verify(conn)
+        index_differences, index_rows = index_rollups.verify(conn)
     assert differences == 0, rows
+    assert index_differences == 0, index_rows
 
 
 def import_and_kill(server: LiveServer, path: Path, engine: Engine, at: int) -> dict[str, Any]:

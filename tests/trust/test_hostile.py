@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, text
 
-from app.store import rollups
+from app.store import index_rollups, rollups
 from tests.conftest import ADMIN_TOKEN
 from tests.factory import AGENCY, rec
 
@@ -61,7 +61,9 @@ def dossier_count(engine: Engine) -> int:
 def rollups_clean(engine: Engine) -> None:
     with engine.connect() as conn:
         differences, rows = rollups.verify(conn)
+        index_differences, index_rows = index_rollups.verify(conn)
     assert differences == 0, rows
+    assert index_differences == 0, index_rows
 
 
 # --- Oversized bodies ---------------------------------------------------------------------------
