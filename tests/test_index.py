@@ -496,6 +496,8 @@ def test_declared_values_enter_the_score(loaded: TestClient) -> None:
     )
     assert r.status_code == 200, r.text
     listed = loaded.get("/v1/index/declared", params={"code": A}).json()["items"]
+    # Set at the clock's instant, in Vietnam time like every instant the API answers.
+    assert {x["set_at"] for x in listed} == {"2025-10-01T08:00:00+07:00"}
     assert [(x["period"], x["indicator"], x["set_by"] is not None) for x in listed] == [
         ("2025-07", "1.4", True),
         ("2025-08", "1.4", True),

@@ -20,6 +20,7 @@ from app.api.reads import ReadPlan, etag_of, guarded_read, reject_unknown_params
 from app.api.state import state_of
 from app.core.errors import BadRequest, NotFound, UnsupportedMediaType, ValidationFailed
 from app.core.jsonutil import dumps
+from app.core.timeutil import to_local
 from app.dossiers.reindex import get_job, latest_jobs, launch, start_job
 from app.dossiers.service import bump_data_version
 from app.index import declared as declared_values
@@ -261,7 +262,7 @@ def _declared_out(r: declared_values.DeclaredRow) -> dict[str, Any]:
         "numerator": r.value.numerator,
         "denominator": r.value.denominator,
         "ratio": r.value.ratio,
-        "set_at": r.set_at.isoformat(),
+        "set_at": to_local(r.set_at).isoformat(),
         "set_by": r.set_by,
     }
 
