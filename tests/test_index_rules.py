@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
@@ -165,6 +166,23 @@ def test_errors_name_the_field_path() -> None:
         ],
         key=str,
     )
+
+
+def test_an_average_carries_no_points() -> None:
+    # 2.2 is working days per finished dossier: scored as a share, the slower unit would gain points.
+    raw = _raw()
+    raw["indicators"][4]["max_points"] = 18  # 2.1
+    raw["indicators"][5]["max_points"] = 2  # 2.2: progress still adds up to 20
+    rs, errors = rule_set_errors(raw)
+    assert rs is None
+    assert [(e["loc"], e["type"], e["msg"]) for e in errors] == [
+        (
+            ["indicators", 5, "max_points"],
+            "not_scorable",
+            "idx21_work_days / idx21_finished is an average, not a share: a higher one would score "
+            "more, so this indicator carries 0 points",
+        )
+    ]
 
 
 def test_the_rule_set_must_hold_together() -> None:
@@ -438,8 +456,8 @@ def test_an_admin_adds_a_rule_set(store: Engine) -> None:
     new = _raw()
     new["id"] = "766-2026"
     new["effective_from"] = "2026-07-01"
-    new["indicators"][4]["max_points"] = 18  # 2.1 18 points, 2.2 2 points
-    new["indicators"][5]["max_points"] = 2
+    new["indicators"][10]["max_points"] = 5  # 4.1 5 points, 4.2 5 points
+    new["indicators"][11]["max_points"] = 5
     with store.begin() as conn:
         added = add_rule_set(conn, new, "admin", NOW)
     assert added.id == "766-2026"
@@ -451,8 +469,8 @@ def test_an_admin_adds_a_rule_set(store: Engine) -> None:
         ]
         assert known[1].created_at == NOW
         assert known[1].rule_set == added
-        i21 = known[1].rule_set.indicator("2.1")
-        assert i21 is not None and i21.max_points == 18
+        i41 = known[1].rule_set.indicator("4.1")
+        assert i41 is not None and i41.max_points == 5
         in_force = rule_set_in_force(conn, date(2026, 6, 1))
         assert in_force is not None and in_force.id == "766-2022"
         in_force = rule_set_in_force(conn, date(2026, 7, 1))
@@ -504,3 +522,32 @@ def test_whole_counts_score_as_the_exact_fractions_do(num: int, den: int, i: int
     assert got_ratio == (None if ratio is None else float(ratio))
     assert points == float(exact)
     assert cents / 100 == float(round_points(exact))
+
+
+def test_rule_sets_over_http(store: Engine, client: TestClient, anon: TestClient) -> None:
+    new = _raw()
+    new["id"] = "766-2026"
+    new["effective_from"] = "2026-07-01"
+    new["indicators"][10]["max_points"] = 5  # 4.1 and 4.2 5 points each: digitisation still 22
+    new["indicators"][11]["max_points"] = 5
+    assert anon.put("/v1/index/rule-sets/766-2026", json=new).status_code == 401
+    r = client.put("/v1/index/rule-sets/766-2026", json=new)
+    assert r.status_code == 201, r.text
+    assert client.put("/v1/index/rule-sets/766-2026", json=new).status_code == 409
+    listed = client.get("/v1/index/rule-sets").json()["items"]
+    assert [(x["id"], x["effective_from"]) for x in listed] == [
+        ("766-2022", "2022-06-23"),
+        ("766-2026", "2026-07-01"),
+    ]
+    [added] = [x for x in listed if x["id"] == "766-2026"]
+    assert [i["max_points"] for i in added["indicators"] if i["code"] in ("4.1", "4.2")] == [5, 5]
+    # Points for 2.2's average: a 422 naming the field, nothing stored.
+    bad = {**new, "id": "766-bad", "indicators": copy.deepcopy(new["indicators"])}
+    bad["indicators"][4]["max_points"] = 18
+    bad["indicators"][5]["max_points"] = 2
+    r = client.put("/v1/index/rule-sets/766-bad", json=bad)
+    assert r.status_code == 422
+    assert [(e["loc"], e["type"]) for e in r.json()["errors"]] == [
+        (["indicators", 5, "max_points"], "not_scorable")
+    ]
+    assert [x["id"] for x in client.get("/v1/index/rule-sets").json()["items"]] == ["766-2022", "766-2026"]

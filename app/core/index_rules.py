@@ -29,6 +29,10 @@ from app.core.errors import ValidationFailed, clean_loc
 # The counts a computed indicator may name (a unit's counts for a period, built from the rollups).
 INDEX_COUNTS: tuple[str, ...] = tuple(d.name for d in INDEX_COUNT_DEFINITIONS)
 UNCATALOGUED = "idx21_uncatalogued"
+# Counts that make an average, not a share, over their denominator (2.2's working days per finished
+# dossier): points = max × ratio / saturation would reward the slower unit, so an indicator with one of
+# them as numerator carries 0 points (it is shown, not scored).
+AVERAGE_COUNTS = frozenset({"idx21_work_days"})
 
 GROUP_CODES = ("transparency", "progress", "online_service", "online_payment", "digitisation", "satisfaction")
 RULE_SET_ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$"
@@ -140,6 +144,15 @@ def _consistency_errors(rs: RuleSet) -> list[dict[str, Any]]:
                     errors.append(_err([*loc, part], f"{name} is not a count of the index", "unknown_count"))
             elif name is not None:
                 errors.append(_err([*loc, part], "a declared indicator names no count", "not_allowed"))
+        if ind.source == "computed" and ind.numerator in AVERAGE_COUNTS and ind.max_points != 0:
+            errors.append(
+                _err(
+                    [*loc, "max_points"],
+                    f"{ind.numerator} / {ind.denominator} is an average, not a share: a higher one would "
+                    "score more, so this indicator carries 0 points",
+                    "not_scorable",
+                )
+            )
         if ind.source == "declared" and ind.declared_scope is None:
             errors.append(
                 _err([*loc, "declared_scope"], "a declared indicator says province or unit", "missing")
