@@ -247,3 +247,24 @@ def test_the_definitions_endpoint_lists_the_terms(client: TestClient) -> None:
     for d in body["counts"]:
         assert d["numerator_terms"] is None and d["denominator_terms"] is None
         assert d["numerator"] is None and d["denominator"] is None
+    # on_time_766 keeps its contract meaning; its labels say it is the provincial approximation and its
+    # description points at the national index's own 2.1.
+    assert (by_name["on_time_766"]["label_vi"], by_name["on_time_766"]["label_en"]) == (
+        "Tỷ lệ hồ sơ xử lý đúng hạn (Chỉ số 766, ước tính theo quy tắc báo cáo tỉnh)",
+        "On-time rate (national index, the provincial report's approximation)",
+    )
+    assert "idx21_on_time over idx21_judged" in by_name["on_time_766"]["description"]
+    # The national index's counts are explained beside them, each on the index basis.
+    index_counts = {d["name"]: d for d in body["index_counts"]}
+    assert list(index_counts)[:7] == [
+        "idx21_handled",
+        "idx21_ended",
+        "idx21_open",
+        "idx21_judged",
+        "idx21_on_time",
+        "idx21_late",
+        "idx21_unjudged",
+    ]
+    assert len(index_counts) == 26
+    assert {d["basis"] for d in index_counts.values()} == {"index"}
+    assert index_counts["idx21_handled"]["label_vi"] == "Số hồ sơ đã và đang xử lý"
