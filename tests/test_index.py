@@ -11,9 +11,12 @@ Friday 5 September a day off.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -520,11 +523,47 @@ def test_declared_values_enter_the_score(loaded: TestClient) -> None:
 def test_csv_and_xlsx(loaded: TestClient) -> None:
     r = loaded.get("/v1/index", params={"period": "2025-Q3", "format": "csv"})
     assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
-    lines = r.content.decode("utf-8-sig").splitlines()
+    r_csv = r.content.decode("utf-8-sig")
+    lines = r_csv.splitlines()
     a_21 = [line for line in lines if line.startswith(f"{A},") and ",2.1," in line]
     assert len(a_21) == 1 and ",8,14," in a_21[0] and ",11.43," in a_21[0]
     r = loaded.get("/v1/index", params={"period": "2025-Q3", "format": "xlsx"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
+    # Both files hold the JSON's figures: the CSV a line per unit and indicator, the workbook a summary
+    # row per unit (rank, code, name, total, reachable, the groups' points) and the same detail lines.
+    doc = loaded.get("/v1/index", params={"period": "2025-Q3"}).json()
+    detail = [
+        [r["code"], r["rank"], r["total"], i["code"], i["numerator"], i["denominator"], i["points_rounded"]]
+        for r in doc["rows"]
+        for i in r["indicators"]
+    ]
+    rows = list(csv.reader(io.StringIO(r_csv)))
+    head, body = rows[0], rows[1:]
+    picked = [head.index(h) for h in ("Mã đơn vị", "Xếp hạng", "Tổng điểm", "Chỉ số", "Tử số", "Mẫu số")]
+    assert len(body) == len(detail) == len(doc["rows"]) * 20 > 0  # 20 indicators a unit
+
+    def num(cell: str) -> float | None:
+        return None if cell == "" else float(cell)
+
+    assert [
+        [
+            line[picked[0]],
+            int(line[picked[1]]),
+            num(line[picked[2]]),
+            line[picked[3]],
+            num(line[picked[4]]),
+            num(line[picked[5]]),
+        ]
+        for line in body
+    ] == [d[:6] for d in detail]
+    book = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+    summary = [list(row) for row in book["Tổng hợp"].iter_rows(min_row=5, values_only=True)]
+    assert [row[:5] for row in summary] == [
+        [u["rank"], u["code"], u["name"], u["total"], u["reachable"]] for u in doc["rows"]
+    ]
+    assert [row[5:] for row in summary] == [[g["points"] for g in u["groups"]] for u in doc["rows"]]
+    lines = list(book["Chi tiết"].iter_rows(min_row=2, values_only=True))
+    assert [[x[0], x[2], x[3], x[4], x[7], x[8], x[10]] for x in lines] == detail
 
 
 def test_a_period_in_progress_judges_at_now(client: TestClient, clock: Any) -> None:
