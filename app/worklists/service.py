@@ -10,9 +10,11 @@ For the callers to come (the webhook digest, the drill-down), the entry points a
 - `summary(conn, unit, filters, options)`: the counts per unit and kind.
 
 Cost: the open kinds read the open dossiers through the index on `close_date` (null while open, a
-small share of the stored dossiers); the period kinds read the period's dossiers they can list through
-their partial indexes (migration 0010), and the summary counts those in the indexes' order (see
-`_period_parts`); the period is at most a year (MAX_PERIOD_DAYS).
+small share of the stored dossiers); the period kinds' lists read the period's dossiers they can list
+through their partial indexes (migration 0010); the period is at most a year (MAX_PERIOD_DAYS). The
+summary counts late_without_apology's finished dossiers in its index's order (see `_period_parts`),
+and takes unpaid_online and no_electronic_result from the rollups' sums over the period (a few rollup
+rows per unit and month; `_rollup_kinds`), not from the dossiers.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from app.core.worklist import Kind, Window
 from app.models import Dossier, Procedure, tables
 from app.models.tables import WL_LATE_UNAPOLOGISED, WL_NO_RESULT, WL_UNPAID
 from app.reference.rule_sets import rule_set_in_force
+from app.store import repository
+from app.store.rollups import choose_cube
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -315,25 +319,81 @@ def count(conn: Connection, kind: Kind, filters: Filters, o: Options) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-# The summary's grouped count of each period kind: its condition as it reads its partial index
-# (migration 0010), and the index's leading date column. Each index is ordered (date, agency_code,
-# commune_code, ...), so a count grouped by (date, agency_code[, commune_code]) is taken while the
-# index is read in order, and only those groups (at most days x units) are sorted into the units;
-# grouped by the unit alone, SQLite would sort every listed dossier first (at 10M dossiers a year's
-# 2.1M unpaid ones: 3.1-4.7 s instead of 0.6-0.8 s; docs/PERFORMANCE.md, the worklists at 10M).
+# The summary's grouped count of late_without_apology's finished branch: its condition as it reads
+# its partial index (migration 0010), and the index's leading date column. The index is ordered
+# (close_date, agency_code, commune_code, ...), so a count grouped by (date, agency_code[,
+# commune_code]) is taken while the index is read in order, and only those groups (at most days x
+# units) are sorted into the units; grouped by the unit alone, SQLite would sort every listed
+# dossier first (docs/PERFORMANCE.md, the worklists at 10M).
 def _period_parts(o: Options) -> tuple[tuple[Kind, ColumnElement[bool], ColumnElement[Any]], ...]:
-    return (
-        ("late_without_apology", _late_finished(o), _D.c.close_date),
-        ("unpaid_online", kind_condition("unpaid_online", o), _D.c.received_date),
-        ("no_electronic_result", kind_condition("no_electronic_result", o), _D.c.close_date),
-    )
+    return (("late_without_apology", _late_finished(o), _D.c.close_date),)
+
+
+def _rollup_filters(filters: Filters) -> dict[str, list[str]] | None:
+    """`filters` as the rollups' dimension filters, the reader's agencies folded into the agency
+    filter (the dossiers' condition asks for both: their intersection); None when no agency is left,
+    so that nothing can match. The values are codes of one or more characters, and the rollups keep
+    an absent commune or sector as '': a filter value matches exactly the dossiers it would."""
+    out = {dim: sorted(set(values)) for dim, values in filters.values.items() if values}
+    if filters.agencies is not None:
+        allowed = set(filters.agencies) if "agency" not in out else set(out["agency"]) & filters.agencies
+        if not allowed:
+            return None
+        out["agency"] = sorted(allowed)
+    return out
+
+
+# The counters the additive period kinds are read from (app.store.rollups._contrib_select), both in
+# the rollup rows of the period's days: fee_required and paid_online (counted only with a fee) by the
+# received date, so unpaid_online = fee_required - paid_online; finished (closed, not withdrawn: a
+# close date is set only for the closed statuses, so FINISHED_STATUSES with a close date) and
+# digitised_result (finished and digitised) by the close date, so finished - digitised_result is every
+# finished dossier without an electronic result, of which no_electronic_result leaves out those of a
+# procedure whose catalogued result is electronic (read from the full cube, which keeps the procedure).
+_UNPAID_TERMS = ("fee_required", "paid_online")
+_NO_RESULT_TERMS = ("finished", "digitised_result")
+
+
+def _electronic_procedures_asked(conn: Connection, dims: Mapping[str, Sequence[str]]) -> bool:
+    """Whether the catalogue has a procedure with an electronic result that the filters let in: if
+    not, no_electronic_result leaves nothing out and the full cube need not be read."""
+    query = select(_P.c.code).where(_P.c.paper_result.is_(False))
+    if "procedure" in dims:
+        query = query.where(_P.c.code.in_(list(dims["procedure"])))
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _rollup_kinds(
+    conn: Connection, unit: str, filters: Filters, o: Options
+) -> dict[str | None, dict[str, int]]:
+    """unpaid_online and no_electronic_result per unit, from the rollups (units with a non-zero count)."""
+    dims = _rollup_filters(filters)
+    if dims is None:
+        return {}
+    start, end = o.period.start, o.period.end
+    cube = choose_cube([unit, *dims])
+    sums = repository.period_sums(conn, cube, [unit], dims, start, end, (*_UNPAID_TERMS, *_NO_RESULT_TERMS))
+    electronic: dict[repository.Key, dict[str, int]] = {}
+    if sums and _electronic_procedures_asked(conn, dims):
+        # The full cube's rows of the period (about one a key and month): the summary's largest read.
+        electronic = repository.period_sums(
+            conn, 0, [unit], dims, start, end, _NO_RESULT_TERMS, electronic_result_only=True
+        )
+    out: dict[str | None, dict[str, int]] = {}
+    for (code,), s in sums.items():
+        e = electronic.get((code,), {})
+        unpaid = s["fee_required"] - s["paid_online"]
+        no_result = s["finished"] - s["digitised_result"]
+        no_result -= e.get("finished", 0) - e.get("digitised_result", 0)
+        out[code] = {"unpaid_online": unpaid, "no_electronic_result": no_result}
+    return out
 
 
 def summary(conn: Connection, unit: str, filters: Filters, o: Options) -> dict[str | None, dict[str, int]]:
     """The counts per unit (its code; None for dossiers without a ward) and kind, for units with at
     least one listed dossier: one pass over the open dossiers for the open kinds and the open branch
-    of late_without_apology, one grouped count per period kind (late_without_apology's finished
-    branch added to its open one)."""
+    of late_without_apology, one grouped count of late_without_apology's finished branch (added to its
+    open one), and unpaid_online and no_electronic_result summed from the rollups (`_rollup_kinds`)."""
     key = _D.c[UNIT_COLUMNS[unit]]
     out: dict[str | None, dict[str, int]] = {}
 
@@ -367,6 +427,9 @@ def summary(conn: Connection, unit: str, filters: Filters, o: Options) -> dict[s
         q = select(groups.c.unit, func.sum(groups.c.n).label("n")).group_by(groups.c.unit)
         for row in conn.execute(q):
             add(row.unit, k, row.n)
+    for code, counts in _rollup_kinds(conn, unit, filters, o).items():
+        for name, n in counts.items():
+            add(code, name, n)
     return out
 
 
