@@ -89,13 +89,13 @@ def read_session(engine: Engine) -> Iterator[ReadSession]:
 @contextmanager
 def snapshot_read(engine: Engine, beside: Connection) -> Iterator[Connection]:
     """One consistent read taken while the write transaction `beside` holds the writers off: a second
-    connection in the store's snapshot isolation (PostgreSQL: repeatable read), or, where a write
-    transaction is one snapshot already (SQLite: its single writer), that transaction itself."""
-    isolation = dialect_of(beside).snapshot_isolation
-    if isolation is None:
+    connection in the store's snapshot isolation (`read_snapshot`: PostgreSQL's repeatable read, read
+    only), or, where a write transaction is one snapshot already (SQLite: its single writer), that
+    transaction itself."""
+    if dialect_of(beside).snapshot_isolation is None:
         yield beside
         return
-    with engine.connect().execution_options(isolation_level=isolation) as snap, snap.begin():
+    with read_snapshot(engine) as snap:
         yield snap
 
 
