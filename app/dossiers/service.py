@@ -411,6 +411,10 @@ def prepare_chunk(
     return PreparedChunk(verdicts, valid, now, dialect, registry.inputs, registry)
 
 
+# The names a rejected record's error may carry in its location (any other is the sender's text).
+KNOWN_FIELDS = frozenset(DossierIn.model_fields) | frozenset(SupplementIn.model_fields)
+
+
 def write_chunk(
     engine: Engine,
     prepared: PreparedChunk,
@@ -418,20 +422,19 @@ def write_chunk(
     *,
     judge: Callable[[dict[str, Any], dict[str, Any] | None], Result | Literal["conflict"]] = _judge,
     prepare: RowPrepare | None = None,
-    known_fields: Collection[str] | None = None,
+    known_fields: Collection[str] = KNOWN_FIELDS,
 ) -> list[Verdict]:
     """Authorise, judge and upsert a prepared chunk in one transaction (retried on a deadlock).
 
     Every rejected verdict of the chunk, those rejected before validation included (a format's own
     mapping), is counted for the feed's quality in that transaction; `known_fields` are the names
-    its errors' locations may keep (default KNOWN_FIELDS, the record schema's).
+    its errors' locations may keep (by default the record schema's).
     """
     valid, verdicts, now = prepared.valid, prepared.verdicts, prepared.now
     feed = prepared.registry.feed if prepared.registry is not None else FeedConfig()
-    names = KNOWN_FIELDS if known_fields is None else known_fields
     if not valid:
         if verdicts:
-            rejected = _rejections(verdicts, feed, names)
+            rejected = _rejections(verdicts, feed, known_fields)
             run_write(engine, lambda conn: record_chunk(conn, rejected, principal.token_id, now))
         return verdicts
 
@@ -440,7 +443,7 @@ def write_chunk(
         if prepared.dialect != conn.dialect.name:
             valid = [(v, row, None) for v, row, _ in valid]
         accepted = _write_chunk(conn, valid, principal, now, judge, prepare, prepared.inputs, feed)
-        quality = _rejections(verdicts, feed, names)
+        quality = _rejections(verdicts, feed, known_fields)
         for agency, code, found in accepted:
             for kind, mark in mark_names(found):
                 name = RULES_BY_CODE[mark].field if kind == WARNING else ""
@@ -453,10 +456,6 @@ def write_chunk(
 
     run_write(engine, attempt, before_retry=forget_attempt)
     return verdicts
-
-
-# The names a rejected record's error may carry in its location (any other is the sender's text).
-KNOWN_FIELDS = frozenset(DossierIn.model_fields) | frozenset(SupplementIn.model_fields)
 
 
 def _rejections(verdicts: Sequence[Verdict], feed: FeedConfig, known_fields: Collection[str]) -> ChunkQuality:
