@@ -140,6 +140,16 @@ _SEED_TABLES = (Agency, SectorMapping)
 _seed_rows: dict[str, list[list[dict[str, Any]]]] = {}
 
 
+def clear_dossiers(engine: Engine) -> None:
+    """Remove every dossier and what is counted from them (the rollups, their keys, the index's
+    rollups), and move the data version on so that no response cached earlier is served: a property
+    test's example starts without dossiers, the reference tables kept (cheaper than reset_database)."""
+    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
+        for table in ("dossiers", "rollups", "rollup_keys", "index_rollups"):
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("UPDATE data_state SET version = version + 1"))
+
+
 def reset_database(engine: Engine) -> None:
     """Empty every table and load the reference seed again: each test starts from the same state."""
     key = engine.url.render_as_string(hide_password=False)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from app.api.auth import ADMIN_TOKEN_ID
 from app.core.access import SCOPES, Principal
@@ -21,6 +21,7 @@ from app.dossiers.service import delete_dossier, process_chunk
 from app.dossiers.validation import Registry
 from app.models import Agency, Dossier
 from app.store import index_rollups, rollups
+from tests.conftest import clear_dossiers
 
 NOW = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)  # the clock fixture's default
 ADMIN = Principal(ADMIN_TOKEN_ID, frozenset(SCOPES), None)
@@ -193,15 +194,6 @@ def expected_result(stored: tuple[int, Content] | None, version: int, content: C
     return "unchanged" if stored[1] == content else "conflict"
 
 
-def reset(engine: Engine) -> None:
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        conn.execute(text("DELETE FROM dossiers"))
-        conn.execute(text("DELETE FROM rollups"))
-        conn.execute(text("DELETE FROM index_rollups"))
-        # Moving the version on keeps the app from serving a response cached in an earlier example.
-        conn.execute(text("UPDATE data_state SET version = version + 1"))
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -211,7 +203,7 @@ def reset(engine: Engine) -> None:
 def test_rollups_and_metrics_match_the_stored_dossiers_after_any_writes(
     client: TestClient, engine: Engine, pool: list[Content], ops: list[tuple[str, Any]]
 ) -> None:
-    reset(engine)
+    clear_dossiers(engine)
     with engine.connect() as conn:
         agencies = set(conn.scalars(select(Agency.code)))
     registry = Registry(agencies=agencies, communes=set(communes_of(40)), now=NOW)

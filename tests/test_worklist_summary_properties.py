@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from app.api.auth import ADMIN_TOKEN_ID
 from app.core.access import SCOPES, Principal
@@ -33,7 +33,7 @@ from app.dossiers.service import process_chunk
 from app.dossiers.validation import Registry
 from app.models import Agency, Dossier, Procedure
 from app.worklists.service import Filters, Options, summary
-from tests.conftest import Clock
+from tests.conftest import Clock, clear_dossiers
 from tests.factory import AGENCY, COMMUNE, COMMUNE_AGENCY, OTHER_AGENCY
 from tests.ingesting import wait_for_index_jobs
 
@@ -183,13 +183,6 @@ def catalogued(client: TestClient, engine: Engine, clock: Clock) -> Iterator[Reg
     yield Registry(agencies=agencies, communes=set(communes_of(40)), now=NOW)
 
 
-def reset(engine: Engine) -> None:
-    with engine.connect().execution_options(sqlite_immediate=True) as conn, conn.begin():
-        conn.execute(text("DELETE FROM dossiers"))
-        conn.execute(text("DELETE FROM rollups"))
-        conn.execute(text("DELETE FROM rollup_keys"))
-
-
 @settings(
     max_examples=50,
     deadline=None,
@@ -211,7 +204,7 @@ def test_the_summary_equals_a_naive_count_per_unit_and_kind(
     filters: dict[str, list[str]],
     agencies: frozenset[str] | None,
 ) -> None:
-    reset(engine)
+    clear_dossiers(engine)
     if dossiers:
         verdicts = process_chunk(engine, list(enumerate(dossiers)), ADMIN, catalogued)
         assert [v.result for v in verdicts] == ["created"] * len(dossiers), [v.errors for v in verdicts]
